@@ -1,0 +1,39 @@
+# ocrchat — two commands matter: `make run` and `make test`. Both install what
+# they need (wasm target, wasm-bindgen-cli, models) idempotently.
+
+SHELL := /bin/bash
+CARGO ?= cargo
+TOOLS_BIN = $(shell scripts/install-tools.sh | tail -n 1)
+WASM_NODE = target/wasm-node
+
+.PHONY: run test models tools build wasm bench clean-wasm
+
+## run: the product on http://127.0.0.1:8080 (fetches models on first run)
+run: models
+	$(CARGO) build --release -p ocrchat
+	./target/release/ocrchat serve
+
+## test: every test (unit, golden, hostile files, wasm == native)
+test: models wasm
+	@scripts/test.sh
+
+## models: fetch and verify the OCR models into models/
+models:
+	@scripts/fetch-models.sh
+
+tools:
+	@scripts/install-tools.sh >/dev/null
+
+build:
+	$(CARGO) build --release --workspace --exclude ocrchat-worker --exclude ocrchat-app
+
+## wasm: the engine as wasm32+simd128 for Node (tests, bench)
+wasm:
+	@PATH="$(TOOLS_BIN):$$PATH"; set -e; \
+	$(CARGO) build --release -p ocrchat-worker --target wasm32-unknown-unknown; \
+	wasm-bindgen --target nodejs --out-dir $(WASM_NODE) target/wasm32-unknown-unknown/release/ocrchat_worker.wasm
+
+## bench: accuracy/speed/memory vs Tesseract and rapidocr → bench/results.md
+bench: models wasm
+	$(CARGO) build --release -p ocrchat
+	bash bench/run.sh

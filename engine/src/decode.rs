@@ -1,0 +1,409 @@
+//! Input decoding: sniff the type from the bytes, check declared dimensions
+//! against the pixel bound *before* allocating, then decode one page at a
+//! time (multi-page TIFF pages are decoded on demand, never all at once).
+
+use std::io::Cursor;
+
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, RgbImage};
+
+use crate::error::{EngineError, Result};
+
+/// Bounds applied to every input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DecodeLimits {
+    /// Maximum pixels per page (width × height). Default 50 MP.
+    pub max_pixels: u64,
+    /// Maximum number of pages in one file.
+    pub max_pages: usize,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        Self { max_pixels: 50_000_000, max_pages: 2000 }
+    }
+}
+
+/// File types we accept, sniffed from magic bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputFormat {
+    /// PNG.
+    Png,
+    /// JPEG.
+    Jpeg,
+    /// WebP.
+    Webp,
+    /// GIF (first frame).
+    Gif,
+    /// BMP.
+    Bmp,
+    /// TIFF (every page).
+    Tiff,
+    /// PDF.
+    Pdf,
+}
+
+impl InputFormat {
+    /// Lower-case name used in messages and APIs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Png => "png",
+            Self::Jpeg => "jpeg",
+            Self::Webp => "webp",
+            Self::Gif => "gif",
+            Self::Bmp => "bmp",
+            Self::Tiff => "tiff",
+            Self::Pdf => "pdf",
+        }
+    }
+
+    fn image_format(self) -> Option<ImageFormat> {
+        Some(match self {
+            Self::Png => ImageFormat::Png,
+            Self::Jpeg => ImageFormat::Jpeg,
+            Self::Webp => ImageFormat::WebP,
+            Self::Gif => ImageFormat::Gif,
+            Self::Bmp => ImageFormat::Bmp,
+            Self::Tiff => ImageFormat::Tiff,
+            Self::Pdf => return None,
+        })
+    }
+}
+
+/// Identifies the file type from its first bytes; the file name is never trusted.
+pub fn sniff(bytes: &[u8]) -> Result<InputFormat> {
+    if bytes.is_empty() {
+        return Err(EngineError::Empty);
+    }
+    // PDF headers may be preceded by junk; readers accept %PDF- in the first KiB.
+    let head = &bytes[..bytes.len().min(1024)];
+    if head.windows(5).any(|w| w == b"%PDF-") {
+        return Ok(InputFormat::Pdf);
+    }
+    let format = match image::guess_format(bytes) {
+        Ok(ImageFormat::Png) => InputFormat::Png,
+        Ok(ImageFormat::Jpeg) => InputFormat::Jpeg,
+        Ok(ImageFormat::WebP) => InputFormat::Webp,
+        Ok(ImageFormat::Gif) => InputFormat::Gif,
+        Ok(ImageFormat::Bmp) => InputFormat::Bmp,
+        Ok(ImageFormat::Tiff) => InputFormat::Tiff,
+        Ok(other) => return Err(EngineError::UnsupportedFormat(format!("{other:?}").to_lowercase())),
+        Err(_) => {
+            return Err(EngineError::UnsupportedFormat(
+                "not a PNG, JPEG, WEBP, GIF, BMP, TIFF or PDF file".into(),
+            ));
+        }
+    };
+    Ok(format)
+}
+
+/// A decoded-on-demand sequence of raster pages from one image file.
+pub struct ImageSource<'a> {
+    bytes: &'a [u8],
+    format: InputFormat,
+    pages: usize,
+    limits: DecodeLimits,
+}
+
+impl<'a> ImageSource<'a> {
+    /// Sniffs the file, reads headers and checks every page's declared size.
+    /// No pixel data is decoded yet.
+    pub fn open(bytes: &'a [u8], limits: DecodeLimits) -> Result<Self> {
+        let format = sniff(bytes)?;
+        let pages = match format {
+            InputFormat::Pdf => {
+                return Err(EngineError::UnsupportedFormat("PDF is not an image".into()));
+            }
+            InputFormat::Tiff => tiff_page_count(bytes, limits)?,
+            InputFormat::Gif => {
+                // Frame sizes sit in plain headers; checking them first refuses
+                // bombs even when the pixel data is missing or truncated.
+                if let Some((w, h)) = gif_first_frame_extent(bytes) {
+                    check_pixels(w.max(1), h.max(1), limits)?;
+                }
+                let (w, h) = image_dimensions(bytes, format)?;
+                check_pixels(w, h, limits)?;
+                1
+            }
+            _ => {
+                let (w, h) = image_dimensions(bytes, format)?;
+                check_pixels(w, h, limits)?;
+                1
+            }
+        };
+        Ok(Self { bytes, format, pages, limits })
+    }
+
+    /// The sniffed format.
+    pub fn format(&self) -> InputFormat {
+        self.format
+    }
+
+    /// Number of pages (1 except for multi-page TIFF).
+    pub fn page_count(&self) -> usize {
+        self.pages
+    }
+
+    /// Decodes page `index` to RGB, applying EXIF orientation.
+    pub fn page(&self, index: usize) -> Result<RgbImage> {
+        match self.format {
+            InputFormat::Tiff => decode_tiff_page(self.bytes, index, self.limits),
+            _ => decode_image(self.bytes, self.format, self.limits),
+        }
+    }
+}
+
+fn decode_err(format: InputFormat, e: impl std::fmt::Display) -> EngineError {
+    EngineError::Decode { format: format.name(), reason: e.to_string() }
+}
+
+fn check_pixels(w: u32, h: u32, limits: DecodeLimits) -> Result<()> {
+    let (w, h) = (u64::from(w), u64::from(h));
+    if w == 0 || h == 0 {
+        return Err(EngineError::Decode { format: "image", reason: "zero width or height".into() });
+    }
+    if w * h > limits.max_pixels {
+        return Err(EngineError::TooLarge { width: w, height: h, limit: limits.max_pixels });
+    }
+    Ok(())
+}
+
+/// Extent (offset + size) of the first frame of a GIF, read from its image
+/// descriptor without decoding anything.
+fn gif_first_frame_extent(b: &[u8]) -> Option<(u32, u32)> {
+    let u16_at = |i: usize| Some(u32::from(u16::from_le_bytes([*b.get(i)?, *b.get(i + 1)?])));
+    let flags = *b.get(10)?;
+    let mut i = 13 + if flags & 0x80 != 0 { 3 << ((flags & 7) + 1) } else { 0 };
+    loop {
+        match *b.get(i)? {
+            0x2C => return Some((u16_at(i + 1)? + u16_at(i + 5)?, u16_at(i + 3)? + u16_at(i + 7)?)),
+            0x21 => {
+                i += 2; // introducer + label, then data sub-blocks
+                loop {
+                    let len = usize::from(*b.get(i)?);
+                    i += 1 + len;
+                    if len == 0 {
+                        break;
+                    }
+                }
+            }
+            _ => return None,
+        }
+    }
+}
+
+fn reader(bytes: &[u8], format: InputFormat) -> Result<ImageReader<Cursor<&[u8]>>> {
+    let image_format = format.image_format().ok_or(EngineError::UnsupportedFormat(format.name().into()))?;
+    Ok(ImageReader::with_format(Cursor::new(bytes), image_format))
+}
+
+fn image_dimensions(bytes: &[u8], format: InputFormat) -> Result<(u32, u32)> {
+    let decoder = reader(bytes, format)?.into_decoder().map_err(|e| decode_err(format, e))?;
+    Ok(decoder.dimensions())
+}
+
+fn decode_image(bytes: &[u8], format: InputFormat, limits: DecodeLimits) -> Result<RgbImage> {
+    let mut reader = reader(bytes, format)?;
+    let mut image_limits = image::Limits::default();
+    // Decoders may need a few buffers of the image's size (e.g. RGBA + output).
+    image_limits.max_alloc = Some(limits.max_pixels.saturating_mul(16));
+    reader.limits(image_limits);
+    let mut decoder = reader.into_decoder().map_err(|e| decode_err(format, e))?;
+    let (w, h) = decoder.dimensions();
+    check_pixels(w, h, limits)?;
+    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| decode_err(format, e))?;
+    img.apply_orientation(orientation);
+    Ok(flatten_to_rgb(img))
+}
+
+/// Converts to RGB, compositing any alpha channel onto white (transparent
+/// screenshots would otherwise turn black and unreadable).
+fn flatten_to_rgb(img: DynamicImage) -> RgbImage {
+    if !img.color().has_alpha() {
+        return img.into_rgb8();
+    }
+    let rgba = img.into_rgba8();
+    let (w, h) = rgba.dimensions();
+    let mut out = RgbImage::new(w, h);
+    for (src, dst) in rgba.pixels().zip(out.pixels_mut()) {
+        let a = u32::from(src[3]);
+        for c in 0..3 {
+            dst[c] = ((u32::from(src[c]) * a + 255 * (255 - a) + 127) / 255) as u8;
+        }
+    }
+    out
+}
+
+fn tiff_decoder(bytes: &[u8], limits: DecodeLimits) -> Result<tiff::decoder::Decoder<Cursor<&[u8]>>> {
+    let mut tiff_limits = tiff::decoder::Limits::default();
+    // 16-bit RGBA is the widest layout we accept: 8 bytes per pixel.
+    tiff_limits.decoding_buffer_size = usize::try_from(limits.max_pixels.saturating_mul(8)).unwrap_or(usize::MAX);
+    tiff::decoder::Decoder::new(Cursor::new(bytes))
+        .map(|d| d.with_limits(tiff_limits))
+        .map_err(|e| decode_err(InputFormat::Tiff, e))
+}
+
+fn tiff_page_count(bytes: &[u8], limits: DecodeLimits) -> Result<usize> {
+    let mut dec = tiff_decoder(bytes, limits)?;
+    let mut pages = 0;
+    loop {
+        let (w, h) = dec.dimensions().map_err(|e| decode_err(InputFormat::Tiff, e))?;
+        check_pixels(w, h, limits)?;
+        pages += 1;
+        if pages > limits.max_pages {
+            return Err(EngineError::TooManyPages { limit: limits.max_pages });
+        }
+        if !dec.more_images() {
+            return Ok(pages);
+        }
+        dec.next_image().map_err(|e| decode_err(InputFormat::Tiff, e))?;
+    }
+}
+
+fn decode_tiff_page(bytes: &[u8], index: usize, limits: DecodeLimits) -> Result<RgbImage> {
+    use tiff::ColorType as C;
+    use tiff::decoder::DecodingResult as D;
+    let err = |e: tiff::TiffError| decode_err(InputFormat::Tiff, e);
+    let mut dec = tiff_decoder(bytes, limits)?;
+    dec.seek_to_image(index).map_err(err)?;
+    let (w, h) = dec.dimensions().map_err(err)?;
+    check_pixels(w, h, limits)?;
+    let color = dec.colortype().map_err(err)?;
+    let data = dec.read_image().map_err(err)?;
+    let n = w as usize * h as usize;
+    let mut rgb = Vec::with_capacity(n * 3);
+    let short = || EngineError::Decode { format: "tiff", reason: "pixel data shorter than the image".into() };
+    match (color, &data) {
+        (C::Gray(1), D::U8(buf)) => {
+            let stride = (w as usize).div_ceil(8);
+            if buf.len() < stride * h as usize {
+                return Err(short());
+            }
+            for y in 0..h as usize {
+                for x in 0..w as usize {
+                    let bit = (buf[y * stride + x / 8] >> (7 - (x % 8))) & 1;
+                    let v = if bit == 1 { 255 } else { 0 };
+                    rgb.extend_from_slice(&[v, v, v]);
+                }
+            }
+        }
+        (C::Gray(8) | C::GrayA(8) | C::RGB(8) | C::RGBA(8) | C::CMYK(8), D::U8(buf)) => {
+            let ch = match color {
+                C::Gray(_) => 1,
+                C::GrayA(_) => 2,
+                C::RGB(_) => 3,
+                _ => 4,
+            };
+            if buf.len() < n * ch {
+                return Err(short());
+            }
+            for px in buf.chunks_exact(ch).take(n) {
+                match color {
+                    C::Gray(_) | C::GrayA(_) => rgb.extend_from_slice(&[px[0], px[0], px[0]]),
+                    C::CMYK(_) => {
+                        let k = 255 - u32::from(px[3]);
+                        let c = |v: u8| ((255 - u32::from(v)) * k / 255) as u8;
+                        rgb.extend_from_slice(&[c(px[0]), c(px[1]), c(px[2])]);
+                    }
+                    _ => rgb.extend_from_slice(&px[..3]),
+                }
+            }
+        }
+        (C::Gray(16) | C::RGB(16) | C::RGBA(16), D::U16(buf)) => {
+            let ch = match color {
+                C::Gray(_) => 1,
+                C::RGB(_) => 3,
+                _ => 4,
+            };
+            if buf.len() < n * ch {
+                return Err(short());
+            }
+            for px in buf.chunks_exact(ch).take(n) {
+                let v = |i: usize| (px[i] >> 8) as u8;
+                if ch == 1 {
+                    rgb.extend_from_slice(&[v(0), v(0), v(0)]);
+                } else {
+                    rgb.extend_from_slice(&[v(0), v(1), v(2)]);
+                }
+            }
+        }
+        (other, _) => {
+            return Err(EngineError::UnsupportedFormat(format!("TIFF colour type {other:?}")));
+        }
+    }
+    RgbImage::from_raw(w, h, rgb).ok_or_else(short)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encode(img: &DynamicImage, format: ImageFormat) -> Vec<u8> {
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, format).unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn sniffs_every_supported_format_from_bytes() {
+        let img = DynamicImage::ImageRgb8(RgbImage::from_pixel(8, 4, image::Rgb([10, 200, 30])));
+        for (format, expected) in [
+            (ImageFormat::Png, InputFormat::Png),
+            (ImageFormat::Jpeg, InputFormat::Jpeg),
+            (ImageFormat::Bmp, InputFormat::Bmp),
+            (ImageFormat::Tiff, InputFormat::Tiff),
+            (ImageFormat::Gif, InputFormat::Gif),
+            (ImageFormat::WebP, InputFormat::Webp),
+        ] {
+            let bytes = encode(&img, format);
+            assert_eq!(sniff(&bytes).unwrap(), expected, "{format:?}");
+            let src = ImageSource::open(&bytes, DecodeLimits::default()).unwrap();
+            assert_eq!(src.page_count(), 1);
+            let page = src.page(0).unwrap();
+            assert_eq!(page.dimensions(), (8, 4), "{format:?}");
+        }
+        assert_eq!(sniff(b"%PDF-1.7\n...").unwrap(), InputFormat::Pdf);
+    }
+
+    #[test]
+    fn rejects_empty_and_unknown_bytes() {
+        assert!(matches!(sniff(b""), Err(EngineError::Empty)));
+        assert!(matches!(sniff(b"hello world, not an image"), Err(EngineError::UnsupportedFormat(_))));
+    }
+
+    #[test]
+    fn refuses_oversized_pages_before_decoding() {
+        let img = DynamicImage::ImageLuma8(image::GrayImage::new(300, 200));
+        let bytes = encode(&img, ImageFormat::Png);
+        let limits = DecodeLimits { max_pixels: 10_000, ..Default::default() };
+        assert!(matches!(ImageSource::open(&bytes, limits), Err(EngineError::TooLarge { width: 300, height: 200, .. })));
+    }
+
+    #[test]
+    fn transparent_pixels_become_white() {
+        let img = DynamicImage::ImageRgba8(image::RgbaImage::from_pixel(2, 2, image::Rgba([0, 0, 0, 0])));
+        let bytes = encode(&img, ImageFormat::Png);
+        let page = ImageSource::open(&bytes, DecodeLimits::default()).unwrap().page(0).unwrap();
+        assert_eq!(page.get_pixel(0, 0).0, [255, 255, 255]);
+    }
+
+    #[test]
+    fn multi_page_tiff_yields_every_page() {
+        use tiff::encoder::{TiffEncoder, colortype};
+        let mut buf = Cursor::new(Vec::new());
+        let mut enc = TiffEncoder::new(&mut buf).unwrap();
+        for (i, (w, h)) in [(10u32, 6u32), (7, 9), (4, 4)].into_iter().enumerate() {
+            let data = vec![i as u8 * 50; (w * h) as usize];
+            enc.write_image::<colortype::Gray8>(w, h, &data).unwrap();
+        }
+        let bytes = buf.into_inner();
+        let src = ImageSource::open(&bytes, DecodeLimits::default()).unwrap();
+        assert_eq!(src.page_count(), 3);
+        let p1 = src.page(1).unwrap();
+        assert_eq!(p1.dimensions(), (7, 9));
+        assert_eq!(p1.get_pixel(3, 3).0, [50, 50, 50]);
+        assert_eq!(src.page(2).unwrap().get_pixel(0, 0).0, [100, 100, 100]);
+        let limits = DecodeLimits { max_pages: 2, ..Default::default() };
+        assert!(matches!(ImageSource::open(&bytes, limits), Err(EngineError::TooManyPages { limit: 2 })));
+    }
+}

@@ -1,0 +1,310 @@
+//! Text detection: resize the page for the DB network, run it, and turn the
+//! probability map into rotated text-line rectangles (DB post-processing:
+//! threshold → connected components → min-area rectangle → box score →
+//! unclip).
+
+use image::RgbImage;
+use rten_tensor::prelude::*;
+use rten_tensor::{NdTensor, NdTensorView};
+
+use crate::error::Result;
+use crate::geometry::{Point, Quad, min_area_rect};
+use crate::model::{DetectionModel, Normalization};
+
+/// Detection settings. Defaults follow PP-OCRv6's `inference.yml`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DetParams {
+    /// Pages whose shorter side is below this are upscaled to it (small
+    /// scans and phone photos have small text).
+    pub min_side: u32,
+    /// The longer side is then capped at this (cost grows with area; text on
+    /// a 300-dpi page is still ~20 px high at 2000 px).
+    pub max_side: u32,
+    /// Probability above which a pixel is text.
+    pub thresh: f32,
+    /// Minimum mean probability inside a box to keep it.
+    pub box_thresh: f32,
+    /// How far to grow the shrunk DB kernel back to the text extent.
+    pub unclip_ratio: f32,
+    /// Upper bound on candidate regions per page.
+    pub max_candidates: usize,
+    /// Minimum short side (in detection-map pixels) of a kernel.
+    pub min_size: f32,
+}
+
+impl Default for DetParams {
+    fn default() -> Self {
+        Self {
+            min_side: 736,
+            max_side: 2000,
+            thresh: 0.2,
+            box_thresh: 0.45,
+            unclip_ratio: 1.4,
+            max_candidates: 3000,
+            min_size: 3.0,
+        }
+    }
+}
+
+/// A detected text region in page pixel coordinates.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TextRegion {
+    /// Rotated rectangle around the text, corners ordered tl, tr, br, bl.
+    pub quad: Quad,
+    /// Mean text probability inside the region.
+    pub score: f32,
+}
+
+fn round32(v: f32) -> u32 {
+    ((v / 32.0).round_ties_even() as u32 * 32).max(32)
+}
+
+/// Size of the detection input for a `w`×`h` page.
+pub fn input_size(w: u32, h: u32, params: &DetParams) -> (u32, u32) {
+    let (short, long) = (w.min(h) as f32, w.max(h) as f32);
+    let mut scale = 1.0f32;
+    if short < params.min_side as f32 {
+        scale = params.min_side as f32 / short;
+    }
+    if long * scale > params.max_side as f32 {
+        scale = params.max_side as f32 / long;
+    }
+    (round32(w as f32 * scale), round32(h as f32 * scale))
+}
+
+/// Resizes and normalises a page into the `[1, 3, H, W]` detection input.
+pub fn prepare_input(page: &RgbImage, size: (u32, u32), norm: Normalization) -> NdTensor<f32, 4> {
+    let resized;
+    let img = if page.dimensions() == size {
+        page
+    } else {
+        resized = image::imageops::resize(page, size.0, size.1, image::imageops::FilterType::Triangle);
+        &resized
+    };
+    let (w, h) = (size.0 as usize, size.1 as usize);
+    let mut data = vec![0f32; 3 * w * h];
+    let affine = norm.affine();
+    for (c, &(src, scale, offset)) in affine.iter().enumerate() {
+        let plane = &mut data[c * w * h..(c + 1) * w * h];
+        for (dst, px) in plane.iter_mut().zip(img.pixels()) {
+            *dst = f32::from(px[src]) * scale + offset;
+        }
+    }
+    NdTensor::from_data([1, 3, h, w], data)
+}
+
+/// Runs detection on a page.
+pub fn detect(model: &dyn DetectionModel, page: &RgbImage, params: &DetParams) -> Result<Vec<TextRegion>> {
+    let (w, h) = page.dimensions();
+    let size = input_size(w, h, params);
+    let input = prepare_input(page, size, model.normalization());
+    let output = model.run(input)?;
+    let prob = output.slice((0, 0));
+    Ok(regions_from_probability(prob, (w, h), params))
+}
+
+/// One horizontal run of text pixels.
+struct Run {
+    y: u32,
+    x0: u32,
+    x1: u32,
+}
+
+fn find(parent: &mut [u32], mut i: u32) -> u32 {
+    while parent[i as usize] != i {
+        parent[i as usize] = parent[parent[i as usize] as usize];
+        i = parent[i as usize];
+    }
+    i
+}
+
+/// Connected components (8-connectivity) of `prob > thresh`, as lists of runs.
+fn components(prob: &NdTensorView<f32, 2>, thresh: f32) -> Vec<Vec<Run>> {
+    let [h, w] = prob.shape();
+    let mut runs: Vec<Run> = Vec::new();
+    let mut parent: Vec<u32> = Vec::new();
+    let mut prev_row = 0..0;
+    for y in 0..h {
+        let row_start = runs.len();
+        let mut x = 0;
+        while x < w {
+            if prob[[y, x]] > thresh {
+                let x0 = x;
+                while x < w && prob[[y, x]] > thresh {
+                    x += 1;
+                }
+                let id = runs.len() as u32;
+                runs.push(Run { y: y as u32, x0: x0 as u32, x1: (x - 1) as u32 });
+                parent.push(id);
+            } else {
+                x += 1;
+            }
+        }
+        // Union with runs of the previous row that touch (diagonals included).
+        let mut j = prev_row.start;
+        for i in row_start..runs.len() {
+            while j < prev_row.end && runs[j].x1 + 1 < runs[i].x0 {
+                j += 1;
+            }
+            let mut k = j;
+            while k < prev_row.end && runs[k].x0 <= runs[i].x1 + 1 {
+                let (a, b) = (find(&mut parent, i as u32), find(&mut parent, k as u32));
+                if a != b {
+                    parent[a.max(b) as usize] = a.min(b);
+                }
+                k += 1;
+            }
+        }
+        prev_row = row_start..runs.len();
+    }
+    let mut index_of_root = vec![u32::MAX; runs.len()];
+    let mut comps: Vec<Vec<Run>> = Vec::new();
+    for (i, run) in runs.into_iter().enumerate() {
+        let root = find(&mut parent, i as u32) as usize;
+        if index_of_root[root] == u32::MAX {
+            index_of_root[root] = comps.len() as u32;
+            comps.push(Vec::new());
+        }
+        comps[index_of_root[root] as usize].push(run);
+    }
+    comps
+}
+
+/// Mean probability inside `quad` (PP-OCR's "fast" box score).
+fn box_score(prob: &NdTensorView<f32, 2>, quad: &Quad) -> f32 {
+    let [h, w] = prob.shape();
+    let b = quad.bounds();
+    let x0 = (b[0].floor().max(0.0) as usize).min(w - 1);
+    let x1 = (b[2].ceil().max(0.0) as usize).min(w - 1);
+    let y0 = (b[1].floor().max(0.0) as usize).min(h - 1);
+    let y1 = (b[3].ceil().max(0.0) as usize).min(h - 1);
+    let (mut sum, mut n) = (0.0f64, 0usize);
+    for y in y0..=y1 {
+        for x in x0..=x1 {
+            if quad.contains(Point::new(x as f32, y as f32)) {
+                sum += f64::from(prob[[y, x]]);
+                n += 1;
+            }
+        }
+    }
+    if n == 0 { 0.0 } else { (sum / n as f64) as f32 }
+}
+
+/// DB post-processing of a `[H, W]` probability map into regions scaled to a
+/// `page` of the given size.
+pub fn regions_from_probability(prob: NdTensorView<f32, 2>, page: (u32, u32), params: &DetParams) -> Vec<TextRegion> {
+    let [h, w] = prob.shape();
+    if h == 0 || w == 0 {
+        return Vec::new();
+    }
+    let (sx, sy) = (page.0 as f32 / w as f32, page.1 as f32 / h as f32);
+    let mut regions = Vec::new();
+    for comp in components(&prob, params.thresh).into_iter().take(params.max_candidates) {
+        let pts: Vec<Point> = comp
+            .iter()
+            .flat_map(|r| [Point::new(r.x0 as f32, r.y as f32), Point::new(r.x1 as f32, r.y as f32)])
+            .collect();
+        let Some(rect) = min_area_rect(&pts) else { continue };
+        if rect.width.min(rect.height) < params.min_size {
+            continue;
+        }
+        let score = box_score(&prob, &rect.corners());
+        if score < params.box_thresh {
+            continue;
+        }
+        // Unclip: offsetting a rectangle by d = A·r/L on every side is what the
+        // reference's polygon clipper does for rectangles.
+        let d = rect.area() * params.unclip_ratio / (2.0 * (rect.width + rect.height));
+        let grown = rect.inflate(d);
+        if grown.width.min(grown.height) < params.min_size + 2.0 {
+            continue;
+        }
+        let clip = |p: Point| {
+            Point::new(
+                (p.x * sx).round().clamp(0.0, page.0 as f32),
+                (p.y * sy).round().clamp(0.0, page.1 as f32),
+            )
+        };
+        let quad = Quad::from_unordered(grown.corners().0.map(clip));
+        if quad.0[0].dist(quad.0[1]) <= 3.0 || quad.0[0].dist(quad.0[3]) <= 3.0 {
+            continue;
+        }
+        regions.push(TextRegion { quad, score });
+    }
+    regions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_size_follows_reference_rules() {
+        let p = DetParams::default();
+        // A4 at 300 dpi: capped at 2000 on the long side.
+        assert_eq!(input_size(2480, 3508, &p), (1408, 1984));
+        // Small receipt: upscaled so the short side reaches 736.
+        assert_eq!(input_size(463, 1000, &p), (736, 1600));
+        // A single text line: the cap wins over the upscale.
+        assert_eq!(input_size(2000, 50, &p), (1984, 64));
+        assert_eq!(input_size(1, 1, &p), (736, 736));
+    }
+
+    fn map_with(rects: &[(usize, usize, usize, usize)], w: usize, h: usize) -> NdTensor<f32, 2> {
+        let mut m = NdTensor::zeros([h, w]);
+        for &(x0, y0, x1, y1) in rects {
+            for y in y0..y1 {
+                for x in x0..x1 {
+                    m[[y, x]] = 0.9;
+                }
+            }
+        }
+        m
+    }
+
+    #[test]
+    fn long_lines_survive_postprocessing() {
+        // Six long thin kernels like a page of text lines: all must come back
+        // (rten's min_area_rect lost five of six of these).
+        let rects: Vec<_> = (0..6).map(|i| (20, 20 + i * 40, 1900, 20 + i * 40 + 12)).collect();
+        let prob = map_with(&rects, 2000, 300);
+        let regions = regions_from_probability(prob.view(), (2000, 300), &DetParams::default());
+        assert_eq!(regions.len(), 6);
+        for r in &regions {
+            assert!(r.quad.width() > 1880.0, "{:?}", r.quad);
+            // 12 px kernel grown by d = A*1.4/L ≈ 8.3 px per side.
+            assert!((r.quad.height() - 28.0).abs() < 2.5, "{:?}", r.quad);
+        }
+    }
+
+    #[test]
+    fn regions_scale_back_to_page_pixels() {
+        let prob = map_with(&[(10, 10, 60, 20)], 100, 50);
+        let regions = regions_from_probability(prob.view(), (200, 100), &DetParams::default());
+        assert_eq!(regions.len(), 1);
+        let b = regions[0].quad.bounds();
+        assert!(b[0] < 20.0 && b[2] > 118.0 && b[1] < 20.0 && b[3] > 38.0, "{b:?}");
+    }
+
+    #[test]
+    fn specks_and_faint_regions_are_dropped() {
+        let mut prob = map_with(&[(10, 10, 12, 12)], 100, 50);
+        // faint region: above thresh but below box_thresh
+        for y in 30..40 {
+            for x in 20..80 {
+                prob[[y, x]] = 0.3;
+            }
+        }
+        assert!(regions_from_probability(prob.view(), (100, 50), &DetParams::default()).is_empty());
+    }
+
+    #[test]
+    fn diagonal_pixels_join_one_component() {
+        let mut m = NdTensor::zeros([4, 4]);
+        m[[0, 0]] = 1.0;
+        m[[1, 1]] = 1.0;
+        m[[2, 2]] = 1.0;
+        m[[0, 3]] = 1.0;
+        assert_eq!(components(&m.view(), 0.5).len(), 2);
+    }
+}

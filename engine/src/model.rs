@@ -1,0 +1,138 @@
+//! The two networks the pipeline runs, behind traits so that other model
+//! families (ocrs, PP-OCR script models) can plug in and unit tests can use
+//! small fake models instead of real weights.
+
+use rten::Model;
+use rten_tensor::NdTensor;
+use rten_tensor::prelude::*;
+
+use crate::error::{EngineError, Result};
+
+/// How a model expects pixels to be normalised: per input channel (in the
+/// model's channel order) `(v / 255 - mean) / std`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Normalization {
+    /// Channel order of the input tensor: `true` for BGR (PP-OCR's OpenCV heritage).
+    pub bgr: bool,
+    /// Per-channel mean.
+    pub mean: [f32; 3],
+    /// Per-channel standard deviation.
+    pub std: [f32; 3],
+}
+
+impl Normalization {
+    /// ImageNet statistics applied to BGR data, as PP-OCRv6 detection was trained
+    /// (its `inference.yml`: DecodeImage BGR + NormalizeImage with RGB-ordered means).
+    pub const PPOCR_DET: Self = Self { bgr: true, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+    /// `(v/255 - 0.5) / 0.5` as PP-OCR recognition expects.
+    pub const PPOCR_REC: Self = Self { bgr: true, mean: [0.5; 3], std: [0.5; 3] };
+
+    /// Per-channel `(scale, offset)` so that `v * scale + offset` normalises a
+    /// byte value, indexed by the *RGB* source channel feeding each input channel.
+    pub(crate) fn affine(&self) -> [(usize, f32, f32); 3] {
+        let mut out = [(0, 0.0, 0.0); 3];
+        for (c, o) in out.iter_mut().enumerate() {
+            let src = if self.bgr { 2 - c } else { c };
+            let scale = 1.0 / (255.0 * self.std[c]);
+            *o = (src, scale, -self.mean[c] / self.std[c]);
+        }
+        out
+    }
+}
+
+/// A text detector: page image tensor in, per-pixel text probability out.
+pub trait DetectionModel: Send + Sync {
+    /// Input normalisation.
+    fn normalization(&self) -> Normalization;
+    /// Runs `[1, 3, H, W]` → `[1, 1, H, W]` probabilities in `[0, 1]`.
+    /// H and W are multiples of 32.
+    fn run(&self, input: NdTensor<f32, 4>) -> Result<NdTensor<f32, 4>>;
+}
+
+/// A CTC line recogniser: `[N, 3, 48, W]` crops in, `[N, W/8, classes]`
+/// per-frame class probabilities out.
+pub trait RecognitionModel: Send + Sync {
+    /// Input normalisation.
+    fn normalization(&self) -> Normalization;
+    /// Characters for classes `1..=len`; class 0 is the CTC blank and class
+    /// `len + 1` is a space.
+    fn alphabet(&self) -> &[String];
+    /// Runs a batch of crops.
+    fn run(&self, input: NdTensor<f32, 4>) -> Result<NdTensor<f32, 3>>;
+}
+
+fn invalid(name: &str, reason: impl ToString) -> EngineError {
+    EngineError::InvalidModel { name: name.into(), reason: reason.to_string() }
+}
+
+fn run_model<const N: usize>(model: &Model, name: &str, input: NdTensor<f32, 4>) -> Result<NdTensor<f32, N>> {
+    let out = model.run_one(input.into(), None).map_err(|e| EngineError::Inference(format!("{name}: {e}")))?;
+    out.try_into().map_err(|e| EngineError::Inference(format!("{name}: unexpected output: {e:?}")))
+}
+
+/// A PP-OCR DB detection network executed by rten.
+pub struct RtenDetector {
+    model: Model,
+    name: String,
+}
+
+impl RtenDetector {
+    /// Loads ONNX bytes.
+    pub fn from_bytes(name: &str, onnx: Vec<u8>) -> Result<Self> {
+        let model = Model::load(onnx).map_err(|e| invalid(name, e))?;
+        Ok(Self { model, name: name.into() })
+    }
+}
+
+impl DetectionModel for RtenDetector {
+    fn normalization(&self) -> Normalization {
+        Normalization::PPOCR_DET
+    }
+
+    fn run(&self, input: NdTensor<f32, 4>) -> Result<NdTensor<f32, 4>> {
+        run_model(&self.model, &self.name, input)
+    }
+}
+
+/// A PP-OCR CTC recognition network executed by rten, with its dictionary.
+pub struct RtenRecognizer {
+    model: Model,
+    name: String,
+    alphabet: Vec<String>,
+}
+
+impl RtenRecognizer {
+    /// Loads ONNX bytes and the dictionary (one character per line).
+    pub fn from_bytes(name: &str, onnx: Vec<u8>, dict: &str) -> Result<Self> {
+        let alphabet: Vec<String> = dict.lines().map(|l| l.trim_end_matches('\r').to_string()).collect();
+        if alphabet.is_empty() {
+            return Err(invalid(name, "empty dictionary"));
+        }
+        let model = Model::load(onnx).map_err(|e| invalid(name, e))?;
+        Ok(Self { model, name: name.into(), alphabet })
+    }
+}
+
+impl RecognitionModel for RtenRecognizer {
+    fn normalization(&self) -> Normalization {
+        Normalization::PPOCR_REC
+    }
+
+    fn alphabet(&self) -> &[String] {
+        &self.alphabet
+    }
+
+    fn run(&self, input: NdTensor<f32, 4>) -> Result<NdTensor<f32, 3>> {
+        let out: NdTensor<f32, 3> = run_model(&self.model, &self.name, input)?;
+        // Guard against a dictionary that does not belong to the model: the
+        // text would be silently wrong otherwise.
+        let classes = out.shape()[2];
+        if classes != self.alphabet.len() + 2 {
+            return Err(invalid(
+                &self.name,
+                format!("{classes} output classes but the dictionary has {} entries (+2 expected)", self.alphabet.len()),
+            ));
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,254 @@
+//! The OCR pipeline: one public method per stage plus one-call shortcuts.
+
+use image::RgbImage;
+use tracing::debug;
+use web_time::Instant;
+
+use crate::decode::{DecodeLimits, ImageSource};
+use crate::detect::{DetParams, TextRegion};
+use crate::document::{Document, Page};
+use crate::error::Result;
+use crate::layout::LayoutParams;
+use crate::model::{DetectionModel, RecognitionModel};
+use crate::recognize::{RecParams, RecognizedLine};
+use crate::{detect, layout, recognize};
+
+/// All tunables of the pipeline.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct EngineConfig {
+    /// Detection settings.
+    pub det: DetParams,
+    /// Recognition settings.
+    pub rec: RecParams,
+    /// Layout settings.
+    pub layout: LayoutParams,
+    /// Input bounds.
+    pub limits: DecodeLimits,
+    /// Skip page orientation detection (saves time on known-upright input).
+    pub assume_upright: bool,
+}
+
+/// A loaded detector + recogniser pair and its settings.
+pub struct OcrEngine {
+    det: Box<dyn DetectionModel>,
+    rec: Box<dyn RecognitionModel>,
+    config: EngineConfig,
+}
+
+/// Below this mean confidence on its longest lines a page is checked for
+/// being upside down (upright print reads at ≥ 0.9).
+const UPRIGHT_CONFIDENCE: f32 = 0.9;
+/// Lines sampled to decide orientation.
+const ORIENTATION_SAMPLE: usize = 8;
+
+impl OcrEngine {
+    /// Builds an engine from models.
+    pub fn new(det: Box<dyn DetectionModel>, rec: Box<dyn RecognitionModel>, config: EngineConfig) -> Self {
+        Self { det, rec, config }
+    }
+
+    /// The engine's settings.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Stage 1: find text-line regions.
+    pub fn detect(&self, page: &RgbImage) -> Result<Vec<TextRegion>> {
+        detect::detect(self.det.as_ref(), page, &self.config.det)
+    }
+
+    /// Stage 2: read the text in each region; illegible regions are dropped.
+    pub fn recognize(&self, page: &RgbImage, regions: &[TextRegion]) -> Result<Vec<RecognizedLine>> {
+        let quads: Vec<_> = regions.iter().map(|r| r.quad).collect();
+        Ok(recognize::recognize(self.rec.as_ref(), page, &quads, &self.config.rec)?.into_iter().flatten().collect())
+    }
+
+    /// Stage 3: blocks in reading order.
+    pub fn layout(&self, lines: &[RecognizedLine]) -> Vec<crate::document::Block> {
+        layout::layout(lines, &self.config.layout)
+    }
+
+    /// Mean confidence over the widest regions, read as given (`flip = false`)
+    /// or upside down; illegible lines count as zero.
+    fn sample_confidence(&self, page: &RgbImage, regions: &[TextRegion], flip: bool) -> Result<f32> {
+        let long = |q: &crate::geometry::Quad| q.width().max(q.height());
+        let short = |q: &crate::geometry::Quad| q.width().min(q.height());
+        let mut quads: Vec<_> = regions.iter().map(|r| r.quad).filter(|q| long(q) >= 2.0 * short(q)).collect();
+        quads.sort_by(|a, b| long(b).total_cmp(&long(a)));
+        quads.truncate(ORIENTATION_SAMPLE);
+        if quads.is_empty() {
+            return Ok(1.0);
+        }
+        if flip {
+            quads = quads.iter().map(|q| q.rotated_180()).collect();
+        }
+        let lines = recognize::recognize(self.rec.as_ref(), page, &quads, &self.config.rec)?;
+        Ok(lines.iter().map(|l| l.as_ref().map_or(0.0, |l| l.confidence)).sum::<f32>() / quads.len() as f32)
+    }
+
+    /// Detects and recognises, trying the page turned a quarter and half turn
+    /// when its text looks vertical or unreadable. Returns the upright image,
+    /// the clockwise rotation applied and the recognised lines.
+    fn read_upright(&self, page: &RgbImage) -> Result<(Option<RgbImage>, u16, Vec<RecognizedLine>)> {
+        let mut regions = self.detect(page)?;
+        let mut rotated: Option<RgbImage> = None;
+        let mut rotation = 0u16;
+        if !self.config.assume_upright {
+            let tall = regions.iter().filter(|r| r.quad.height() >= 2.0 * r.quad.width()).count();
+            let wide = regions.iter().filter(|r| r.quad.width() >= 2.0 * r.quad.height()).count();
+            if tall >= 3 && tall > 2 * wide {
+                let turned = image::imageops::rotate90(page);
+                let turned_regions = self.detect(&turned)?;
+                // Vertical lines read almost as well as turned ones (the
+                // recogniser turns tall crops), so turn unless that reads
+                // clearly worse: vertical CJK text stays as it is.
+                // The turned page may now be upside down: it counts as readable
+                // when either way up reads well.
+                let turned_conf = self
+                    .sample_confidence(&turned, &turned_regions, false)?
+                    .max(self.sample_confidence(&turned, &turned_regions, true)?);
+                if turned_conf >= self.sample_confidence(page, &regions, false)? - 0.05 {
+                    regions = turned_regions;
+                    rotated = Some(turned);
+                    rotation = 90;
+                }
+            }
+            let current = rotated.as_ref().unwrap_or(page);
+            let upright = self.sample_confidence(current, &regions, false)?;
+            if upright < UPRIGHT_CONFIDENCE && self.sample_confidence(current, &regions, true)? > upright + 0.1 {
+                let flipped = image::imageops::rotate180(current);
+                regions = self.detect(&flipped)?;
+                rotated = Some(flipped);
+                rotation = (rotation + 180) % 360;
+            }
+        }
+        let current = rotated.as_ref().unwrap_or(page);
+        let lines = self.recognize(current, &regions)?;
+        Ok((rotated, rotation, lines))
+    }
+
+    /// All stages for one page image: orientation, detection, recognition, layout.
+    pub fn ocr_image(&self, page: &RgbImage, index: usize) -> Result<Page> {
+        let start = Instant::now();
+        let (rotated, rotation, lines) = self.read_upright(page)?;
+        let upright = rotated.as_ref().unwrap_or(page);
+        let blocks = self.layout(&lines);
+        let mut out = Page { index, width: upright.width(), height: upright.height(), rotation, text: String::new(), blocks };
+        out.refresh_text();
+        debug!(index, lines = lines.len(), rotation, ms = start.elapsed().as_millis() as u64, "page done");
+        Ok(out)
+    }
+
+    /// Decodes an image file (any page count) and recognises every page,
+    /// calling `progress(done, total)` after each.
+    pub fn ocr_bytes(&self, bytes: &[u8], mut progress: impl FnMut(usize, usize)) -> Result<Document> {
+        let source = ImageSource::open(bytes, self.config.limits)?;
+        let total = source.page_count();
+        let mut pages = Vec::with_capacity(total);
+        for i in 0..total {
+            // One page in memory at a time.
+            let img = source.page(i)?;
+            pages.push(self.ocr_image(&img, i)?);
+            progress(i + 1, total);
+        }
+        Ok(Document::from_pages(pages))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rten_tensor::NdTensor;
+    use rten_tensor::prelude::*;
+
+    use super::*;
+    use crate::model::Normalization;
+
+    /// Marks dark pixels as text.
+    struct FakeDetector;
+    impl DetectionModel for FakeDetector {
+        fn normalization(&self) -> Normalization {
+            Normalization::PPOCR_REC
+        }
+        fn run(&self, input: NdTensor<f32, 4>) -> Result<NdTensor<f32, 4>> {
+            let [n, _, h, w] = input.shape();
+            let mut out = NdTensor::zeros([n, 1, h, w]);
+            for y in 0..h {
+                for x in 0..w {
+                    out[[0, 0, y, x]] = if input[[0, 0, y, x]] < -0.5 { 1.0 } else { 0.0 };
+                }
+            }
+            Ok(out)
+        }
+    }
+
+    /// Emits "x" for every 8-px frame column that contains ink.
+    struct FakeRecognizer(Vec<String>);
+    impl RecognitionModel for FakeRecognizer {
+        fn normalization(&self) -> Normalization {
+            Normalization::PPOCR_REC
+        }
+        fn alphabet(&self) -> &[String] {
+            &self.0
+        }
+        fn run(&self, input: NdTensor<f32, 4>) -> Result<NdTensor<f32, 3>> {
+            let [n, _, h, w] = input.shape();
+            let frames = w / 8;
+            let mut out = NdTensor::zeros([n, frames, 3]);
+            for i in 0..n {
+                for t in 0..frames {
+                    let ink = (0..h).any(|y| (t * 8..t * 8 + 8).any(|x| input[[i, 0, y, x]] < -0.5));
+                    out[[i, t, usize::from(ink)]] = 0.95;
+                }
+            }
+            Ok(out)
+        }
+    }
+
+    fn fake_engine() -> OcrEngine {
+        OcrEngine::new(Box::new(FakeDetector), Box::new(FakeRecognizer(vec!["x".into()])), EngineConfig::default())
+    }
+
+    /// A white page with two columns of four dark bars ("lines").
+    fn two_column_page() -> RgbImage {
+        let mut img = RgbImage::from_pixel(800, 600, image::Rgb([255, 255, 255]));
+        for col in [50u32, 450] {
+            for i in 0..4u32 {
+                let y0 = 100 + i * 24;
+                for y in y0..y0 + 8 {
+                    for x in col..col + 300 {
+                        img.put_pixel(x, y, image::Rgb([0, 0, 0]));
+                    }
+                }
+            }
+        }
+        img
+    }
+
+    #[test]
+    fn stages_compose_into_a_page_in_reading_order() {
+        let engine = fake_engine();
+        let img = two_column_page();
+        let regions = engine.detect(&img).unwrap();
+        assert_eq!(regions.len(), 8, "one region per bar");
+        let lines = engine.recognize(&img, &regions).unwrap();
+        assert!(lines.iter().all(|l| l.text == "x"));
+        let page = engine.ocr_image(&img, 3).unwrap();
+        assert_eq!((page.index, page.width, page.height, page.rotation), (3, 800, 600, 0));
+        assert_eq!(page.blocks.len(), 2, "{:#?}", page.blocks);
+        let (left, right) = (&page.blocks[0], &page.blocks[1]);
+        assert!(left.bbox[2] < 400 && right.bbox[0] > 400, "left column first: {:?} then {:?}", left.bbox, right.bbox);
+        assert_eq!(left.lines.len(), 4);
+        assert_eq!(left.text, "x\nx\nx\nx");
+        assert_eq!(page.text, "x\nx\nx\nx\n\nx\nx\nx\nx");
+    }
+
+    #[test]
+    fn blank_pages_and_bad_bytes() {
+        let engine = fake_engine();
+        let blank = RgbImage::from_pixel(300, 200, image::Rgb([255, 255, 255]));
+        let page = engine.ocr_image(&blank, 0).unwrap();
+        assert!(page.blocks.is_empty() && page.text.is_empty());
+        assert!(matches!(engine.ocr_bytes(b"", |_, _| {}), Err(crate::EngineError::Empty)));
+        assert!(matches!(engine.ocr_bytes(b"\x89PNG\r\n\x1a\ngarbage", |_, _| {}), Err(crate::EngineError::Decode { .. })));
+    }
+}

@@ -1,0 +1,136 @@
+//! `ocrchat ocr FILE… [--format F] [--model M] [--language L] [-o OUT]`.
+//!
+//! Exit codes: 0 all files done, 1 at least one file failed, 2 usage error
+//! (clap), 3 models missing or language unsupported.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use ocrchat_engine::{EngineConfig, EngineError, ExportFormat, ModelSize, export, registry};
+
+/// Arguments of `ocrchat ocr`.
+#[derive(Args)]
+pub struct OcrArgs {
+    /// Input files (PNG, JPEG, WEBP, GIF, BMP, TIFF).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, short, default_value = "txt", value_parser = ["txt", "md", "json"])]
+    format: String,
+    /// Model size: tiny (fast) or small (accurate).
+    #[arg(long, default_value = "small", value_parser = ["tiny", "small"])]
+    model: String,
+    /// Language code, or auto.
+    #[arg(long, short, default_value = "auto")]
+    language: String,
+    /// Output file (one input) or directory (`<stem>.<ext>` per input). Default: stdout.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Directory holding the models (default: ./models, or next to the checkout).
+    #[arg(long, env = "OCRCHAT_MODELS_DIR")]
+    models_dir: Option<PathBuf>,
+}
+
+/// Finds the models directory: explicit, then `./models`, then the checkout
+/// the binary was built in (`target/<profile>/ocrchat` → `models/`).
+pub fn find_models_dir(explicit: Option<&Path>) -> PathBuf {
+    if let Some(dir) = explicit {
+        return dir.to_path_buf();
+    }
+    let mut candidates = vec![PathBuf::from("models")];
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(root) = exe.ancestors().nth(3) {
+            candidates.push(root.join("models"));
+        }
+    }
+    candidates.iter().find(|d| d.join("manifest.json").is_file()).cloned().unwrap_or_else(|| candidates[0].clone())
+}
+
+fn out_path(output: &Path, input: &Path, ext: &str, many: bool) -> PathBuf {
+    if many || output.is_dir() || output.as_os_str().to_string_lossy().ends_with('/') {
+        let stem = input.file_stem().map_or_else(|| "output".into(), |s| s.to_string_lossy().into_owned());
+        output.join(format!("{stem}.{ext}"))
+    } else {
+        output.to_path_buf()
+    }
+}
+
+/// Runs the subcommand.
+pub fn run(args: OcrArgs) -> ExitCode {
+    let format = ExportFormat::parse(&args.format).expect("clap validated the format");
+    let size = ModelSize::parse(&args.model).expect("clap validated the model");
+    let dir = find_models_dir(args.models_dir.as_deref());
+    let installed = ocrchat_engine::installed_models(&dir);
+    let engine = registry::select_model(&args.language, size, &installed)
+        .and_then(|spec| ocrchat_engine::load_engine(&dir, &spec, EngineConfig::default()));
+    let engine = match engine {
+        Ok(e) => e,
+        Err(EngineError::ModelsMissing { .. }) => {
+            eprintln!(
+                "error: OCR models not found in {}; fetch them with `make models` (or scripts/fetch-models.sh), \
+                 or point --models-dir / OCRCHAT_MODELS_DIR at them",
+                dir.display()
+            );
+            return ExitCode::from(3);
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    let many = args.files.len() > 1;
+    if let Some(out) = &args.output {
+        if many {
+            if let Err(e) = std::fs::create_dir_all(out) {
+                eprintln!("error: cannot create output directory {}: {e}", out.display());
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} pages {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let mut failed = 0usize;
+    for file in &args.files {
+        bar.set_message(file.display().to_string());
+        let result = (|| -> Result<()> {
+            let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let mut counted = false;
+            let doc = engine.ocr_bytes(&bytes, |done, total| {
+                if !counted {
+                    bar.inc_length(total as u64);
+                    counted = true;
+                }
+                bar.set_position(bar.position() + 1);
+                let _ = done;
+            })?;
+            let rendered = export::export(&doc, format)?;
+            match &args.output {
+                Some(out) => {
+                    let path = out_path(out, file, format.extension(), many);
+                    std::fs::write(&path, &rendered).with_context(|| format!("cannot write {}", path.display()))?;
+                }
+                None => {
+                    let mut stdout = std::io::stdout().lock();
+                    if many {
+                        writeln!(stdout, "==> {} <==", file.display())?;
+                    }
+                    stdout.write_all(&rendered)?;
+                }
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            failed += 1;
+            bar.suspend(|| eprintln!("error: {}: {e:#}", file.display()));
+        }
+    }
+    bar.finish_and_clear();
+    if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}

@@ -1,0 +1,119 @@
+//! Helpers shared by the cross-crate tests in `tests/tests/`: where the shared
+//! test data and the models are, one engine per model size, and the scoring
+//! metrics of `shared/tools/score.py` (normalised CER, bag-of-words F1).
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use ocrchat_engine::{EngineConfig, ModelSize, OcrEngine, registry};
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is inside the workspace").to_path_buf()
+}
+
+/// `../shared/testdata` beside the checkout (or `OCRCHAT_SHARED_DIR/testdata`),
+/// if present. A user's fresh clone has none: callers skip loudly.
+pub fn testdata_dir() -> Option<PathBuf> {
+    let shared = std::env::var_os("OCRCHAT_SHARED_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("../shared"));
+    let dir = shared.join("testdata");
+    dir.join("manifest.tsv").is_file().then_some(dir)
+}
+
+/// Returns the testdata dir, or prints a visible SKIP line and returns `None`.
+pub fn testdata_or_skip(test: &str) -> Option<PathBuf> {
+    let dir = testdata_dir();
+    if dir.is_none() {
+        eprintln!("SKIP {test}: ../shared/testdata is not present (it is only beside the project's own checkouts)");
+    }
+    dir
+}
+
+/// The models directory (`OCRCHAT_MODELS_DIR` or `models/`). Panics with the
+/// command that fetches them when missing: every test needs real models.
+pub fn models_dir() -> PathBuf {
+    let dir = std::env::var_os("OCRCHAT_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("models"));
+    assert!(dir.join("manifest.json").is_file(), "models missing in {}: run `make models` first", dir.display());
+    dir
+}
+
+/// A shared engine per model size (loading costs ~0.5 s).
+pub fn engine(size: ModelSize) -> &'static OcrEngine {
+    static SMALL: OnceLock<OcrEngine> = OnceLock::new();
+    static TINY: OnceLock<OcrEngine> = OnceLock::new();
+    let cell = if size == ModelSize::Small { &SMALL } else { &TINY };
+    cell.get_or_init(|| {
+        let dir = models_dir();
+        let spec = registry::CATALOG.iter().find(|m| m.size == size).expect("size in catalog");
+        ocrchat_engine::load_engine(&dir, spec, EngineConfig::default()).expect("models load")
+    })
+}
+
+/// NFKC-less normalisation as in score.py (case-folded, whitespace collapsed
+/// or removed for CJK).
+pub fn norm(s: &str, strip_ws: bool) -> String {
+    let lower = s.to_lowercase();
+    let words: Vec<&str> = lower.split_whitespace().collect();
+    if strip_ws { words.concat() } else { words.join(" ") }
+}
+
+/// Levenshtein distance over chars.
+pub fn levenshtein(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j + 1] + 1).min(cur[j] + 1).min(prev[j] + usize::from(ca != cb));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn is_cjk(s: &str) -> bool {
+    s.chars().any(|c| matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x9FFF))
+}
+
+/// Character error rate of `hyp` against `gt`, as score.py computes it.
+pub fn cer(hyp: &str, gt: &str) -> f64 {
+    let cjk = is_cjk(gt);
+    let (h, g) = (norm(hyp, cjk), norm(gt, cjk));
+    levenshtein(&h, &g) as f64 / g.chars().count().max(1) as f64
+}
+
+/// Order-free bag-of-words F1.
+pub fn bow_f1(hyp: &str, gt: &str) -> f64 {
+    use std::collections::HashMap;
+    let count = |s: &str| {
+        let mut m: HashMap<String, usize> = HashMap::new();
+        for w in norm(s, false).split_whitespace() {
+            *m.entry(w.to_string()).or_default() += 1;
+        }
+        m
+    };
+    let (h, g) = (count(hyp), count(gt));
+    let tp: usize = h.iter().map(|(w, n)| (*n).min(*g.get(w).unwrap_or(&0))).sum();
+    let (nh, ng): (usize, usize) = (h.values().sum(), g.values().sum());
+    if ng == 0 {
+        return if nh == 0 { 1.0 } else { 0.0 };
+    }
+    let (p, r) = (tp as f64 / nh.max(1) as f64, tp as f64 / ng as f64);
+    if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_match_score_py_definitions() {
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+        assert!((cer("Hello  World", "hello world") - 0.0).abs() < 1e-9);
+        assert!((cer("helo world", "hello world") - 1.0 / 11.0).abs() < 1e-9);
+        assert!((cer("你好 世界", "你好世界")).abs() < 1e-9);
+        assert!((bow_f1("a b c", "a b d") - 2.0 / 3.0).abs() < 1e-9);
+        assert_eq!(bow_f1("", ""), 1.0);
+    }
+}
