@@ -30,6 +30,10 @@ pub struct DetParams {
     pub max_candidates: usize,
     /// Minimum short side (in detection-map pixels) of a kernel.
     pub min_size: f32,
+    /// Larger detection inputs run as overlapping horizontal strips of about
+    /// this many pixels: the network's activations dominate peak memory
+    /// (≈ 480 MB for a whole 300-dpi page, ≈ 300 MB in strips).
+    pub tile_pixels: usize,
 }
 
 impl Default for DetParams {
@@ -42,6 +46,7 @@ impl Default for DetParams {
             unclip_ratio: 1.4,
             max_candidates: 3000,
             min_size: 3.0,
+            tile_pixels: 1 << 20,
         }
     }
 }
@@ -72,8 +77,64 @@ pub fn input_size(w: u32, h: u32, params: &DetParams) -> (u32, u32) {
     (round32(w as f32 * scale), round32(h as f32 * scale))
 }
 
-/// Resizes and normalises a page into the `[1, 3, H, W]` detection input.
-pub fn prepare_input(page: &RgbImage, size: (u32, u32), norm: Normalization) -> NdTensor<f32, 4> {
+/// Normalises rows `y0..y1` of an image into a `[1, 3, y1 - y0, W]` tensor.
+fn input_rows(img: &RgbImage, y0: usize, y1: usize, norm: Normalization) -> NdTensor<f32, 4> {
+    let w = img.width() as usize;
+    let h = y1 - y0;
+    let mut data = vec![0f32; 3 * w * h];
+    let rows = &img.as_raw()[y0 * w * 3..y1 * w * 3];
+    for (c, &(src, scale, offset)) in norm.affine().iter().enumerate() {
+        let plane = &mut data[c * w * h..(c + 1) * w * h];
+        for (dst, px) in plane.iter_mut().zip(rows.chunks_exact(3)) {
+            *dst = f32::from(px[src]) * scale + offset;
+        }
+    }
+    NdTensor::from_data([1, 3, h, w], data)
+}
+
+/// Rows of overlap between strips: context so that text near a strip edge is
+/// seen whole by one of the two strips (lines are ~20 px high at this scale).
+const STRIP_OVERLAP: usize = 128;
+
+/// Runs the detector over `img` (already at detection size), in horizontal
+/// strips when it is large, and returns the `[H, W]` probability map.
+pub fn probability_map(model: &dyn DetectionModel, img: &RgbImage, tile_pixels: usize) -> Result<NdTensor<f32, 2>> {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let norm = model.normalization();
+    let max_strip = ((tile_pixels / w.max(1)) / 32 * 32).max(STRIP_OVERLAP + 64);
+    if h <= max_strip {
+        let out = model.run(input_rows(img, 0, h, norm))?;
+        return Ok(out.slice((0, 0)).to_tensor());
+    }
+    // Equal strips (no thin last strip with little context), multiples of 32.
+    let count = (h - STRIP_OVERLAP).div_ceil(max_strip - STRIP_OVERLAP);
+    let strip = ((h - STRIP_OVERLAP).div_ceil(count) + STRIP_OVERLAP).div_ceil(32) * 32;
+    let mut prob = NdTensor::zeros([h, w]);
+    let mut y0 = 0;
+    loop {
+        let y1 = (y0 + strip).min(h);
+        let out = model.run(input_rows(img, y0, y1, norm))?;
+        let part = out.slice((0, 0));
+        // Keep each strip's rows away from its cut edges; the overlap is split in the middle.
+        let keep_from = if y0 == 0 { 0 } else { STRIP_OVERLAP / 2 };
+        let keep_to = if y1 == h { y1 - y0 } else { y1 - y0 - STRIP_OVERLAP / 2 };
+        for y in keep_from..keep_to {
+            for x in 0..w {
+                prob[[y0 + y, x]] = part[[y, x]];
+            }
+        }
+        if y1 == h {
+            break;
+        }
+        y0 = y1 - STRIP_OVERLAP;
+    }
+    Ok(prob)
+}
+
+/// Runs detection on a page.
+pub fn detect(model: &dyn DetectionModel, page: &RgbImage, params: &DetParams) -> Result<Vec<TextRegion>> {
+    let (w, h) = page.dimensions();
+    let size = input_size(w, h, params);
     let resized;
     let img = if page.dimensions() == size {
         page
@@ -81,26 +142,8 @@ pub fn prepare_input(page: &RgbImage, size: (u32, u32), norm: Normalization) -> 
         resized = image::imageops::resize(page, size.0, size.1, image::imageops::FilterType::Triangle);
         &resized
     };
-    let (w, h) = (size.0 as usize, size.1 as usize);
-    let mut data = vec![0f32; 3 * w * h];
-    let affine = norm.affine();
-    for (c, &(src, scale, offset)) in affine.iter().enumerate() {
-        let plane = &mut data[c * w * h..(c + 1) * w * h];
-        for (dst, px) in plane.iter_mut().zip(img.pixels()) {
-            *dst = f32::from(px[src]) * scale + offset;
-        }
-    }
-    NdTensor::from_data([1, 3, h, w], data)
-}
-
-/// Runs detection on a page.
-pub fn detect(model: &dyn DetectionModel, page: &RgbImage, params: &DetParams) -> Result<Vec<TextRegion>> {
-    let (w, h) = page.dimensions();
-    let size = input_size(w, h, params);
-    let input = prepare_input(page, size, model.normalization());
-    let output = model.run(input)?;
-    let prob = output.slice((0, 0));
-    Ok(regions_from_probability(prob, (w, h), params))
+    let prob = probability_map(model, img, params.tile_pixels)?;
+    Ok(regions_from_probability(prob.view(), (w, h), params))
 }
 
 /// One horizontal run of text pixels.
@@ -296,6 +339,29 @@ mod tests {
             }
         }
         assert!(regions_from_probability(prob.view(), (100, 50), &DetParams::default()).is_empty());
+    }
+
+    /// A pointwise "network": probability = darkness of the pixel.
+    struct Pointwise;
+    impl DetectionModel for Pointwise {
+        fn normalization(&self) -> Normalization {
+            Normalization::PPOCR_REC
+        }
+        fn run(&self, input: NdTensor<f32, 4>) -> Result<NdTensor<f32, 4>> {
+            let [n, _, h, w] = input.shape();
+            Ok(NdTensor::from_fn([n, 1, h, w], |[i, _, y, x]| (1.0 - input[[i, 0, y, x]]) / 2.0))
+        }
+    }
+
+    #[test]
+    fn strips_reassemble_the_whole_map() {
+        let img = RgbImage::from_fn(96, 700, |x, y| image::Rgb([((x * 7 + y * 13) % 256) as u8; 3]));
+        let whole = probability_map(&Pointwise, &img, usize::MAX).unwrap();
+        for tile in [96 * 160, 96 * 256, 96 * 512] {
+            let strips = probability_map(&Pointwise, &img, tile).unwrap();
+            assert_eq!(strips.shape(), whole.shape());
+            assert!(strips.iter().zip(whole.iter()).all(|(a, b)| a == b), "tile {tile}");
+        }
     }
 
     #[test]

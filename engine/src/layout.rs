@@ -135,6 +135,61 @@ fn to_text_line(l: &RecognizedLine) -> TextLine {
     }
 }
 
+/// Splits lines that detection ran across a narrow column gutter. A wide
+/// gap between two words is a gutter when a neighbouring line (within two
+/// line heights) ends or starts inside it instead of spanning it; inside a
+/// justified paragraph the neighbours span every word gap.
+fn split_at_gutters(lines: Vec<TextLine>) -> Vec<TextLine> {
+    let rects: Vec<(Rect, f32)> = lines.iter().map(|l| (l.rect, l.height)).collect();
+    let mut out = Vec::with_capacity(lines.len());
+    for (li, line) in lines.into_iter().enumerate() {
+        let h = line.height;
+        let mut cuts = Vec::new();
+        for k in 1..line.words.len() {
+            let (g0, g1) = (line.words[k - 1].bbox[2] as f32, line.words[k].bbox[0] as f32);
+            if g1 - g0 < 0.6 * h {
+                continue;
+            }
+            let edges = rects
+                .iter()
+                .enumerate()
+                .filter(|&(mi, &(m, mh))| {
+                    mi != li && mh.max(h) <= 1.5 * mh.min(h) && (m.cy() - line.rect.cy()).abs() <= 2.5 * h && m.y_overlap(&line.rect) < 0.5 * h
+                })
+                .filter(|&(_, &(m, _))| {
+                    let ends_inside = m.x1 >= g0 - 0.5 * h && m.x1 <= g1 + 0.2 * h && m.x0 < g0;
+                    let starts_inside = m.x0 >= g0 - 0.2 * h && m.x0 <= g1 + 0.5 * h && m.x1 > g1;
+                    ends_inside || starts_inside
+                })
+                .count();
+            if edges >= 2 || (edges == 1 && g1 - g0 >= 0.8 * h) {
+                cuts.push(k);
+            }
+        }
+        if cuts.is_empty() {
+            out.push(line);
+            continue;
+        }
+        let mut start = 0;
+        for end in cuts.into_iter().chain([line.words.len()]) {
+            let words = line.words[start..end].to_vec();
+            let b = words.iter().fold([u32::MAX, u32::MAX, 0, 0], |a, w| {
+                [a[0].min(w.bbox[0]), a[1].min(w.bbox[1]), a[2].max(w.bbox[2]), a[3].max(w.bbox[3])]
+            });
+            let confidence = words.iter().map(|w| w.confidence).sum::<f32>() / words.len() as f32;
+            out.push(TextLine {
+                rect: Rect { x0: b[0] as f32, y0: line.rect.y0, x1: b[2] as f32, y1: line.rect.y1 },
+                height: h,
+                text: words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" "),
+                confidence,
+                words,
+            });
+            start = end;
+        }
+    }
+    out
+}
+
 /// Joins fragments of one printed line that detection split at a wide space.
 fn merge_fragments(mut lines: Vec<TextLine>, p: &LayoutParams) -> Vec<TextLine> {
     lines.sort_by(|a, b| a.rect.x0.total_cmp(&b.rect.x0));
@@ -199,8 +254,11 @@ fn group_blocks(lines: &[TextLine], p: &LayoutParams) -> Vec<Vec<usize>> {
         let b = &lines[j];
         let h = a.height.min(b.height);
         let gap = b.rect.y0 - a.rect.y1;
-        let overlap = a.rect.x_overlap(&b.rect) / a.rect.w().min(b.rect.w()).max(1.0);
-        if gap <= p.block_gap * h && a.height.max(b.height) <= 1.3 * h && overlap >= 0.4 {
+        let overlap = a.rect.x_overlap(&b.rect);
+        // A line below may be narrower (a paragraph's last line) but not much
+        // wider: a line spanning two columns must not glue them together.
+        let aligned = overlap >= 0.4 * a.rect.w().min(b.rect.w());
+        if gap <= p.block_gap * h && a.height.max(b.height) <= 1.3 * h && aligned {
             unite(&mut parent, i, j);
         }
     }
@@ -496,7 +554,7 @@ fn paragraph_blocks(lines: &[TextLine], unit: &Unit, med_h: f32, p: &LayoutParam
 
 /// Lays out recognised lines into blocks in reading order.
 pub fn layout(recognized: &[RecognizedLine], params: &LayoutParams) -> Vec<Block> {
-    let raw: Vec<TextLine> = recognized.iter().map(to_text_line).collect();
+    let raw: Vec<TextLine> = split_at_gutters(recognized.iter().map(to_text_line).collect());
     if raw.is_empty() {
         return Vec::new();
     }
@@ -597,6 +655,30 @@ mod tests {
         let blocks = layout(&lines, &LayoutParams::default());
         assert_eq!(texts(&blocks), ["First paragraph line one\nand its end.", "• apples are red", "• pears are green"]);
         assert_eq!(blocks[1].kind, BlockKind::ListItem);
+    }
+
+    #[test]
+    fn a_line_run_across_a_gutter_is_split() {
+        let mut lines = Vec::new();
+        for i in 0..4 {
+            let y = 100.0 + i as f32 * 32.0;
+            if i == 1 {
+                // detection joined the two columns' lines into one region
+                let quad = Quad::from_rect(100.0, y, 1100.0, y + 30.0);
+                let w = |t: &str, x0: f32, x1: f32| RecognizedWord { text: t.into(), quad: Quad::from_rect(x0, y, x1, y + 30.0), confidence: 0.9 };
+                lines.push(RecognizedLine {
+                    quad,
+                    text: "left one right one".into(),
+                    confidence: 0.9,
+                    words: vec![w("left", 100.0, 300.0), w("one", 310.0, 575.0), w("right", 625.0, 900.0), w("one", 910.0, 1100.0)],
+                });
+            } else {
+                lines.push(line(100.0, y, 580.0, y + 30.0, &format!("left {i}")));
+                lines.push(line(620.0, y, 1100.0, y + 30.0, &format!("right {i}")));
+            }
+        }
+        let all = texts(&layout(&lines, &LayoutParams::default())).join("\n");
+        assert_eq!(all, "left 0\nleft one\nleft 2\nleft 3\nright 0\nright one\nright 2\nright 3");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::decode::{DecodeLimits, ImageSource};
 use crate::detect::{DetParams, TextRegion};
 use crate::document::{Document, Page};
 use crate::error::Result;
+use crate::geometry::Quad;
 use crate::layout::LayoutParams;
 use crate::model::{DetectionModel, RecognitionModel};
 use crate::recognize::{RecParams, RecognizedLine};
@@ -54,13 +55,19 @@ impl OcrEngine {
 
     /// Stage 1: find text-line regions.
     pub fn detect(&self, page: &RgbImage) -> Result<Vec<TextRegion>> {
-        detect::detect(self.det.as_ref(), page, &self.config.det)
+        let start = Instant::now();
+        let regions = detect::detect(self.det.as_ref(), page, &self.config.det)?;
+        debug!(regions = regions.len(), ms = start.elapsed().as_millis() as u64, "detected");
+        Ok(regions)
     }
 
     /// Stage 2: read the text in each region; illegible regions are dropped.
     pub fn recognize(&self, page: &RgbImage, regions: &[TextRegion]) -> Result<Vec<RecognizedLine>> {
+        let start = Instant::now();
         let quads: Vec<_> = regions.iter().map(|r| r.quad).collect();
-        Ok(recognize::recognize(self.rec.as_ref(), page, &quads, &self.config.rec)?.into_iter().flatten().collect())
+        let lines: Vec<_> = recognize::recognize(self.rec.as_ref(), page, &quads, &self.config.rec)?.into_iter().flatten().collect();
+        debug!(lines = lines.len(), ms = start.elapsed().as_millis() as u64, "recognised");
+        Ok(lines)
     }
 
     /// Stage 3: blocks in reading order.
@@ -68,27 +75,41 @@ impl OcrEngine {
         layout::layout(lines, &self.config.layout)
     }
 
-    /// Mean confidence over the widest regions, read as given (`flip = false`)
-    /// or upside down; illegible lines count as zero.
+    /// Indices of the longest line-shaped regions: the sample that decides orientation.
+    fn orientation_sample(regions: &[TextRegion]) -> Vec<usize> {
+        let long = |q: &Quad| q.width().max(q.height());
+        let short = |q: &Quad| q.width().min(q.height());
+        let mut idx: Vec<usize> = (0..regions.len()).filter(|&i| long(&regions[i].quad) >= 2.0 * short(&regions[i].quad)).collect();
+        idx.sort_by(|&a, &b| long(&regions[b].quad).total_cmp(&long(&regions[a].quad)).then(a.cmp(&b)));
+        idx.truncate(ORIENTATION_SAMPLE);
+        idx
+    }
+
+    /// Mean confidence of recognised `lines` over `sample`; illegible lines count as zero.
+    fn mean_confidence(lines: &[Option<RecognizedLine>], sample: &[usize]) -> f32 {
+        if sample.is_empty() {
+            return 1.0;
+        }
+        sample.iter().map(|&i| lines[i].as_ref().map_or(0.0, |l| l.confidence)).sum::<f32>() / sample.len() as f32
+    }
+
+    /// Recognises `regions` (optionally read upside down) keeping one entry per region.
+    fn read_regions(&self, page: &RgbImage, regions: &[TextRegion], flip: bool) -> Result<Vec<Option<RecognizedLine>>> {
+        let quads: Vec<Quad> = regions.iter().map(|r| if flip { r.quad.rotated_180() } else { r.quad }).collect();
+        recognize::recognize(self.rec.as_ref(), page, &quads, &self.config.rec)
+    }
+
+    /// Confidence of the orientation sample read as given or upside down.
     fn sample_confidence(&self, page: &RgbImage, regions: &[TextRegion], flip: bool) -> Result<f32> {
-        let long = |q: &crate::geometry::Quad| q.width().max(q.height());
-        let short = |q: &crate::geometry::Quad| q.width().min(q.height());
-        let mut quads: Vec<_> = regions.iter().map(|r| r.quad).filter(|q| long(q) >= 2.0 * short(q)).collect();
-        quads.sort_by(|a, b| long(b).total_cmp(&long(a)));
-        quads.truncate(ORIENTATION_SAMPLE);
-        if quads.is_empty() {
-            return Ok(1.0);
-        }
-        if flip {
-            quads = quads.iter().map(|q| q.rotated_180()).collect();
-        }
-        let lines = recognize::recognize(self.rec.as_ref(), page, &quads, &self.config.rec)?;
-        Ok(lines.iter().map(|l| l.as_ref().map_or(0.0, |l| l.confidence)).sum::<f32>() / quads.len() as f32)
+        let sample = Self::orientation_sample(regions);
+        let picked: Vec<TextRegion> = sample.iter().map(|&i| regions[i]).collect();
+        let lines = self.read_regions(page, &picked, flip)?;
+        Ok(Self::mean_confidence(&lines, &(0..picked.len()).collect::<Vec<_>>()))
     }
 
     /// Detects and recognises, trying the page turned a quarter and half turn
-    /// when its text looks vertical or unreadable. Returns the upright image,
-    /// the clockwise rotation applied and the recognised lines.
+    /// when its text looks vertical or unreadable. Returns the upright image
+    /// (when it had to turn), the clockwise rotation applied and the lines.
     fn read_upright(&self, page: &RgbImage) -> Result<(Option<RgbImage>, u16, Vec<RecognizedLine>)> {
         let mut regions = self.detect(page)?;
         let mut rotated: Option<RgbImage> = None;
@@ -101,9 +122,8 @@ impl OcrEngine {
                 let turned_regions = self.detect(&turned)?;
                 // Vertical lines read almost as well as turned ones (the
                 // recogniser turns tall crops), so turn unless that reads
-                // clearly worse: vertical CJK text stays as it is.
-                // The turned page may now be upside down: it counts as readable
-                // when either way up reads well.
+                // clearly worse: vertical CJK text stays as it is. The turned
+                // page may be upside down: either way up counts.
                 let turned_conf = self
                     .sample_confidence(&turned, &turned_regions, false)?
                     .max(self.sample_confidence(&turned, &turned_regions, true)?);
@@ -113,18 +133,21 @@ impl OcrEngine {
                     rotation = 90;
                 }
             }
-            let current = rotated.as_ref().unwrap_or(page);
-            let upright = self.sample_confidence(current, &regions, false)?;
+        }
+        let current = rotated.as_ref().unwrap_or(page);
+        let mut lines = self.read_regions(current, &regions, false)?;
+        if !self.config.assume_upright {
+            let sample = Self::orientation_sample(&regions);
+            let upright = Self::mean_confidence(&lines, &sample);
             if upright < UPRIGHT_CONFIDENCE && self.sample_confidence(current, &regions, true)? > upright + 0.1 {
                 let flipped = image::imageops::rotate180(current);
                 regions = self.detect(&flipped)?;
+                lines = self.read_regions(&flipped, &regions, false)?;
                 rotated = Some(flipped);
                 rotation = (rotation + 180) % 360;
             }
         }
-        let current = rotated.as_ref().unwrap_or(page);
-        let lines = self.recognize(current, &regions)?;
-        Ok((rotated, rotation, lines))
+        Ok((rotated, rotation, lines.into_iter().flatten().collect()))
     }
 
     /// All stages for one page image: orientation, detection, recognition, layout.
