@@ -96,6 +96,49 @@ pub fn sniff(bytes: &[u8]) -> Result<InputFormat> {
     Ok(format)
 }
 
+/// Any input file: raster pages decoded or rendered one at a time.
+pub enum Source<'a> {
+    /// An image file (one page, or several for TIFF).
+    Image(ImageSource<'a>),
+    /// A PDF document.
+    Pdf(crate::pdf::PdfSource),
+}
+
+impl<'a> Source<'a> {
+    /// Sniffs the bytes and opens the matching reader. Page counts are known
+    /// after this, before any page is decoded (metering needs them first).
+    pub fn open(bytes: &'a [u8], limits: DecodeLimits) -> Result<Self> {
+        Ok(match sniff(bytes)? {
+            InputFormat::Pdf => Source::Pdf(crate::pdf::PdfSource::open(bytes, limits)?),
+            _ => Source::Image(ImageSource::open(bytes, limits)?),
+        })
+    }
+
+    /// The sniffed format.
+    pub fn format(&self) -> InputFormat {
+        match self {
+            Source::Image(s) => s.format(),
+            Source::Pdf(_) => InputFormat::Pdf,
+        }
+    }
+
+    /// Number of pages.
+    pub fn page_count(&self) -> usize {
+        match self {
+            Source::Image(s) => s.page_count(),
+            Source::Pdf(p) => p.page_count(),
+        }
+    }
+
+    /// Decodes or renders page `index` to RGB.
+    pub fn page(&self, index: usize) -> Result<RgbImage> {
+        match self {
+            Source::Image(s) => s.page(index),
+            Source::Pdf(p) => p.render(index),
+        }
+    }
+}
+
 /// A decoded-on-demand sequence of raster pages from one image file.
 pub struct ImageSource<'a> {
     bytes: &'a [u8],

@@ -28,10 +28,24 @@ pub struct Page {
     /// Clockwise rotation in degrees (0, 90, 180, 270) applied to make the page upright.
     #[serde(default)]
     pub rotation: u16,
+    /// Where the text came from.
+    #[serde(default)]
+    pub source: PageSource,
     /// Plain text of the page in reading order.
     pub text: String,
     /// Blocks in reading order.
     pub blocks: Vec<Block>,
+}
+
+/// Where a page's text came from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PageSource {
+    /// Recognised from pixels.
+    #[default]
+    Ocr,
+    /// Read from a born-digital PDF's text layer (exact, confidence 1).
+    TextLayer,
 }
 
 /// What a block is, as far as layout analysis can tell.

@@ -24,12 +24,14 @@ pub mod export;
 pub mod geometry;
 pub mod layout;
 pub mod model;
+pub mod pdf;
+mod pdf_text;
 mod pipeline;
 pub mod recognize;
 pub mod registry;
 
-pub use decode::{DecodeLimits, InputFormat};
-pub use document::{BBox, Block, BlockKind, Document, Line, Page, Word};
+pub use decode::{DecodeLimits, InputFormat, Source};
+pub use document::{BBox, Block, BlockKind, Document, Line, Page, PageSource, Word};
 pub use error::EngineError;
 pub use export::ExportFormat;
 pub use pipeline::{EngineConfig, OcrEngine};

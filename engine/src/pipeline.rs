@@ -4,9 +4,9 @@ use image::RgbImage;
 use tracing::debug;
 use web_time::Instant;
 
-use crate::decode::{DecodeLimits, ImageSource};
+use crate::decode::{DecodeLimits, Source};
 use crate::detect::{DetParams, TextRegion};
-use crate::document::{Document, Page};
+use crate::document::{Document, Page, PageSource};
 use crate::error::Result;
 use crate::geometry::Quad;
 use crate::layout::LayoutParams;
@@ -27,6 +27,8 @@ pub struct EngineConfig {
     pub limits: DecodeLimits,
     /// Skip page orientation detection (saves time on known-upright input).
     pub assume_upright: bool,
+    /// OCR PDF pages even when they have a usable text layer.
+    pub force_ocr: bool,
 }
 
 /// A loaded detector + recogniser pair and its settings.
@@ -156,22 +158,59 @@ impl OcrEngine {
         let (rotated, rotation, lines) = self.read_upright(page)?;
         let upright = rotated.as_ref().unwrap_or(page);
         let blocks = self.layout(&lines);
-        let mut out = Page { index, width: upright.width(), height: upright.height(), rotation, text: String::new(), blocks };
+        let mut out = Page {
+            index,
+            width: upright.width(),
+            height: upright.height(),
+            rotation,
+            source: PageSource::Ocr,
+            text: String::new(),
+            blocks,
+        };
         out.refresh_text();
         debug!(index, lines = lines.len(), rotation, ms = start.elapsed().as_millis() as u64, "page done");
         Ok(out)
     }
 
-    /// Decodes an image file (any page count) and recognises every page,
-    /// calling `progress(done, total)` after each.
-    pub fn ocr_bytes(&self, bytes: &[u8], mut progress: impl FnMut(usize, usize)) -> Result<Document> {
-        let source = ImageSource::open(bytes, self.config.limits)?;
+    /// A born-digital PDF page from its text layer, or `None` when the layer
+    /// is missing or unusable (the page is then OCR'd).
+    fn text_layer_page(&self, pdf: &crate::pdf::PdfSource, index: usize) -> Result<Option<Page>> {
+        let (layer, (width, height)) = pdf.text_layer(index)?;
+        if !layer.usable {
+            debug!(index, "no usable text layer; OCR");
+            return Ok(None);
+        }
+        let blocks = self.layout(&layer.lines);
+        let mut page = Page { index, width, height, rotation: 0, source: PageSource::TextLayer, text: String::new(), blocks };
+        page.refresh_text();
+        Ok(Some(page))
+    }
+
+    /// Decodes an image or PDF file (any page count) and recognises every
+    /// page, calling `progress(done, total)` after each.
+    pub fn ocr_bytes(&self, bytes: &[u8], progress: impl FnMut(usize, usize)) -> Result<Document> {
+        let source = Source::open(bytes, self.config.limits)?;
+        self.ocr_source(&source, progress)
+    }
+
+    /// Recognises every page of an opened source, one page in memory at a time.
+    pub fn ocr_source(&self, source: &Source<'_>, mut progress: impl FnMut(usize, usize)) -> Result<Document> {
         let total = source.page_count();
         let mut pages = Vec::with_capacity(total);
         for i in 0..total {
-            // One page in memory at a time.
-            let img = source.page(i)?;
-            pages.push(self.ocr_image(&img, i)?);
+            let text_page = match source {
+                Source::Pdf(pdf) if !self.config.force_ocr => self.text_layer_page(pdf, i)?,
+                _ => None,
+            };
+            let page = match text_page {
+                Some(page) => page,
+                None => {
+                    // One page in memory at a time.
+                    let img = source.page(i)?;
+                    self.ocr_image(&img, i)?
+                }
+            };
+            pages.push(page);
             progress(i + 1, total);
         }
         Ok(Document::from_pages(pages))

@@ -66,18 +66,7 @@ pub fn run(args: OcrArgs) -> ExitCode {
     let dir = find_models_dir(args.models_dir.as_deref());
     let installed = ocrchat_engine::installed_models(&dir);
     let engine = registry::select_model(&args.language, size, &installed)
-        .and_then(|spec| {
-            let mut cfg = EngineConfig::default();
-            if let Ok(v) = std::env::var("OCRCHAT_EXP_DET") {
-                let f: Vec<f32> = v.split(',').map(|x| x.parse().unwrap()).collect();
-                cfg.det.thresh = f[0]; cfg.det.box_thresh = f[1]; cfg.det.unclip_ratio = f[2]; cfg.det.min_side = f[3] as u32; cfg.det.max_side = f[4] as u32;
-            }
-            if let Ok(v) = std::env::var("OCRCHAT_EXP_REC") {
-                let f: Vec<f32> = v.split(',').map(|x| x.parse().unwrap()).collect();
-                cfg.rec.batch_size = f[0] as usize; cfg.rec.min_width = f[1] as usize;
-            }
-            ocrchat_engine::load_engine(&dir, &spec, cfg)
-        });
+        .and_then(|spec| ocrchat_engine::load_engine(&dir, &spec, EngineConfig::default()));
     let engine = match engine {
         Ok(e) => e,
         Err(EngineError::ModelsMissing { .. }) => {

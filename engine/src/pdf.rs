@@ -1,0 +1,119 @@
+//! PDF input: pages rendered one at a time with `hayro` (pure Rust, also in
+//! wasm) at a resolution chosen for OCR — 300 dpi, lowered so the page stays
+//! within the pixel bound. Encrypted files open with the empty user password;
+//! others are refused as password protected.
+
+use hayro::hayro_interpret::InterpreterSettings;
+use hayro::hayro_interpret::util::TransformExt;
+use hayro::kurbo::Affine;
+use hayro::hayro_syntax::object::Stream;
+use hayro::hayro_syntax::{LoadPdfError, Pdf};
+use hayro::vello_cpu::color::palette::css::WHITE;
+use hayro::{PixmapSettings, RenderCache, RenderSettings};
+use image::RgbImage;
+
+use crate::decode::DecodeLimits;
+use crate::error::{EngineError, Result};
+
+/// Resolution pages are rendered at for OCR, unless the pixel bound forces less.
+pub const OCR_DPI: f32 = 300.0;
+/// Largest side hayro can render (its pixmaps are u16-sized).
+const MAX_SIDE: f32 = 65_535.0;
+/// An embedded image may be this many times the page pixel bound before the
+/// page is refused: the renderer decodes images at full size, so a tiny file
+/// can hold a 35000×35000 image that needs gigabytes.
+const IMAGE_BOUND_FACTOR: u64 = 4;
+
+fn pdf_error(reason: impl Into<String>) -> EngineError {
+    EngineError::Decode { format: "pdf", reason: reason.into() }
+}
+
+/// An opened PDF whose pages are rendered on demand.
+pub struct PdfSource {
+    pdf: Pdf,
+    limits: DecodeLimits,
+}
+
+impl PdfSource {
+    /// Parses the document structure (no page is rendered) and checks the page count.
+    pub fn open(bytes: &[u8], limits: DecodeLimits) -> Result<Self> {
+        let pdf = Pdf::new(bytes.to_vec()).map_err(|e| match e {
+            LoadPdfError::Decryption(_) => EngineError::PasswordProtected,
+            LoadPdfError::Invalid => pdf_error("the file is not a readable PDF"),
+        })?;
+        let pages = pdf.pages().len();
+        if pages == 0 {
+            return Err(pdf_error("the PDF has no pages"));
+        }
+        if pages > limits.max_pages {
+            return Err(EngineError::TooManyPages { limit: limits.max_pages });
+        }
+        Ok(Self { pdf, limits })
+    }
+
+    /// Number of pages.
+    pub fn page_count(&self) -> usize {
+        self.pdf.pages().len()
+    }
+
+    /// Scale (pixels per point) for a page of `w`×`h` points.
+    fn scale_for(&self, w: f32, h: f32) -> f32 {
+        let by_pixels = (self.limits.max_pixels as f32 / (w * h).max(1.0)).sqrt();
+        (OCR_DPI / 72.0).min(by_pixels).min(MAX_SIDE / w.max(h).max(1.0))
+    }
+
+    /// Largest image (in pixels) drawn directly by the page or its forms.
+    fn largest_image<'s>(stream_dicts: impl Iterator<Item = Stream<'s>>) -> u64 {
+        stream_dicts
+            .map(|s| {
+                let d = s.dict();
+                let w = d.get::<u32>(b"Width").unwrap_or(0);
+                let h = d.get::<u32>(b"Height").unwrap_or(0);
+                u64::from(w) * u64::from(h)
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The page's text layer in the pixel space [`PdfSource::render`] uses.
+    pub fn text_layer(&self, index: usize) -> Result<(crate::pdf_text::TextLayer, (u32, u32))> {
+        let pages = self.pdf.pages();
+        let page = pages.get(index).ok_or_else(|| pdf_error(format!("no page {}", index + 1)))?;
+        let (w, h) = page.render_dimensions();
+        let scale = self.scale_for(w, h);
+        let size = ((w * scale) as u32, (h * scale) as u32);
+        let transform = Affine::scale(f64::from(scale)) * page.initial_transform(true).to_kurbo();
+        Ok((crate::pdf_text::text_layer(page, transform, size), size))
+    }
+
+    /// Renders page `index` (zero-based) to RGB on a white background.
+    pub fn render(&self, index: usize) -> Result<RgbImage> {
+        let pages = self.pdf.pages();
+        let page = pages.get(index).ok_or_else(|| pdf_error(format!("no page {}", index + 1)))?;
+        let xobjects = &page.resources().x_objects;
+        let streams = xobjects.keys().filter_map(|k| xobjects.get::<Stream<'_>>(k.as_ref()));
+        let largest = Self::largest_image(streams);
+        if largest > self.limits.max_pixels.saturating_mul(IMAGE_BOUND_FACTOR) {
+            let side = (largest as f64).sqrt() as u64;
+            return Err(EngineError::TooLarge { width: side, height: side, limit: self.limits.max_pixels });
+        }
+        let (w, h) = page.render_dimensions();
+        let scale = self.scale_for(w, h);
+        let settings = PixmapSettings { x_scale: scale, y_scale: scale, bg_color: WHITE };
+        let cache = RenderCache::new();
+        // hayro is young and PDFs are hostile: a panic while rendering one
+        // page becomes that page's error instead of taking the process down.
+        let pixmap = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            hayro::render(page, &cache, &InterpreterSettings::default(), &RenderSettings::default(), &settings)
+        }))
+        .map_err(|_| pdf_error(format!("page {} could not be rendered", index + 1)))?;
+        let (pw, ph) = (u32::from(pixmap.width()), u32::from(pixmap.height()));
+        if pw == 0 || ph == 0 {
+            return Err(pdf_error(format!("page {} is empty", index + 1)));
+        }
+        // Opaque (white background), so premultiplied RGBA is plain RGBA.
+        let rgb: Vec<u8> = pixmap.data_as_u8_slice().chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+        drop(pixmap);
+        RgbImage::from_raw(pw, ph, rgb).ok_or_else(|| pdf_error("renderer returned a short buffer"))
+    }
+}

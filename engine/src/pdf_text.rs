@@ -1,0 +1,224 @@
+//! Born-digital PDF pages: the text layer read straight from the content
+//! stream (exact text, confidence 1.0, positions in the same pixel space the
+//! page is rendered to for OCR), turned into the lines the layout pass takes.
+//! Pages whose text layer is unusable (no Unicode mapping: private-use,
+//! control or replacement characters) are reported as such so the caller OCRs
+//! them instead.
+
+use hayro::hayro_interpret::font::{Glyph, GlyphRun};
+use hayro::hayro_interpret::{
+    BlendMode, ClipPath, Context, Device, DrawMode, DrawProps, Image, ImageDrawProps, InterpreterCache,
+    InterpreterSettings, SoftMask, interpret_page,
+};
+use hayro::hayro_syntax::page::Page;
+use hayro::kurbo::{Affine, BezPath, Point as KPoint, Rect as KRect};
+
+use crate::geometry::Quad;
+use crate::recognize::{RecognizedLine, RecognizedWord};
+
+/// One glyph of the text layer in page pixels.
+#[derive(Clone, Debug)]
+struct TextGlyph {
+    text: String,
+    /// Baseline origin.
+    x: f32,
+    baseline: f32,
+    /// Advance end.
+    x_end: f32,
+    /// Font size in pixels (em height).
+    size: f32,
+}
+
+/// Collects the glyphs a page shows, visible or not (scans with an OCR layer
+/// draw theirs invisibly).
+struct TextCollector {
+    glyphs: Vec<TextGlyph>,
+    unmapped: usize,
+}
+
+impl<'a> Device<'a> for TextCollector {
+    fn draw_path(&mut self, _: &BezPath, _: DrawProps<'a>, _: &DrawMode) {}
+    fn push_clip_path(&mut self, _: &ClipPath) {}
+    fn push_transparency_group(&mut self, _: f32, _: Option<SoftMask<'a>>, _: BlendMode) {}
+    fn draw_image(&mut self, _: Image<'a, '_>, _: ImageDrawProps<'a>) {}
+    fn pop_clip(&mut self) {}
+    fn pop_transparency_group(&mut self) {}
+
+    fn draw_glyph_run(&mut self, run: &GlyphRun<'_, 'a>, props: DrawProps<'a>, _: &DrawMode) {
+        for g in run.glyphs() {
+            let t: Affine = props.transform * g.transform();
+            let origin = t * KPoint::new(0.0, 0.0);
+            // Glyph space is 1000 units per em.
+            let up = t * KPoint::new(0.0, 1000.0);
+            let size = ((up.x - origin.x).powi(2) + (up.y - origin.y).powi(2)).sqrt() as f32;
+            let advance = match &**g {
+                Glyph::Outline(o) => o.advance_width(),
+                Glyph::Type3(t3) => t3.advance_width(),
+            }
+            .filter(|a| a.is_finite() && *a > 0.0)
+            .unwrap_or(500.0);
+            let end = t * KPoint::new(f64::from(advance), 0.0);
+            let text = match g.as_unicode() {
+                Some(hayro::hayro_interpret::hayro_cmap::BfString::Char(c)) => c.to_string(),
+                Some(hayro::hayro_interpret::hayro_cmap::BfString::String(s)) => s,
+                None => {
+                    self.unmapped += 1;
+                    continue;
+                }
+            };
+            if !size.is_finite() || size < 0.5 {
+                continue;
+            }
+            self.glyphs.push(TextGlyph { text, x: origin.x as f32, baseline: origin.y as f32, x_end: end.x as f32, size });
+        }
+    }
+}
+
+/// Text layer of one page.
+pub struct TextLayer {
+    /// Lines in page pixels, ready for layout.
+    pub lines: Vec<RecognizedLine>,
+    /// Whether the text is trustworthy enough to skip OCR.
+    pub usable: bool,
+}
+
+/// Typographic ligatures (ﬁ, ﬂ, …) as their letters, so search and export see words.
+fn expand_ligatures(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| ('\u{FB00}'..='\u{FB06}').contains(&c)) {
+        return s.into();
+    }
+    s.chars()
+        .map(|c| match c {
+            '\u{FB00}' => "ff".to_string(),
+            '\u{FB01}' => "fi".to_string(),
+            '\u{FB02}' => "fl".to_string(),
+            '\u{FB03}' => "ffi".to_string(),
+            '\u{FB04}' => "ffl".to_string(),
+            '\u{FB05}' | '\u{FB06}' => "st".to_string(),
+            c => c.to_string(),
+        })
+        .collect::<String>()
+        .into()
+}
+
+/// Characters that betray a font without a real Unicode mapping.
+fn is_garbage(c: char) -> bool {
+    matches!(c as u32, 0xE000..=0xF8FF | 0xF0000..=0x10FFFF | 0xFFFD) || (c.is_control() && !c.is_whitespace())
+}
+
+/// Reads the text layer of `page` as it appears when rendered with `transform`.
+pub fn text_layer(page: &Page<'_>, transform: Affine, size: (u32, u32)) -> TextLayer {
+    let cache = InterpreterCache::new();
+    let bbox = KRect::new(0.0, 0.0, f64::from(size.0), f64::from(size.1));
+    let mut ctx = Context::new(transform, bbox, &cache, page.xref(), InterpreterSettings::default());
+    let mut dev = TextCollector { glyphs: Vec::new(), unmapped: 0 };
+    let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| interpret_page(page, &mut ctx, &mut dev))).is_ok();
+    let total_chars: usize = dev.glyphs.iter().map(|g| g.text.chars().filter(|c| !c.is_whitespace()).count()).sum();
+    let garbage: usize = dev.glyphs.iter().map(|g| g.text.chars().filter(|&c| is_garbage(c)).count()).sum::<usize>() + dev.unmapped;
+    let usable = ok && total_chars >= 20 && (garbage as f32) <= 0.02 * (total_chars + dev.unmapped) as f32;
+    TextLayer { lines: if usable { group_lines(dev.glyphs) } else { Vec::new() }, usable }
+}
+
+/// Groups glyphs into lines (same baseline, contiguous) and words (split at
+/// spaces or gaps wider than a quarter em).
+fn group_lines(mut glyphs: Vec<TextGlyph>) -> Vec<RecognizedLine> {
+    // Content streams draw each line left to right (that is how text is
+    // shown); keep that order and start a new line at every jump. Layout
+    // then orders the lines, so the drawing order of lines does not matter.
+    glyphs.retain(|g| g.x.is_finite() && g.baseline.is_finite());
+    let mut lines: Vec<Vec<TextGlyph>> = Vec::new();
+    for g in glyphs {
+        let joins = lines.last().and_then(|l| l.last()).is_some_and(|p| {
+            let size = p.size.max(g.size);
+            // Super- and subscripts are smaller and shifted off the baseline.
+            let shift = if g.size < 0.85 * p.size || p.size < 0.85 * g.size { 0.6 } else { 0.3 };
+            (p.baseline - g.baseline).abs() <= shift * size
+                && g.x >= p.x - 0.1 * p.size
+                && g.x - p.x_end <= 1.5 * p.size.max(g.size)
+        });
+        if joins {
+            lines.last_mut().expect("checked").push(g);
+        } else {
+            lines.push(vec![g]);
+        }
+    }
+    lines.into_iter().filter_map(build_line).collect()
+}
+
+fn build_line(glyphs: Vec<TextGlyph>) -> Option<RecognizedLine> {
+    let size = glyphs.iter().map(|g| g.size).fold(0.0f32, f32::max);
+    let baseline = glyphs.iter().map(|g| g.baseline).sum::<f32>() / glyphs.len() as f32;
+    let (top, bottom) = (baseline - 0.85 * size, baseline + 0.25 * size);
+    let mut words: Vec<(String, f32, f32)> = Vec::new();
+    let mut prev_end: Option<f32> = None;
+    for g in &glyphs {
+        let is_space = g.text.trim().is_empty();
+        let gap = prev_end.map_or(0.0, |e| g.x - e);
+        // Justified TeX output has no space glyphs: interword gaps shrink
+        // to ~0.2 em while kerning stays under ~0.1 em.
+        if is_space || gap > 0.12 * size || words.is_empty() {
+            if is_space {
+                prev_end = Some(g.x_end);
+                words.push((String::new(), g.x_end, g.x_end));
+                continue;
+            }
+            words.push((String::new(), g.x, g.x_end));
+        }
+        let w = words.last_mut().expect("pushed");
+        if w.0.is_empty() {
+            w.1 = g.x;
+        }
+        w.0.push_str(&expand_ligatures(g.text.trim()));
+        w.2 = w.2.max(g.x_end);
+        prev_end = Some(g.x_end);
+    }
+    let words: Vec<RecognizedWord> = words
+        .into_iter()
+        .filter(|w| !w.0.is_empty())
+        .map(|(text, x0, x1)| RecognizedWord { text, quad: Quad::from_rect(x0, top, x1.max(x0 + 1.0), bottom), confidence: 1.0 })
+        .collect();
+    if words.is_empty() {
+        return None;
+    }
+    let x0 = words.iter().map(|w| w.quad.bounds()[0]).fold(f32::MAX, f32::min);
+    let x1 = words.iter().map(|w| w.quad.bounds()[2]).fold(f32::MIN, f32::max);
+    let text = words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
+    Some(RecognizedLine { quad: Quad::from_rect(x0, top, x1, bottom), text, confidence: 1.0, words })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn g(text: &str, x: f32, baseline: f32) -> TextGlyph {
+        TextGlyph { text: text.into(), x, baseline, x_end: x + 10.0, size: 20.0 }
+    }
+
+    #[test]
+    fn glyphs_group_into_lines_and_words() {
+        let glyphs = vec![
+            g("H", 100.0, 100.0),
+            g("i", 110.0, 100.5),
+            g(" ", 120.0, 100.0),
+            g("y", 130.0, 100.0),
+            g("o", 140.0, 100.0),
+            g("u", 150.0, 100.0),
+            g("O", 100.0, 200.0),
+            g("k", 110.0, 200.0),
+            g("l", 130.0, 200.0),
+            g("\u{FB01}", 140.0, 200.0),
+        ];
+        let lines = group_lines(glyphs);
+        let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(texts, ["Hi you", "Ok lfi"]);
+        assert_eq!(lines[0].words.len(), 2);
+        let b = lines[0].quad.bounds();
+        assert!(b[1] < 100.0 - 15.0 && b[3] > 100.0 && b[0] == 100.0, "{b:?}");
+    }
+
+    #[test]
+    fn garbage_characters() {
+        assert!(is_garbage('\u{E012}') && is_garbage('\u{FFFD}') && is_garbage('\u{1}'));
+        assert!(!is_garbage('a') && !is_garbage('é') && !is_garbage('中') && !is_garbage(' '));
+    }
+}
