@@ -461,7 +461,8 @@ fn make_block(kind: BlockKind, lines: &[TextLine], rows: &[Vec<usize>], table: O
         .iter()
         .map(|r| r.iter().map(|&i| lines[i].text.as_str()).collect::<Vec<_>>().join(sep))
         .collect::<Vec<_>>()
-        .join("\n");
+        // A heading is one logical line even when it wraps.
+        .join(if kind == BlockKind::Heading { " " } else { "\n" });
     let confidence = members.iter().map(|&i| lines[i].confidence).sum::<f32>() / members.len().max(1) as f32;
     let out_lines = members
         .iter()

@@ -15,7 +15,7 @@ use ocrchat_engine::{EngineConfig, EngineError, ExportFormat, ModelSize, export,
 /// Arguments of `ocrchat ocr`.
 #[derive(Args)]
 pub struct OcrArgs {
-    /// Input files (PNG, JPEG, WEBP, GIF, BMP, TIFF).
+    /// Input files (PNG, JPEG, WEBP, GIF, BMP, TIFF, PDF).
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Output format.
@@ -33,6 +33,9 @@ pub struct OcrArgs {
     /// Directory holding the models (default: ./models, or next to the checkout).
     #[arg(long, env = "OCRCHAT_MODELS_DIR")]
     models_dir: Option<PathBuf>,
+    /// OCR PDF pages even when they carry a usable text layer.
+    #[arg(long)]
+    force_ocr: bool,
 }
 
 /// Finds the models directory: explicit, then `./models`, then the checkout
@@ -66,7 +69,10 @@ pub fn run(args: OcrArgs) -> ExitCode {
     let dir = find_models_dir(args.models_dir.as_deref());
     let installed = ocrchat_engine::installed_models(&dir);
     let engine = registry::select_model(&args.language, size, &installed)
-        .and_then(|spec| ocrchat_engine::load_engine(&dir, &spec, EngineConfig::default()));
+        .and_then(|spec| {
+            let config = EngineConfig { force_ocr: args.force_ocr, ..EngineConfig::default() };
+            ocrchat_engine::load_engine(&dir, &spec, config)
+        });
     let engine = match engine {
         Ok(e) => e,
         Err(EngineError::ModelsMissing { .. }) => {
