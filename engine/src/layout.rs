@@ -1,13 +1,16 @@
 //! Layout analysis: recognised line fragments → lines → blocks (paragraphs,
 //! headings, list items, tables) → reading order.
 //!
-//! Reading order uses Breuel's partial order ("High Performance Document
-//! Layout Analysis", 2003, as in OCRopus): `a` precedes `b` when they share
-//! x-range and `a` is above, or when `a` is left of `b` and no element between
-//! them vertically spans both. Unlike sorting by y then x (the reference
-//! pipeline), this keeps columns apart. Row-aligned blocks that are not text
-//! columns (receipt items and prices, forms, tables) are merged into one
-//! table block and read row by row.
+//! Paragraph blocks of running text are units of reading order; every other
+//! line (receipts, forms, tables, captions) is a unit of its own. Across a
+//! column gutter (found between side-by-side paragraph blocks) the order is
+//! Breuel's ("High Performance Document Layout Analysis", 2003, as in
+//! OCRopus): the left unit first unless an element spanning both lies between
+//! them vertically. Elsewhere it is row-major: the upper unit first, the left
+//! one within a row. Sorting everything by y then x (the reference pipeline)
+//! interleaves columns; column order everywhere would read receipts as a list
+//! of items followed by a list of prices. Consecutive rows with several cells
+//! become a table block.
 
 use crate::document::{BBox, Block, BlockKind, Line, Word};
 use crate::recognize::RecognizedLine;
