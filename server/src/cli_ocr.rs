@@ -19,7 +19,7 @@ pub struct OcrArgs {
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Output format.
-    #[arg(long, short, default_value = "txt", value_parser = ["txt", "md", "json"])]
+    #[arg(long, short, default_value = "txt", value_parser = ["txt", "md", "json", "docx", "csv"])]
     format: String,
     /// Model size: tiny (fast) or small (accurate).
     #[arg(long, default_value = "small", value_parser = ["tiny", "small"])]

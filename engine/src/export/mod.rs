@@ -3,6 +3,8 @@
 use crate::document::Document;
 use crate::error::{EngineError, Result};
 
+pub mod csv;
+pub mod docx;
 pub mod markdown;
 pub mod txt;
 
@@ -15,15 +17,21 @@ pub enum ExportFormat {
     Md,
     /// The document model as JSON.
     Json,
+    /// Word document: styled headings, bulleted lists, tables, page breaks.
+    Docx,
+    /// The tables as CSV (or one row per text line when there is none).
+    Csv,
 }
 
 impl ExportFormat {
-    /// Parses a format name (`txt`, `md`, `json`).
+    /// Parses a format name (`txt`, `md`, `json`, `docx`, `csv`).
     pub fn parse(s: &str) -> Option<Self> {
         match s.to_ascii_lowercase().as_str() {
             "txt" | "text" => Some(Self::Txt),
             "md" | "markdown" => Some(Self::Md),
             "json" => Some(Self::Json),
+            "docx" | "word" => Some(Self::Docx),
+            "csv" => Some(Self::Csv),
             _ => None,
         }
     }
@@ -34,6 +42,8 @@ impl ExportFormat {
             Self::Txt => "txt",
             Self::Md => "md",
             Self::Json => "json",
+            Self::Docx => "docx",
+            Self::Csv => "csv",
         }
     }
 
@@ -43,6 +53,8 @@ impl ExportFormat {
             Self::Txt => "text/plain; charset=utf-8",
             Self::Md => "text/markdown; charset=utf-8",
             Self::Json => "application/json",
+            Self::Docx => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            Self::Csv => "text/csv; charset=utf-8",
         }
     }
 }
@@ -54,5 +66,7 @@ pub fn export(doc: &Document, format: ExportFormat) -> Result<Vec<u8>> {
         ExportFormat::Md => markdown::render(doc).into_bytes(),
         ExportFormat::Json => serde_json::to_vec_pretty(doc)
             .map_err(|e| EngineError::Export { format: "json", reason: e.to_string() })?,
+        ExportFormat::Docx => docx::render(doc)?,
+        ExportFormat::Csv => csv::render(doc)?,
     })
 }
