@@ -15,6 +15,7 @@ run: models
 
 ## test: every test (unit, golden, hostile files, wasm == native)
 test: models wasm
+	@scripts/install-pdf-tools.sh
 	@scripts/test.sh
 
 ## models: fetch and verify the OCR models into models/

@@ -4,6 +4,7 @@ use crate::document::Document;
 use crate::error::{EngineError, Result};
 
 pub mod markdown;
+pub mod pdf;
 pub mod txt;
 
 /// A format a document can be exported to.
@@ -15,15 +16,19 @@ pub enum ExportFormat {
     Md,
     /// The document model as JSON.
     Json,
+    /// Searchable PDF: page images with an invisible text layer. Needs the
+    /// page images: render it with [`pdf::render`].
+    Pdf,
 }
 
 impl ExportFormat {
-    /// Parses a format name (`txt`, `md`, `json`).
+    /// Parses a format name (`txt`, `md`, `json`, `pdf`).
     pub fn parse(s: &str) -> Option<Self> {
         match s.to_ascii_lowercase().as_str() {
             "txt" | "text" => Some(Self::Txt),
             "md" | "markdown" => Some(Self::Md),
             "json" => Some(Self::Json),
+            "pdf" => Some(Self::Pdf),
             _ => None,
         }
     }
@@ -34,6 +39,7 @@ impl ExportFormat {
             Self::Txt => "txt",
             Self::Md => "md",
             Self::Json => "json",
+            Self::Pdf => "pdf",
         }
     }
 
@@ -43,16 +49,24 @@ impl ExportFormat {
             Self::Txt => "text/plain; charset=utf-8",
             Self::Md => "text/markdown; charset=utf-8",
             Self::Json => "application/json",
+            Self::Pdf => "application/pdf",
         }
     }
 }
 
-/// Renders `doc` in `format`.
+/// Renders `doc` in `format`. [`ExportFormat::Pdf`] needs the page images
+/// and is an error here: use [`pdf::render`].
 pub fn export(doc: &Document, format: ExportFormat) -> Result<Vec<u8>> {
     Ok(match format {
         ExportFormat::Txt => txt::render(doc).into_bytes(),
         ExportFormat::Md => markdown::render(doc).into_bytes(),
         ExportFormat::Json => serde_json::to_vec_pretty(doc)
             .map_err(|e| EngineError::Export { format: "json", reason: e.to_string() })?,
+        ExportFormat::Pdf => {
+            return Err(EngineError::Export {
+                format: "pdf",
+                reason: "a searchable PDF needs the page images: use export::pdf::render".into(),
+            });
+        }
     })
 }
