@@ -13,8 +13,9 @@ run: models
 	$(CARGO) build --release -p ocrchat
 	./target/release/ocrchat serve
 
-## test: every test (unit, golden, hostile files, wasm == native, exports read by python-docx)
+## test: every test (unit, golden, hostile files, wasm == native, exports read by python-docx and pdftotext)
 test: models wasm
+	@scripts/install-pdf-tools.sh
 	@set -eo pipefail; OCRCHAT_TEST_PYTHON="$$(scripts/install-test-deps.sh | tail -n 1)"; export OCRCHAT_TEST_PYTHON; scripts/test.sh
 
 ## models: fetch and verify the OCR models into models/

@@ -10,7 +10,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use ocrchat_engine::{EngineConfig, EngineError, ExportFormat, ModelSize, export, registry};
+use ocrchat_engine::export::pdf::PageImage;
+use ocrchat_engine::{DecodeLimits, Document, EngineConfig, EngineError, ExportFormat, InputFormat, ModelSize, Source, export, registry};
 
 /// Arguments of `ocrchat ocr`.
 #[derive(Args)]
@@ -18,8 +19,8 @@ pub struct OcrArgs {
     /// Input files (PNG, JPEG, WEBP, GIF, BMP, TIFF, PDF).
     #[arg(required = true)]
     files: Vec<PathBuf>,
-    /// Output format.
-    #[arg(long, short, default_value = "txt", value_parser = ["txt", "md", "json", "docx", "csv"])]
+    /// Output format (`pdf`: searchable PDF, the page images with an invisible text layer).
+    #[arg(long, short, default_value = "txt", value_parser = ["txt", "md", "json", "docx", "csv", "pdf"])]
     format: String,
     /// Model size: tiny (fast) or small (accurate).
     #[arg(long, default_value = "small", value_parser = ["tiny", "small"])]
@@ -60,6 +61,41 @@ fn out_path(output: &Path, input: &Path, ext: &str, many: bool) -> PathBuf {
     } else {
         output.to_path_buf()
     }
+}
+
+/// A searchable PDF of `doc`, re-decoding the pages of `bytes` (the file
+/// `doc` was read from) one at a time. A single-page JPEG read upright is
+/// embedded as-is; other pages are turned as the OCR turned them and
+/// compressed losslessly.
+fn searchable_pdf(bytes: &[u8], doc: &Document, limits: DecodeLimits) -> Result<Vec<u8>> {
+    use image::ImageDecoder;
+    use image::imageops::{rotate90, rotate180, rotate270};
+    let source = Source::open(bytes, limits)?;
+    let plain_jpeg = source.format() == InputFormat::Jpeg
+        && source.page_count() == 1
+        && image::codecs::jpeg::JpegDecoder::new(std::io::Cursor::new(bytes))
+            .ok()
+            .and_then(|mut d| d.orientation().ok())
+            .is_none_or(|o| o == image::metadata::Orientation::NoTransforms);
+    let pdf = export::pdf::render(doc, &mut |i| {
+        let page = doc.pages.iter().find(|p| p.index == i).expect("render asks for the document's pages");
+        if plain_jpeg && page.rotation == 0 {
+            if let Ok(jpeg) = PageImage::jpeg(bytes.to_vec()) {
+                if jpeg.dimensions() == (page.width, page.height) {
+                    return Ok(jpeg);
+                }
+            }
+        }
+        let img = source.page(i)?;
+        let img = match page.rotation {
+            90 => rotate90(&img),
+            180 => rotate180(&img),
+            270 => rotate270(&img),
+            _ => img,
+        };
+        Ok(PageImage::rgb(img))
+    })?;
+    Ok(pdf)
 }
 
 /// Runs the subcommand.
@@ -116,7 +152,11 @@ pub fn run(args: OcrArgs) -> ExitCode {
                 bar.set_position(bar.position() + 1);
                 let _ = done;
             })?;
-            let rendered = export::export(&doc, format)?;
+            let rendered = if format == ExportFormat::Pdf {
+                searchable_pdf(&bytes, &doc, DecodeLimits::default())?
+            } else {
+                export::export(&doc, format)?
+            };
             match &args.output {
                 Some(out) => {
                     let path = out_path(out, file, format.extension(), many);

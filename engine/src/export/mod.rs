@@ -6,6 +6,7 @@ use crate::error::{EngineError, Result};
 pub mod csv;
 pub mod docx;
 pub mod markdown;
+pub mod pdf;
 pub mod txt;
 
 /// A format a document can be exported to.
@@ -21,10 +22,13 @@ pub enum ExportFormat {
     Docx,
     /// The tables as CSV (or one row per text line when there is none).
     Csv,
+    /// Searchable PDF: page images with an invisible text layer. Needs the
+    /// page images: render it with [`pdf::render`].
+    Pdf,
 }
 
 impl ExportFormat {
-    /// Parses a format name (`txt`, `md`, `json`, `docx`, `csv`).
+    /// Parses a format name (`txt`, `md`, `json`, `docx`, `csv`, `pdf`).
     pub fn parse(s: &str) -> Option<Self> {
         match s.to_ascii_lowercase().as_str() {
             "txt" | "text" => Some(Self::Txt),
@@ -32,6 +36,7 @@ impl ExportFormat {
             "json" => Some(Self::Json),
             "docx" | "word" => Some(Self::Docx),
             "csv" => Some(Self::Csv),
+            "pdf" => Some(Self::Pdf),
             _ => None,
         }
     }
@@ -44,6 +49,7 @@ impl ExportFormat {
             Self::Json => "json",
             Self::Docx => "docx",
             Self::Csv => "csv",
+            Self::Pdf => "pdf",
         }
     }
 
@@ -55,11 +61,13 @@ impl ExportFormat {
             Self::Json => "application/json",
             Self::Docx => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
             Self::Csv => "text/csv; charset=utf-8",
+            Self::Pdf => "application/pdf",
         }
     }
 }
 
-/// Renders `doc` in `format`.
+/// Renders `doc` in `format`. [`ExportFormat::Pdf`] needs the page images
+/// and is an error here: use [`pdf::render`].
 pub fn export(doc: &Document, format: ExportFormat) -> Result<Vec<u8>> {
     Ok(match format {
         ExportFormat::Txt => txt::render(doc).into_bytes(),
@@ -68,5 +76,11 @@ pub fn export(doc: &Document, format: ExportFormat) -> Result<Vec<u8>> {
             .map_err(|e| EngineError::Export { format: "json", reason: e.to_string() })?,
         ExportFormat::Docx => docx::render(doc)?,
         ExportFormat::Csv => csv::render(doc)?,
+        ExportFormat::Pdf => {
+            return Err(EngineError::Export {
+                format: "pdf",
+                reason: "a searchable PDF needs the page images: use export::pdf::render".into(),
+            });
+        }
     })
 }

@@ -1,0 +1,103 @@
+//! Searchable PDF export: the invisible text layer round-trips through
+//! `pdftotext` (Latin and CJK) and the file stays close to the input's size.
+
+use std::path::Path;
+use std::process::Command;
+
+use ocrchat_engine::export::pdf::{PageImage, render};
+use ocrchat_engine::{DecodeLimits, Document, ModelSize, Source};
+use ocrchat_tests::{bow_f1, cer, engine, testdata_or_skip};
+
+/// Extracts the text of `pdf` with `pdftotext`; fails loudly when it is missing.
+fn pdftotext(pdf: &[u8], name: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("ocrchat-searchable-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.pdf"));
+    std::fs::write(&path, pdf).unwrap();
+    let out = Command::new("pdftotext").args(["-enc", "UTF-8"]).arg(&path).arg("-").output().unwrap_or_else(|e| {
+        panic!("pdftotext could not run ({e}): install poppler-utils (scripts/install-pdf-tools.sh, run by `make test`)")
+    });
+    assert!(out.status.success(), "pdftotext failed on {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+    let _ = std::fs::remove_file(&path);
+    String::from_utf8(out.stdout).expect("pdftotext -enc UTF-8 writes UTF-8")
+}
+
+/// OCRs `file` and renders the searchable PDF from re-decoded RGB pages.
+fn ocr_to_pdf(file: &Path) -> (Vec<u8>, Document, u64) {
+    let bytes = std::fs::read(file).unwrap();
+    let doc = engine(ModelSize::Small).ocr_bytes(&bytes, |_, _| {}).unwrap();
+    let source = Source::open(&bytes, DecodeLimits::default()).unwrap();
+    let pdf = render(&doc, &mut |i| {
+        let img = source.page(i)?;
+        let img = match doc.pages[i].rotation {
+            90 => image::imageops::rotate90(&img),
+            180 => image::imageops::rotate180(&img),
+            270 => image::imageops::rotate270(&img),
+            _ => img,
+        };
+        Ok(PageImage::rgb(img))
+    })
+    .unwrap();
+    (pdf, doc, bytes.len() as u64)
+}
+
+#[test]
+fn phototest_text_layer_round_trips_through_pdftotext() {
+    let Some(dir) = testdata_or_skip("searchable pdf phototest") else { return };
+    let (pdf, doc, input) = ocr_to_pdf(&dir.join("tess_phototest.png"));
+    let text = pdftotext(&pdf, "phototest");
+    let f1 = bow_f1(&text, &doc.text());
+    eprintln!("searchable pdf phototest: pdftotext BoW-F1 {f1:.3}, {} bytes (PNG {input})", pdf.len());
+    assert!(f1 >= 0.95, "BoW-F1 {f1:.3}\npdftotext:\n{text}\nOCR:\n{}", doc.text());
+    assert!(pdf.len() as u64 <= 3 * input, "PDF {} bytes > 3 × PNG {input}", pdf.len());
+}
+
+#[test]
+fn cjk_text_layer_round_trips_through_pdftotext() {
+    let Some(dir) = testdata_or_skip("searchable pdf cjk") else { return };
+    let (pdf, doc, input) = ocr_to_pdf(&dir.join("tjs_chinese.png"));
+    let text = pdftotext(&pdf, "chinese");
+    let gt = doc.text();
+    assert!(gt.chars().any(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c)), "the OCR read Chinese: {gt}");
+    // pdftotext may put spaces between CJK runs: compare without whitespace.
+    let strip = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    let e = cer(&strip(&text), &strip(&gt));
+    eprintln!("searchable pdf chinese: pdftotext CER {e:.4} (whitespace removed), {} bytes (PNG {input})", pdf.len());
+    assert!(e <= 0.05, "CER {e:.3}\npdftotext:\n{text}\nOCR:\n{gt}");
+    assert!(pdf.len() as u64 <= 3 * input, "PDF {} bytes > 3 × PNG {input}", pdf.len());
+}
+
+#[test]
+fn jpeg_input_is_embedded_as_jpeg() {
+    let Some(dir) = testdata_or_skip("searchable pdf jpeg") else { return };
+    let bytes = std::fs::read(dir.join("sroie_000.jpg")).unwrap();
+    let doc = engine(ModelSize::Small).ocr_bytes(&bytes, |_, _| {}).unwrap();
+    let page = &doc.pages[0];
+    let jpeg = PageImage::jpeg(bytes.clone()).unwrap();
+    let pdf = if page.rotation == 0 && jpeg.dimensions() == (page.width, page.height) {
+        render(&doc, &mut |_| Ok(jpeg.clone())).unwrap()
+    } else {
+        panic!("sroie_000.jpg is read upright at its own size (rotation {})", page.rotation);
+    };
+    let text = pdftotext(&pdf, "sroie_000");
+    // The receipt ends in two Chinese lines, which pdftotext splits at other
+    // places than the OCR's words, and its table columns come out in another
+    // order: bag of words over the other words, and the same CJK characters.
+    let latin = |s: &str| {
+        s.split_whitespace().filter(|w| !w.chars().any(|c| c as u32 >= 0x2E80)).collect::<Vec<_>>().join(" ")
+    };
+    let f1 = bow_f1(&latin(&text), &latin(&doc.text()));
+    let cjk = |s: &str| {
+        let mut v: Vec<char> = s.chars().filter(|&c| c as u32 >= 0x2E80).collect();
+        v.sort_unstable();
+        v.into_iter().collect::<String>()
+    };
+    eprintln!(
+        "searchable pdf sroie_000.jpg: pdftotext BoW-F1 {f1:.3} (non-CJK words), {} bytes (JPEG {})",
+        pdf.len(),
+        bytes.len()
+    );
+    assert!(f1 >= 0.95, "BoW-F1 {f1:.3}\npdftotext:\n{text}");
+    assert_eq!(cjk(&text), cjk(&doc.text()), "CJK characters round-trip");
+    assert!(pdf.len() as f64 <= 1.5 * bytes.len() as f64, "PDF {} bytes > 1.5 × JPEG {}", pdf.len(), bytes.len());
+}
