@@ -7,7 +7,7 @@ set -euo pipefail
 venv="${OCRCHAT_PYENV_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ocrchat/pyenv}"
 py="$venv/bin/python"
 
-if ! "$py" -c 'import docx' >/dev/null 2>&1; then
+if ! "$py" -c "import docx, importlib.metadata as m; assert m.version('python-docx') == '1.2.0'" >/dev/null 2>&1; then
   if ! command -v python3 >/dev/null; then
     echo "install-test-deps: python3 is required (apt-get install python3 python3-venv)" >&2
     exit 1
@@ -15,7 +15,7 @@ if ! "$py" -c 'import docx' >/dev/null 2>&1; then
   echo "install-test-deps: creating $venv with python-docx (one-off)" >&2
   mkdir -p "$(dirname "$venv")"
   python3 -m venv "$venv" >&2
-  "$py" -m pip install --quiet --disable-pip-version-check python-docx >&2
+  "$py" -m pip install --quiet --disable-pip-version-check "python-docx==1.2.0" >&2
   "$py" -c 'import docx' >&2
 fi
 echo "$py"
