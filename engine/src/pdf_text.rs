@@ -101,6 +101,23 @@ fn expand_ligatures(s: &str) -> std::borrow::Cow<'_, str> {
         .into()
 }
 
+/// The combining mark for an accent drawn as its own glyph.
+fn combining_form(c: char) -> Option<char> {
+    let mark = match c {
+        '\u{0300}'..='\u{036F}' => c,
+        '\u{00A8}' => '\u{0308}',
+        '\u{00B4}' => '\u{0301}',
+        '\u{02C6}' => '\u{0302}',
+        '\u{02DC}' => '\u{0303}',
+        '\u{02C7}' => '\u{030C}',
+        '\u{02D8}' => '\u{0306}',
+        '\u{02D9}' => '\u{0307}',
+        '\u{02DA}' => '\u{030A}',
+        _ => return None,
+    };
+    Some(mark)
+}
+
 /// Characters that betray a font without a real Unicode mapping.
 fn is_garbage(c: char) -> bool {
     matches!(c as u32, 0xE000..=0xF8FF | 0xF0000..=0x10FFFF | 0xFFFD) || (c.is_control() && !c.is_whitespace())
@@ -151,8 +168,18 @@ fn build_line(glyphs: Vec<TextGlyph>) -> Option<RecognizedLine> {
     let (top, bottom) = (baseline - 0.85 * size, baseline + 0.25 * size);
     let mut words: Vec<(String, f32, f32)> = Vec::new();
     let mut prev_end: Option<f32> = None;
+    let mut pending_mark: Option<char> = None;
     for g in &glyphs {
         let is_space = g.text.trim().is_empty();
+        // TeX draws accents as separate glyphs before the letter they sit
+        // on: keep them in the word and put them after that letter as a
+        // combining mark ("¨" + "ı" → "ı̈"), as Unicode text expects.
+        if let Some(mark) = g.text.chars().next().and_then(combining_form) {
+            if !words.is_empty() {
+                pending_mark = Some(mark);
+                continue;
+            }
+        }
         let gap = prev_end.map_or(0.0, |e| g.x - e);
         // Justified TeX output has no space glyphs: interword gaps shrink
         // to ~0.2 em while kerning stays under ~0.1 em.
@@ -169,6 +196,9 @@ fn build_line(glyphs: Vec<TextGlyph>) -> Option<RecognizedLine> {
             w.1 = g.x;
         }
         w.0.push_str(&expand_ligatures(g.text.trim()));
+        if let Some(mark) = pending_mark.take() {
+            w.0.push(mark);
+        }
         w.2 = w.2.max(g.x_end);
         prev_end = Some(g.x_end);
     }
@@ -207,10 +237,12 @@ mod tests {
             g("k", 110.0, 200.0),
             g("l", 130.0, 200.0),
             g("\u{FB01}", 140.0, 200.0),
+            g("\u{A8}", 151.0, 200.0),
+            g("\u{131}", 150.0, 200.0),
         ];
         let lines = group_lines(glyphs);
         let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
-        assert_eq!(texts, ["Hi you", "Ok lfi"]);
+        assert_eq!(texts, ["Hi you", "Ok lfi\u{131}\u{308}"]);
         assert_eq!(lines[0].words.len(), 2);
         let b = lines[0].quad.bounds();
         assert!(b[1] < 100.0 - 15.0 && b[3] > 100.0 && b[0] == 100.0, "{b:?}");
