@@ -10,8 +10,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use ocrchat_engine::export::pdf::PageImage;
-use ocrchat_engine::{DecodeLimits, Document, EngineConfig, EngineError, ExportFormat, InputFormat, ModelSize, Source, export, registry};
+use ocrchat_engine::{EngineConfig, EngineError, ExportFormat, ModelSize, export, registry};
 
 /// Arguments of `ocrchat ocr`.
 #[derive(Args)]
@@ -63,42 +62,6 @@ fn out_path(output: &Path, input: &Path, ext: &str, many: bool) -> PathBuf {
     }
 }
 
-/// A searchable PDF of `doc`, re-decoding the pages of `bytes` (the file
-/// `doc` was read from) one at a time. A single-page JPEG read upright is
-/// embedded as-is; other pages are turned as the OCR turned them and
-/// compressed losslessly.
-fn searchable_pdf(bytes: &[u8], doc: &Document, limits: DecodeLimits) -> Result<Vec<u8>> {
-    use image::ImageDecoder;
-    use image::imageops::{rotate90, rotate180, rotate270};
-    let source = Source::open(bytes, limits)?;
-    let plain_jpeg = source.format() == InputFormat::Jpeg
-        && source.page_count() == 1
-        && image::codecs::jpeg::JpegDecoder::new(std::io::Cursor::new(bytes))
-            .ok()
-            .and_then(|mut d| d.orientation().ok())
-            .is_none_or(|o| o == image::metadata::Orientation::NoTransforms);
-    let pdf = export::pdf::render(doc, &mut |i| {
-        let page = doc.pages.iter().find(|p| p.index == i).expect("render asks for the document's pages");
-        if plain_jpeg && page.rotation == 0 {
-            if let Ok(jpeg) = PageImage::jpeg(bytes.to_vec()) {
-                if jpeg.dimensions() == (page.width, page.height) {
-                    return Ok(jpeg);
-                }
-            }
-        }
-        let img = source.page(i)?;
-        let img = match page.rotation {
-            90 => rotate90(&img),
-            180 => rotate180(&img),
-            270 => rotate270(&img),
-            _ => img,
-        };
-        Ok(PageImage::rgb(img))
-    })?;
-    Ok(pdf)
-}
-
-/// Runs the subcommand.
 pub fn run(args: OcrArgs) -> ExitCode {
     let format = ExportFormat::parse(&args.format).expect("clap validated the format");
     let size = ModelSize::parse(&args.model).expect("clap validated the model");
@@ -153,7 +116,7 @@ pub fn run(args: OcrArgs) -> ExitCode {
                 let _ = done;
             })?;
             let rendered = if format == ExportFormat::Pdf {
-                searchable_pdf(&bytes, &doc, DecodeLimits::default())?
+                export::pdf::from_original(&doc, &bytes, engine.config().limits)?
             } else {
                 export::export(&doc, format)?
             };

@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use ocrchat_engine::export::pdf::{PageImage, render};
-use ocrchat_engine::{DecodeLimits, Document, ModelSize, Source};
+use ocrchat_engine::export::pdf::from_original;
+use ocrchat_engine::{DecodeLimits, Document, ModelSize};
 use ocrchat_tests::{bow_f1, cer, engine, testdata_or_skip};
 
 /// Extracts the text of `pdf` with `pdftotext`; fails loudly when it is missing.
@@ -22,22 +22,11 @@ fn pdftotext(pdf: &[u8], name: &str) -> String {
     String::from_utf8(out.stdout).expect("pdftotext -enc UTF-8 writes UTF-8")
 }
 
-/// OCRs `file` and renders the searchable PDF from re-decoded RGB pages.
+/// OCRs `file` and builds the searchable PDF the way the CLI and server do.
 fn ocr_to_pdf(file: &Path) -> (Vec<u8>, Document, u64) {
     let bytes = std::fs::read(file).unwrap();
     let doc = engine(ModelSize::Small).ocr_bytes(&bytes, |_, _| {}).unwrap();
-    let source = Source::open(&bytes, DecodeLimits::default()).unwrap();
-    let pdf = render(&doc, &mut |i| {
-        let img = source.page(i)?;
-        let img = match doc.pages[i].rotation {
-            90 => image::imageops::rotate90(&img),
-            180 => image::imageops::rotate180(&img),
-            270 => image::imageops::rotate270(&img),
-            _ => img,
-        };
-        Ok(PageImage::rgb(img))
-    })
-    .unwrap();
+    let pdf = from_original(&doc, &bytes, DecodeLimits::default()).unwrap();
     (pdf, doc, bytes.len() as u64)
 }
 
@@ -70,15 +59,11 @@ fn cjk_text_layer_round_trips_through_pdftotext() {
 #[test]
 fn jpeg_input_is_embedded_as_jpeg() {
     let Some(dir) = testdata_or_skip("searchable pdf jpeg") else { return };
+    let (pdf, doc, _) = ocr_to_pdf(&dir.join("sroie_000.jpg"));
+    assert_eq!(doc.pages[0].rotation, 0, "sroie_000.jpg is read upright");
+    // The original JPEG stream is in the PDF byte for byte.
     let bytes = std::fs::read(dir.join("sroie_000.jpg")).unwrap();
-    let doc = engine(ModelSize::Small).ocr_bytes(&bytes, |_, _| {}).unwrap();
-    let page = &doc.pages[0];
-    let jpeg = PageImage::jpeg(bytes.clone()).unwrap();
-    let pdf = if page.rotation == 0 && jpeg.dimensions() == (page.width, page.height) {
-        render(&doc, &mut |_| Ok(jpeg.clone())).unwrap()
-    } else {
-        panic!("sroie_000.jpg is read upright at its own size (rotation {})", page.rotation);
-    };
+    assert!(pdf.windows(bytes.len()).any(|w| w == bytes.as_slice()), "JPEG embedded unchanged");
     let text = pdftotext(&pdf, "sroie_000");
     // The receipt ends in two Chinese lines, which pdftotext splits at other
     // places than the OCR's words, and its table columns come out in another

@@ -21,6 +21,7 @@ use image::RgbImage;
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, TextRenderingMode, UnicodeCmap};
 use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str};
 
+use crate::decode::{DecodeLimits, InputFormat, Source};
 use crate::document::{Document, Page};
 use crate::error::{EngineError, Result};
 
@@ -481,6 +482,45 @@ pub fn glyphless_ttf() -> Vec<u8> {
     out[head_offset + 8..head_offset + 12].copy_from_slice(&adjust.to_be_bytes());
     out
 }
+
+/// A searchable PDF of `doc`, re-decoding the pages of `bytes` (the file
+/// `doc` was read from; CLI, server and worker all export this way) one at a time. A single-page JPEG read upright is
+/// embedded as-is; other pages are turned as the OCR turned them and
+/// compressed losslessly.
+pub fn from_original(doc: &Document, bytes: &[u8], limits: DecodeLimits) -> Result<Vec<u8>> {
+    use image::ImageDecoder;
+    use image::imageops::{rotate90, rotate180, rotate270};
+    let source = Source::open(bytes, limits)?;
+    let plain_jpeg = source.format() == InputFormat::Jpeg
+        && source.page_count() == 1
+        && image::codecs::jpeg::JpegDecoder::new(std::io::Cursor::new(bytes))
+            .ok()
+            .and_then(|mut d| d.orientation().ok())
+            .is_none_or(|o| o == image::metadata::Orientation::NoTransforms);
+    render(doc, &mut |i| {
+        let page = doc.pages.iter().find(|p| p.index == i).ok_or_else(|| EngineError::Export {
+            format: "pdf",
+            reason: format!("page {i} is not in the document"),
+        })?;
+        if plain_jpeg && page.rotation == 0 {
+            if let Ok(jpeg) = PageImage::jpeg(bytes.to_vec()) {
+                if jpeg.dimensions() == (page.width, page.height) {
+                    return Ok(jpeg);
+                }
+            }
+        }
+        let img = source.page(i)?;
+        let img = match page.rotation {
+            90 => rotate90(&img),
+            180 => rotate180(&img),
+            270 => rotate270(&img),
+            _ => img,
+        };
+        Ok(PageImage::rgb(img))
+    })
+}
+
+/// Runs the subcommand.
 
 #[cfg(test)]
 mod tests {
