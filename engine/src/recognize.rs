@@ -185,18 +185,17 @@ fn assemble_line(chars: &[CtcChar], alphabet: &[String], quad: Quad, cw: usize, 
     let text_of = |c: &CtcChar| -> &str {
         if c.class == space || c.class == 0 || c.class > alphabet.len() { " " } else { alphabet[c.class - 1].as_str() }
     };
-    let scored: Vec<&CtcChar> = chars.iter().collect();
-    if scored.is_empty() {
+    if chars.is_empty() {
         return None;
     }
-    let confidence = scored.iter().map(|c| c.prob).sum::<f32>() / scored.len() as f32;
+    let confidence = chars.iter().map(|c| c.prob).sum::<f32>() / chars.len() as f32;
     if confidence < min_conf {
         return None;
     }
     // Group into words.
     let mut groups: Vec<Vec<&CtcChar>> = Vec::new();
     let mut current: Vec<&CtcChar> = Vec::new();
-    for c in &scored {
+    for c in chars {
         let t = text_of(c);
         if t.trim().is_empty() {
             if !current.is_empty() {

@@ -106,14 +106,12 @@ pub fn run(args: OcrArgs) -> ExitCode {
         bar.set_message(file.display().to_string());
         let result = (|| -> Result<()> {
             let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-            let mut counted = false;
             let doc = engine.ocr_bytes(&bytes, |done, total| {
-                if !counted {
+                // The page count is known once the file is open: add it at the first page.
+                if done == 1 {
                     bar.inc_length(total as u64);
-                    counted = true;
                 }
-                bar.set_position(bar.position() + 1);
-                let _ = done;
+                bar.inc(1);
             })?;
             let rendered = if format == ExportFormat::Pdf {
                 export::pdf::from_original(&doc, &bytes, engine.config().limits)?

@@ -114,12 +114,9 @@ pub fn render(doc: &Document) -> Result<Vec<u8>> {
             // A paragraph of its own so an empty page still gets its break.
             docx = docx.add_paragraph(Paragraph::new().add_run(Run::new().add_break(BreakType::Page)));
         }
-        // Same rule as the Markdown export: the tallest heading line on the
-        // page is the title (level 1), the others are section headings.
-        let heading_h = |b: &Block| b.bbox[3].saturating_sub(b.bbox[1]) / b.lines.len().max(1) as u32;
-        let tallest = page.blocks.iter().filter(|b| b.kind == BlockKind::Heading).map(heading_h).max();
+        let is_title = super::title_headings(page);
         for b in &page.blocks {
-            docx = add_block(docx, b, b.kind == BlockKind::Heading && Some(heading_h(b)) == tallest);
+            docx = add_block(docx, b, is_title(b));
         }
     }
     let mut out = Cursor::new(Vec::new());

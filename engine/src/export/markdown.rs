@@ -57,11 +57,10 @@ pub fn render(doc: &Document) -> String {
         .pages
         .iter()
         .map(|p| {
-            let heading_h = |b: &Block| b.bbox[3].saturating_sub(b.bbox[1]) / b.lines.len().max(1) as u32;
-            let tallest = p.blocks.iter().filter(|b| b.kind == BlockKind::Heading).map(heading_h).max();
+            let is_title = super::title_headings(p);
             p.blocks
                 .iter()
-                .map(|b| render_block(b, b.kind == BlockKind::Heading && Some(heading_h(b)) == tallest))
+                .map(|b| render_block(b, is_title(b)))
                 .collect::<Vec<_>>()
                 .join("\n\n")
         })

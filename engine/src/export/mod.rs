@@ -1,6 +1,6 @@
 //! Output formats rendered from the [`Document`] model, one module per format.
 
-use crate::document::Document;
+use crate::document::{Block, BlockKind, Document, Page};
 use crate::error::{EngineError, Result};
 
 pub mod csv;
@@ -83,4 +83,13 @@ pub fn export(doc: &Document, format: ExportFormat) -> Result<Vec<u8>> {
             });
         }
     })
+}
+
+/// Which headings of `page` are its title: those whose line height equals
+/// the tallest heading's (level 1 in Markdown and Word); the others are
+/// section headings (level 2). One rule for every structured format.
+pub(crate) fn title_headings(page: &Page) -> impl Fn(&Block) -> bool {
+    let line_height = |b: &Block| b.bbox[3].saturating_sub(b.bbox[1]) / b.lines.len().max(1) as u32;
+    let tallest = page.blocks.iter().filter(|b| b.kind == BlockKind::Heading).map(line_height).max();
+    move |b: &Block| b.kind == BlockKind::Heading && Some(line_height(b)) == tallest
 }
