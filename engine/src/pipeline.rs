@@ -198,22 +198,26 @@ impl OcrEngine {
         let total = source.page_count();
         let mut pages = Vec::with_capacity(total);
         for i in 0..total {
-            let text_page = match source {
-                Source::Pdf(pdf) if !self.config.force_ocr => self.text_layer_page(pdf, i)?,
-                _ => None,
-            };
-            let page = match text_page {
-                Some(page) => page,
-                None => {
-                    // One page in memory at a time.
-                    let img = source.page(i)?;
-                    self.ocr_image(&img, i)?
-                }
-            };
-            pages.push(page);
+            pages.push(self.ocr_page(source, i)?);
             progress(i + 1, total);
         }
         Ok(Document::from_pages(pages))
+    }
+
+    /// One page of an opened source: its text layer when it has a usable one
+    /// (and OCR is not forced), else the rendered page recognised. Callers
+    /// that schedule, meter or checkpoint page by page (the server's job
+    /// queue, the browser worker) use this instead of [`Self::ocr_source`].
+    pub fn ocr_page(&self, source: &Source<'_>, index: usize) -> Result<Page> {
+        if let Source::Pdf(pdf) = source
+            && !self.config.force_ocr
+            && let Some(page) = self.text_layer_page(pdf, index)?
+        {
+            return Ok(page);
+        }
+        // Only this page's pixels are in memory.
+        let img = source.page(index)?;
+        self.ocr_image(&img, index)
     }
 }
 

@@ -1,0 +1,101 @@
+//! Operations and catalogue endpoints: health, readiness, metrics, OpenAPI,
+//! tools and languages.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::tools::{TOOLS, Tool};
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, description = "ok")))]
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the database answers and an OCR model is installed.
+#[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, description = "ready"), (status = 503, body = crate::error::ErrorBody)))]
+pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+    state.store.ping().await.map_err(|e| ApiError::Unavailable(format!("database: {e}")))?;
+    if state.engines.installed().is_empty() {
+        return Err(ApiError::Unavailable("no OCR model installed (run `make models`)".into()));
+    }
+    Ok("ready")
+}
+
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, description = "Prometheus text format")))]
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    if let Ok(depth) = state.store.queue_depth().await {
+        state.metrics.queue_depth.set(depth);
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.encode())
+}
+
+/// `GET /api/v1/tools/`.
+#[derive(Serialize, ToSchema)]
+pub struct ToolList {
+    /// Every preset.
+    pub tools: Vec<Tool>,
+}
+
+/// List tool presets.
+#[utoipa::path(get, path = "/api/v1/tools/", tag = "catalogue", responses((status = 200, body = ToolList)))]
+pub async fn tools() -> Json<ToolList> {
+    Json(ToolList { tools: TOOLS.to_vec() })
+}
+
+/// One language and the tiers that read it.
+#[derive(Serialize, ToSchema)]
+pub struct LanguageEntry {
+    /// Code to pass as `language`.
+    pub code: &'static str,
+    /// Tiers that read it.
+    pub tiers: Vec<&'static str>,
+}
+
+/// `GET /api/v1/languages/`.
+#[derive(Serialize, ToSchema)]
+pub struct LanguageList {
+    /// `auto` detects the script.
+    pub default: &'static str,
+    /// Every accepted code.
+    pub languages: Vec<LanguageEntry>,
+}
+
+/// List languages.
+#[utoipa::path(get, path = "/api/v1/languages/", tag = "catalogue", responses((status = 200, body = LanguageList)))]
+pub async fn languages(State(state): State<AppState>) -> Json<LanguageList> {
+    let cpu = ocrchat_engine::registry::supported_languages(state.engines.installed());
+    let vlm_configured = state.config.vlm_url.is_some();
+    let mut codes: Vec<&'static str> = cpu.clone();
+    if vlm_configured {
+        codes.extend(crate::languages::vlm_languages());
+    }
+    codes.sort_unstable();
+    codes.dedup();
+    let languages = codes
+        .into_iter()
+        .map(|code| {
+            let mut tiers = Vec::new();
+            if cpu.contains(&code) {
+                tiers.push("cpu");
+            }
+            if vlm_configured {
+                tiers.push("vlm");
+            }
+            LanguageEntry { code, tiers }
+        })
+        .collect();
+    Json(LanguageList { default: "auto", languages })
+}
+
+/// The OpenAPI document, generated from the handlers' annotations and types.
+pub async fn openapi() -> impl IntoResponse {
+    Json(crate::openapi::ApiDoc::openapi())
+}

@@ -1,0 +1,21 @@
+//! ocrchat server library: the OCR.chat-compatible REST API (axum + SQLite
+//! job queue), account tokens and metering. The `ocrchat` binary wraps it
+//! with a CLI (`serve`, `token`, `ocr`).
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod engines;
+pub mod error;
+pub mod jobs;
+pub mod languages;
+pub mod metering;
+pub mod metrics;
+pub mod openapi;
+pub mod paths;
+pub mod queue;
+pub mod serve;
+pub mod state;
+pub mod store;
+pub mod tokens;
+pub mod tools;
