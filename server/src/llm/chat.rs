@@ -163,8 +163,9 @@ fn parse_model_answer(raw: &str) -> Option<ModelAnswer> {
 /// Keeps the citations whose quote occurs in a page. The cited page is tried
 /// first; a quote found on another page is re-attributed to that page
 /// (models miscount pages; the snippet, not the number, is the evidence).
-fn ground(pages: &[String], model: &ModelAnswer) -> Vec<Citation> {
+fn ground(pages: &[String], model: &ModelAnswer) -> (Vec<Citation>, Vec<(u32, u32)>) {
     let mut out: Vec<Citation> = Vec::new();
+    let mut moved = Vec::new();
     for (page, quote) in &model.citations {
         let cited = page
             .and_then(|p| p.checked_sub(1))
@@ -179,7 +180,8 @@ fn ground(pages: &[String], model: &ModelAnswer) -> Vec<Citation> {
             if snippets.is_empty() {
                 continue;
             }
-            if cited != Some(p) {
+            if let Some(from) = cited.filter(|&c| c != p) {
+                moved.push((from as u32 + 1, p as u32 + 1));
                 tracing::debug!(cited = ?page, found = p + 1, "citation re-attributed to the page that has the quote");
             }
             for snippet in snippets {
@@ -199,6 +201,43 @@ fn ground(pages: &[String], model: &ModelAnswer) -> Vec<Citation> {
         }
     }
     out.truncate(MAX_CITATIONS);
+    (out, moved)
+}
+
+/// Rewrites "(p. N)" markers of the answer for citations that moved from
+/// page N to another page, when no verified citation is left on page N (so
+/// the marker can only have meant the moved quote).
+fn renumber_pages(content: &str, moved: &[(u32, u32)], citations: &[Citation]) -> String {
+    let map: Vec<(u32, u32)> = moved
+        .iter()
+        .copied()
+        .filter(|(from, _)| !citations.iter().any(|c| c.page == *from))
+        .collect();
+    if map.is_empty() {
+        return content.to_string();
+    }
+    let mut out = String::with_capacity(content.len());
+    let mut rest = content;
+    while let Some(at) = rest.find("(p. ") {
+        let after = &rest[at + 4..];
+        let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let target = after[..digits]
+            .parse::<u32>()
+            .ok()
+            .filter(|_| after[digits..].starts_with(')'));
+        match target.and_then(|n| map.iter().find(|(from, _)| *from == n)) {
+            Some((_, to)) => {
+                out.push_str(&rest[..at]);
+                out.push_str(&format!("(p. {to})"));
+                rest = &after[digits + 1..];
+            }
+            None => {
+                out.push_str(&rest[..at + 4]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
     out
 }
 
@@ -208,16 +247,14 @@ fn finish(pages: &[String], raw: &str) -> ChatAnswer {
         tracing::warn!(reply = %truncate_chars(raw, 200), "chat model did not answer with the JSON asked for");
         return ChatAnswer::not_in_document();
     };
-    let citations = ground(pages, &model);
+    let (citations, moved) = ground(pages, &model);
     if citations.is_empty() || model.answer.is_empty() {
         // Either the model says the text has no answer, or it claimed
         // something it could not quote: both get the same safe reply.
         return ChatAnswer::not_in_document();
     }
-    ChatAnswer {
-        content: model.answer,
-        citations,
-    }
+    let content = renumber_pages(&model.answer, &moved, &citations);
+    ChatAnswer { content, citations }
 }
 
 impl LlmClient {
@@ -368,7 +405,7 @@ mod tests {
             // Wrong page number: re-attributed to the page that has the quote.
             (
                 r#"{"answer":"2% (p. 1).","citations":[{"page":1,"quote":"Late payments incur a 2% fee."}]}"#,
-                "2% (p. 1).",
+                "2% (p. 2).",
                 &[(2, "Late payments incur a 2% fee.")],
             ),
             // One real quote, one invented: the invented one is dropped.
@@ -421,6 +458,40 @@ mod tests {
                     "snippet verbatim in its page"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn page_markers_follow_moved_citations() {
+        let cite = |page| Citation {
+            page,
+            snippet: "s".into(),
+        };
+        let cases: &[(&str, &[(u32, u32)], &[u32], &str)] = &[
+            ("a (p. 1).", &[(1, 2)], &[2], "a (p. 2)."),
+            (
+                "a (p. 1), b (p. 3).",
+                &[(1, 2), (3, 1)],
+                &[2, 1],
+                "a (p. 1), b (p. 1).",
+            ), // page 1 still cited
+            (
+                "a (p. 1), b (p. 3).",
+                &[(3, 4)],
+                &[1, 4],
+                "a (p. 1), b (p. 4).",
+            ),
+            (
+                "a (p. 12) (p. 1x) (p. ",
+                &[(12, 2)],
+                &[2],
+                "a (p. 2) (p. 1x) (p. ",
+            ),
+            ("no markers", &[(1, 2)], &[2], "no markers"),
+        ];
+        for &(content, moved, pages, want) in cases {
+            let cites: Vec<Citation> = pages.iter().map(|&p| cite(p)).collect();
+            assert_eq!(renumber_pages(content, moved, &cites), want, "{content:?}");
         }
     }
 

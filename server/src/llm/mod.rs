@@ -218,6 +218,19 @@ impl LlmError {
         }
     }
 
+    /// The HTTP status the API should answer with when a request fails on
+    /// this: the model is the server's upstream, so its failures are 502/504;
+    /// a missing endpoint is 503 (the feature is off on this server).
+    pub fn http_status(&self) -> u16 {
+        match self {
+            LlmError::NotConfigured(_) => 503,
+            LlmError::InvalidConfig(_) => 500,
+            LlmError::Timeout { .. } => 504,
+            LlmError::Upstream { .. } | LlmError::Unreachable(_) | LlmError::Malformed(_) => 502,
+            LlmError::BadImage(_) => 400,
+        }
+    }
+
     /// Whether trying the same request later may succeed (a job queue may
     /// requeue these; a synchronous API call answers 502/503/504).
     pub fn is_transient(&self) -> bool {

@@ -145,6 +145,15 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
+    /// What a server with these engine models and endpoints can run.
+    pub fn new(installed: &[registry::ModelSpec], vlm: bool, llm: bool) -> Self {
+        Capabilities {
+            vlm,
+            llm,
+            cpu_languages: registry::supported_languages(installed),
+        }
+    }
+
     /// Tiers on which `spec` works on this server.
     pub fn tiers_for(&self, spec: &ToolSpec) -> Vec<Tier> {
         let cpu = match spec.cpu {
