@@ -37,6 +37,10 @@ impl Tier {
 pub enum Tool {
     /// Tables as Markdown pipe tables (and CSV).
     ExtractTables,
+    /// Plain OCR of printed images (OCR.chat's slug; the default behaviour).
+    ImageToText,
+    /// Plain text of every PDF page (OCR.chat's slug; the default behaviour).
+    PdfToText,
     /// Handwritten pages.
     HandwritingToText,
     /// Recognised text translated into `translate_to`.
@@ -81,6 +85,22 @@ pub const TOOLS: &[ToolSpec] = &[
         name: "Extract tables",
         description: "Finds the tables on each page and returns them as Markdown tables (and CSV on download); \
                       the rest of the text is kept around them.",
+        cpu: CpuSupport::Engine,
+        requires_translate_to: false,
+    },
+    ToolSpec {
+        tool: Tool::ImageToText,
+        slug: "image-to-text",
+        name: "Image to text",
+        description: "Plain text of printed documents, in reading order (what a job does without a tool).",
+        cpu: CpuSupport::Engine,
+        requires_translate_to: false,
+    },
+    ToolSpec {
+        tool: Tool::PdfToText,
+        slug: "pdf-to-text",
+        name: "PDF to text",
+        description: "Text of every page: the text layer of born-digital pages, OCR for scanned ones.",
         cpu: CpuSupport::Engine,
         requires_translate_to: false,
     },
@@ -561,7 +581,13 @@ mod tests {
         let json = serde_json::to_value(catalogue(&caps(true, false))).unwrap();
         assert_eq!(json[0]["slug"], "extract-tables");
         assert_eq!(json[0]["tiers"], serde_json::json!(["cpu", "vlm"]));
-        assert_eq!(json[2]["requires_translate_to"], true);
+        let translate = json
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["slug"] == "translate")
+            .unwrap();
+        assert_eq!(translate["requires_translate_to"], true);
     }
 
     #[test]

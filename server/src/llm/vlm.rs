@@ -62,7 +62,10 @@ fn language_label(code: &str) -> String {
 /// The user instruction sent with the page image.
 fn transcription_prompt(req: &PageRequest) -> String {
     let task = match req.tool {
-        None => "Transcribe all the text on this page.".to_string(),
+        // Plain OCR presets: the default prompt.
+        None | Some(Tool::ImageToText | Tool::PdfToText) => {
+            "Transcribe all the text on this page.".to_string()
+        }
         Some(Tool::ExtractTables) => "Transcribe this page, paying particular attention to its tables: write every \
 table as a GitHub pipe table with one header row, one row per table row and the cell text exactly as shown (an \
 empty cell stays empty, a merged cell repeats its text in each column it spans). Keep a table's title or caption \
