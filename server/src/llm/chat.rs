@@ -467,7 +467,9 @@ mod tests {
             page,
             snippet: "s".into(),
         };
-        let cases: &[(&str, &[(u32, u32)], &[u32], &str)] = &[
+        // (answer, moves from → to, pages still cited, expected answer)
+        type Case<'a> = (&'a str, &'a [(u32, u32)], &'a [u32], &'a str);
+        let cases: &[Case] = &[
             ("a (p. 1).", &[(1, 2)], &[2], "a (p. 2)."),
             (
                 "a (p. 1), b (p. 3).",
