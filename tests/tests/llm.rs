@@ -222,6 +222,35 @@ async fn transcribes_real_test_pages() {
 }
 
 #[tokio::test]
+async fn translates_engine_markdown_for_the_cpu_tier() {
+    let fake = Fake::start(None);
+    let client = fake.client("fake-llm", None);
+    let t = client
+        .translate_markdown(
+            "# Rechnung\n\n| Posten | Preis |\n|---|---|\n| Tee | 2,50 |",
+            "fr",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        t.text,
+        "Translation (fr)\n\nRechnung\n\nPosten\tPreis\nTee\t2,50"
+    );
+    let sent = fake.requests();
+    let user = sent[0]["body"]["messages"][1]["content"].as_str().unwrap();
+    assert!(
+        user.starts_with("Translate this document into French (fr)."),
+        "{user}"
+    );
+    // Nothing to translate: no request.
+    assert_eq!(
+        client.translate_markdown(" \n", "fr").await.unwrap().text,
+        ""
+    );
+    assert_eq!(fake.requests().len(), 1);
+}
+
+#[tokio::test]
 async fn chat_over_engine_text_cites_verbatim() {
     let Some(dir) = testdata_or_skip("chat_over_engine_text_cites_verbatim") else {
         return;

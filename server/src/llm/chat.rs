@@ -26,6 +26,9 @@ const MAX_HISTORY_TURNS: usize = 6;
 const MAX_HISTORY_TURN_CHARS: usize = 1500;
 /// Room kept in the context budget for instructions and the question.
 const PROMPT_OVERHEAD_CHARS: usize = 2500;
+/// A question longer than this is cut (the API caps messages anyway; this
+/// keeps the request bound whatever the caller does).
+const MAX_QUESTION_CHARS: usize = 4000;
 /// Citations returned at most (the model sometimes quotes every line).
 const MAX_CITATIONS: usize = 8;
 /// An answer's token budget: a grounded answer is a few sentences + quotes.
@@ -266,6 +269,7 @@ impl LlmClient {
         history: &[ChatTurn],
         question: &str,
     ) -> Result<ChatAnswer, LlmError> {
+        let question = truncate_chars(question.trim(), MAX_QUESTION_CHARS);
         if pages.iter().all(|p| p.trim().is_empty()) {
             // Nothing to ground an answer in: no need to ask a model.
             return Ok(ChatAnswer::not_in_document());

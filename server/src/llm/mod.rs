@@ -52,8 +52,10 @@ pub struct LlmConfig {
     /// Whole-request bound, waiting for a free slot included.
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
-    /// Characters of document text one chat request may carry; longer
-    /// documents are cut down to their most relevant passages.
+    /// Size of document text one chat request may carry, counted in UTF-8
+    /// bytes (which tracks tokens across scripts better than characters: a
+    /// CJK character is 3 bytes and ~1–2 tokens, English ~4 bytes a token);
+    /// longer documents are cut down to their most relevant passages.
     #[serde(default = "default_max_context_chars")]
     pub max_context_chars: usize,
     /// `max_tokens` of each request: bounds cost and answer size.

@@ -12,6 +12,9 @@
 //!   whitespace collapsed onto one line, as models copy) or, when no word
 //!   overlaps, a "not in the document" answer without citation.
 //!
+//! - a translation request (text only): the document back under a
+//!   `# Translation (<code>)` heading.
+//!
 //! Behaviour switches by model name: `fake-500` (HTTP 500), `fake-garbage`
 //! (200 with a non-JSON body), `fake-slow` (answers after 5 s), `fake-liar`
 //! (chat quotes a sentence that is not in the document).
@@ -134,6 +137,7 @@ async fn completions(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: By
             "citations": [{"page": 1, "quote": "Written by Jane Doe in 1887."}]
         })
         .to_string(),
+        None if user.starts_with("Translate this document into") => translation(&user),
         None => chat_answer(&user),
     };
     axum::Json(json!({
@@ -244,6 +248,14 @@ fn transcription(image: &Value, prompt: &str) -> String {
          | field | value |\n|---|---|\n| width | {w} |\n| height | {h} |\n| format | {f} |\n\
          | tool | {tool} |\n| language | {language} |\n| translate_to | {to} |\n```"
     )
+}
+
+/// "Translates" by labelling the document with the target code.
+fn translation(prompt: &str) -> String {
+    let to = code_after(prompt, "into").unwrap_or_else(|| "?".into());
+    let start = prompt.find("<document>\n").map_or(0, |i| i + 11);
+    let end = prompt.rfind("\n</document>").unwrap_or(prompt.len());
+    format!("# Translation ({to})\n\n{}", &prompt[start..end.max(start)])
 }
 
 const STOP: &[&str] = &[
