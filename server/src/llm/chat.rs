@@ -82,13 +82,13 @@ impl ChatAnswer {
 
 const SYSTEM: &str = "You answer questions about one document using only the page excerpts given in the user's \
 message, never your own knowledge. Reply with a JSON object and nothing else:\n\
-{\"answer\": \"...\", \"citations\": [{\"page\": <page number>, \"quote\": \"...\"}]}\n\
+{\"found\": true, \"answer\": \"...\", \"citations\": [{\"page\": <page number>, \"quote\": \"...\"}]}\n\
 Rules:\n\
 - Every fact in the answer must be supported by a citation whose quote is copied character for character from \
 that page's excerpt: a short, contiguous passage (one sentence or line, at most 200 characters), not a paraphrase.\n\
 - Mention the page of each fact in the answer like \"(p. 2)\".\n\
-- If the excerpts do not contain the answer, set \"answer\" to a sentence saying the document does not say, and \
-\"citations\" to [].\n\
+- If the excerpts do not contain the answer, set \"found\" to false, \"answer\" to a sentence saying the document \
+does not say, and \"citations\" to [].\n\
 - Answer in the language of the question.";
 
 /// The user message: the excerpts, then the question.
@@ -124,6 +124,8 @@ fn truncate_chars(s: &str, n: usize) -> &str {
 /// accepted as `snippet`/`text`, code fences and prose around the object.
 #[derive(Debug, Default, PartialEq)]
 struct ModelAnswer {
+    /// `false` when the model says the document has no answer (absent = true).
+    found: bool,
     answer: String,
     citations: Vec<(Option<u32>, String)>,
 }
@@ -160,7 +162,12 @@ fn parse_model_answer(raw: &str) -> Option<ModelAnswer> {
                 .collect()
         })
         .unwrap_or_default();
-    Some(ModelAnswer { answer, citations })
+    let found = value.get("found").and_then(|f| f.as_bool()).unwrap_or(true);
+    Some(ModelAnswer {
+        found,
+        answer,
+        citations,
+    })
 }
 
 /// Keeps the citations whose quote occurs in a page. The cited page is tried
@@ -250,6 +257,11 @@ fn finish(pages: &[String], raw: &str) -> ChatAnswer {
         tracing::warn!(reply = %truncate_chars(raw, 200), "chat model did not answer with the JSON asked for");
         return ChatAnswer::not_in_document();
     };
+    if !model.found {
+        // "Not in the document", even if it quoted something related: an
+        // unanswerable question gets no citation.
+        return ChatAnswer::not_in_document();
+    }
     let (citations, moved) = ground(pages, &model);
     if citations.is_empty() || model.answer.is_empty() {
         // Either the model says the text has no answer, or it claimed
@@ -354,6 +366,7 @@ mod tests {
             (
                 r#"{"answer":"42 (p. 1)","citations":[{"page":1,"quote":"total is $42.00"}]}"#,
                 Some(ModelAnswer {
+                    found: true,
                     answer: "42 (p. 1)".into(),
                     citations: vec![(Some(1), "total is $42.00".into())],
                 }),
@@ -361,6 +374,7 @@ mod tests {
             (
                 "```json\n{\"answer\": \"x\", \"citations\": [{\"page\": \"2\", \"snippet\": \"s\"}, {\"quote\": \"q\"}]}\n```",
                 Some(ModelAnswer {
+                    found: true,
                     answer: "x".into(),
                     citations: vec![(Some(2), "s".into()), (None, "q".into())],
                 }),
@@ -368,6 +382,7 @@ mod tests {
             (
                 r#"{"answer":"no","citations":[]}"#,
                 Some(ModelAnswer {
+                    found: true,
                     answer: "no".into(),
                     citations: vec![],
                 }),
@@ -375,6 +390,7 @@ mod tests {
             (
                 r#"{"answer":"no"}"#,
                 Some(ModelAnswer {
+                    found: true,
                     answer: "no".into(),
                     citations: vec![],
                 }),
@@ -382,8 +398,17 @@ mod tests {
             (
                 r#"{"response":"r","citations":[{"page":"p. 3","text":"t"}]}"#,
                 Some(ModelAnswer {
+                    found: true,
                     answer: "r".into(),
                     citations: vec![(Some(3), "t".into())],
+                }),
+            ),
+            (
+                r#"{"found":false,"answer":"Not stated.","citations":[]}"#,
+                Some(ModelAnswer {
+                    found: false,
+                    answer: "Not stated.".into(),
+                    citations: vec![],
                 }),
             ),
             ("The total is $42.", None),
@@ -441,6 +466,12 @@ mod tests {
                 r#"{"answer":"b","citations":[{"page":9,"quote":"Acme Corp"},{"page":1,"quote":"acme corp"}]}"#,
                 "b",
                 &[(1, "Acme Corp")],
+            ),
+            // The model says it is not there but quotes something nearby.
+            (
+                r#"{"found":false,"answer":"No CEO is named; only Acme Corp (p. 1).","citations":[{"page":1,"quote":"Acme Corp"}]}"#,
+                NOT_IN_DOCUMENT,
+                &[],
             ),
             // Not JSON at all.
             ("The total is $42.00.", NOT_IN_DOCUMENT, &[]),

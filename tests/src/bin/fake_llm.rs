@@ -294,10 +294,11 @@ fn chat_answer(prompt: &str) -> String {
     }
     match best {
         Some((_, page, quote)) => json!({
+            "found": true,
             "answer": format!("The document says: {quote} (p. {page})."),
             "citations": [{"page": page, "quote": quote}]
         }),
-        None => json!({"answer": "The document does not mention this.", "citations": []}),
+        None => json!({"found": false, "answer": "The document does not mention this.", "citations": []}),
     }
     .to_string()
 }
