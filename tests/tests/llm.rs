@@ -454,6 +454,25 @@ async fn failures_are_typed() {
     let sent_before = fake.requests().len();
     assert_eq!(sent_before, 4, "a bad image is refused before any request");
 
+    // Redirects are not followed (documents go to the configured URL only),
+    // and an oversized answer is refused rather than buffered.
+    let e = fake
+        .client("fake-redirect", Some("right"))
+        .transcribe_page(&page, &req)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, LlmError::Upstream { status: 307, .. }), "{e:?}");
+    let e = fake
+        .client("fake-huge", Some("right"))
+        .transcribe_page(&page, &req)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, LlmError::Malformed(m) if m.contains("limit")),
+        "{e:?}"
+    );
+    assert_eq!(fake.requests().len(), 6);
+
     // Nothing listens on a port we just released.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -17,7 +17,8 @@
 //!
 //! Behaviour switches by model name: `fake-500` (HTTP 500), `fake-garbage`
 //! (200 with a non-JSON body), `fake-slow` (answers after 5 s), `fake-liar`
-//! (chat quotes a sentence that is not in the document).
+//! (chat quotes a sentence that is not in the document), `fake-redirect`
+//! (307 to another port), `fake-huge` (a 5 MiB answer).
 //! Environment: `FAKE_LLM_API_KEY` (require `Authorization: Bearer <key>`),
 //! `FAKE_LLM_LOG` (append one JSON line per request, image data replaced by
 //! its decoded size), `FAKE_LLM_MAX_SECS` (exit after this long, default 600,
@@ -127,6 +128,20 @@ async fn completions(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: By
             return (StatusCode::OK, "<html>this is not a chat completion</html>").into_response();
         }
         "fake-slow" => tokio::time::sleep(Duration::from_secs(5)).await,
+        // Somewhere else on this machine: a client must not follow it.
+        "fake-redirect" => {
+            return (
+                StatusCode::TEMPORARY_REDIRECT,
+                [(header::LOCATION, "http://127.0.0.1:9/v1/chat/completions")],
+            )
+                .into_response();
+        }
+        // 5 MiB of valid JSON: over the client's response limit.
+        "fake-huge" => {
+            let padding = "x".repeat(5 << 20);
+            return axum::Json(json!({"choices": [{"message": {"content": padding}}]}))
+                .into_response();
+        }
         _ => {}
     }
     let user = last_user_text(&request);
