@@ -9,6 +9,7 @@ pub mod engines;
 pub mod error;
 pub mod jobs;
 pub mod languages;
+pub mod llm;
 pub mod metering;
 pub mod metrics;
 pub mod openapi;
