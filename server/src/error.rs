@@ -9,6 +9,7 @@ use ocrchat_engine::EngineError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::llm::{LlmError, ToolError};
 use crate::store::StoreError;
 
 /// An API failure.
@@ -171,5 +172,32 @@ impl From<EngineError> for ApiError {
             _ => return Self::Internal(e.to_string()),
         };
         Self::bad_request(code, e.to_string())
+    }
+}
+
+impl From<ToolError> for ApiError {
+    fn from(e: ToolError) -> Self {
+        let code = match &e {
+            ToolError::VlmUnavailable => return Self::NotConfigured { message: format!("{e}; use tier=cpu") },
+            ToolError::UnknownTier(_) => "invalid_tier",
+            ToolError::UnknownTool { .. } => "unknown_tool",
+            ToolError::ToolNotOnTier { .. } => "tool_needs_other_tier",
+            ToolError::MissingTranslateTo => "missing_translate_to",
+            ToolError::UnexpectedTranslateTo => "invalid_field",
+            ToolError::BadTranslateTo(_) | ToolError::BadLanguage { .. } => "unsupported_language",
+        };
+        Self::bad_request(code, e.to_string())
+    }
+}
+
+impl From<LlmError> for ApiError {
+    fn from(e: LlmError) -> Self {
+        match e {
+            LlmError::NotConfigured(_) => Self::NotConfigured { message: e.to_string() },
+            LlmError::InvalidConfig(_) => Self::Internal(e.to_string()),
+            LlmError::BadImage(_) => Self::bad_request("undecodable_file", e.to_string()),
+            LlmError::Timeout { .. } => Self::Upstream { status: StatusCode::GATEWAY_TIMEOUT, message: e.to_string() },
+            _ => Self::Upstream { status: StatusCode::BAD_GATEWAY, message: e.to_string() },
+        }
     }
 }

@@ -10,9 +10,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use ocrchat_engine::{Document, OcrEngine, Page, Source, export};
+use ocrchat_engine::{Document, ExportFormat, OcrEngine, Page, Source, export};
 use tracing::{info, warn};
 
+use crate::llm::{LlmClient, PageRequest, Tool};
+use crate::markdown_page::page_from_markdown;
 use crate::metrics::OutcomeLabels;
 use crate::state::AppState;
 use crate::store::{Finish, Job, JobStatus, PageRecord, StoreError};
@@ -72,16 +74,33 @@ async fn recognise_pages(state: &AppState, job: &Job) -> Result<(), JobError> {
     if done.len() as i64 >= job.page_count {
         return Ok(());
     }
-    let engine = match job.tier.as_str() {
-        "cpu" => state.engines.for_language(&job.language).map_err(|e| JobError::Failed(e.to_string()))?,
-        other => return Err(JobError::Failed(format!("tier {other} is not configured on this server"))),
-    };
-    let state2 = state.clone();
-    let job2 = job.clone();
-    let handle = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || ocr_pages_blocking(&state2, &job2, &bytes, &done, &engine, &handle))
-        .await
-        .map_err(|e| JobError::Failed(format!("worker thread failed: {e}")))?
+    let tool = job.tool.as_deref().and_then(Tool::from_slug);
+    let not_configured = |what: &str| JobError::Failed(format!("{what} is no longer configured on this server"));
+    match job.tier.as_str() {
+        "vlm" => {
+            let vlm = state.vlm.clone().ok_or_else(|| not_configured("the vlm tier"))?;
+            let request = PageRequest { language: job.language.clone(), tool, translate_to: job.translate_to.clone() };
+            vlm_pages(state, job, Arc::new(bytes), &done, &vlm, &request).await
+        }
+        _ => {
+            let engine = state.engines.for_language(&job.language).map_err(|e| JobError::Failed(e.to_string()))?;
+            // tool=translate on the cpu tier: OCR, then the chat model translates each page.
+            let translate = match (tool, &job.translate_to) {
+                (Some(Tool::Translate), Some(to)) => {
+                    Some((state.llm.clone().ok_or_else(|| not_configured("translation (a chat model)"))?, to.clone()))
+                }
+                _ => None,
+            };
+            let state2 = state.clone();
+            let job2 = job.clone();
+            let handle = tokio::runtime::Handle::current();
+            tokio::task::spawn_blocking(move || {
+                ocr_pages_blocking(&state2, &job2, &bytes, &done, &engine, translate.as_ref(), &handle)
+            })
+            .await
+            .map_err(|e| JobError::Failed(format!("worker thread failed: {e}")))?
+        }
+    }
 }
 
 fn ocr_pages_blocking(
@@ -90,6 +109,7 @@ fn ocr_pages_blocking(
     bytes: &[u8],
     done: &HashSet<i64>,
     engine: &Arc<OcrEngine>,
+    translate: Option<&(LlmClient, String)>,
     handle: &tokio::runtime::Handle,
 ) -> Result<(), JobError> {
     let source = Source::open(bytes, state.engines.limits()).map_err(|e| JobError::Failed(e.to_string()))?;
@@ -103,25 +123,96 @@ fn ocr_pages_blocking(
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| engine.ocr_page(&source, index as usize)));
         drop(permit);
         state.metrics.page_seconds.observe(start.elapsed().as_secs_f64());
-        let record = match result {
-            Ok(Ok(page)) => {
-                let json = serde_json::to_string(&page).map_err(|e| JobError::Failed(e.to_string()))?;
-                PageRecord { index, page: Some(json), error: None }
-            }
-            Ok(Err(e)) => {
-                warn!(uuid = %job.uuid, index, error = %e, "page failed");
-                PageRecord { index, page: None, error: Some(e.to_string()) }
-            }
-            Err(_) => {
-                warn!(uuid = %job.uuid, index, "page panicked");
-                PageRecord { index, page: None, error: Some("internal error while reading this page".into()) }
-            }
+        let page = match result {
+            Ok(Ok(page)) => Ok(page),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("internal error while reading this page".to_string()),
         };
-        let outcome = if record.error.is_none() { "ok" } else { "failed" };
-        state.metrics.pages.get_or_create(&OutcomeLabels { tier: job.tier.clone(), outcome: outcome.into() }).inc();
-        handle.block_on(state.store.save_page(&job.uuid, &record, now()))?;
+        let page = match (page, translate) {
+            (Ok(page), Some((llm, to))) => translate_page(&page, llm, to, handle),
+            (page, _) => page,
+        };
+        save(state, job, index, page, handle)?;
     }
     Ok(())
+}
+
+/// The page's Markdown translated by the chat model, as a page.
+fn translate_page(page: &Page, llm: &LlmClient, to: &str, handle: &tokio::runtime::Handle) -> Result<Page, String> {
+    let markdown = export::export(&Document::from_pages(vec![page.clone()]), ExportFormat::Md).map_err(|e| e.to_string())?;
+    let translated = handle.block_on(llm.translate_markdown(&String::from_utf8_lossy(&markdown), to)).map_err(|e| e.to_string())?;
+    Ok(page_from_markdown(page.index, page.width, page.height, &translated.markdown))
+}
+
+/// Checkpoints one page's outcome (from a blocking thread).
+fn save(state: &AppState, job: &Job, index: i64, page: Result<Page, String>, handle: &tokio::runtime::Handle) -> Result<(), JobError> {
+    let record = match page {
+        Ok(page) => {
+            let json = serde_json::to_string(&page).map_err(|e| JobError::Failed(e.to_string()))?;
+            PageRecord { index, page: Some(json), error: None }
+        }
+        Err(error) => {
+            warn!(uuid = %job.uuid, index, %error, "page failed");
+            PageRecord { index, page: None, error: Some(error) }
+        }
+    };
+    let outcome = if record.error.is_none() { "ok" } else { "failed" };
+    state.metrics.pages.get_or_create(&OutcomeLabels { tier: job.tier.clone(), outcome: outcome.into() }).inc();
+    handle.block_on(state.store.save_page(&job.uuid, &record, now()))?;
+    Ok(())
+}
+
+/// Longest side of a page image sent to a VLM: what vision encoders use at
+/// most; larger only costs tokens.
+const VLM_MAX_SIDE: u32 = 2000;
+
+/// The vlm tier: each page rendered, scaled to the VLM's input size, sent
+/// to the configured model; its Markdown becomes the page.
+async fn vlm_pages(
+    state: &AppState,
+    job: &Job,
+    bytes: Arc<Vec<u8>>,
+    done: &HashSet<i64>,
+    vlm: &LlmClient,
+    request: &PageRequest,
+) -> Result<(), JobError> {
+    let handle = tokio::runtime::Handle::current();
+    for index in 0..job.page_count {
+        if done.contains(&index) {
+            continue;
+        }
+        let (bytes, limits) = (Arc::clone(&bytes), state.engines.limits());
+        let rendered = tokio::task::spawn_blocking(move || page_png(&bytes, index as usize, limits))
+            .await
+            .map_err(|e| JobError::Failed(format!("worker thread failed: {e}")))?;
+        let page = match rendered {
+            Ok((png, width, height)) => match vlm.transcribe_page(&png, request).await {
+                Ok(t) => Ok(page_from_markdown(index as usize, width, height, &t.markdown)),
+                Err(e) => Err(e.to_string()),
+            },
+            Err(e) => Err(e),
+        };
+        let (state, job, handle) = (state.clone(), job.clone(), handle.clone());
+        tokio::task::spawn_blocking(move || save(&state, &job, index, page, &handle))
+            .await
+            .map_err(|e| JobError::Failed(format!("worker thread failed: {e}")))??;
+    }
+    Ok(())
+}
+
+/// One page as PNG no larger than [`VLM_MAX_SIDE`], with its size.
+fn page_png(bytes: &[u8], index: usize, limits: ocrchat_engine::DecodeLimits) -> Result<(Vec<u8>, u32, u32), String> {
+    let source = Source::open(bytes, limits).map_err(|e| e.to_string())?;
+    let mut img = source.page(index).map_err(|e| e.to_string())?;
+    let (w, h) = img.dimensions();
+    if w.max(h) > VLM_MAX_SIDE {
+        let scale = f64::from(VLM_MAX_SIDE) / f64::from(w.max(h));
+        let (nw, nh) = (((f64::from(w) * scale).round() as u32).max(1), ((f64::from(h) * scale).round() as u32).max(1));
+        img = image::imageops::resize(&img, nw, nh, image::imageops::FilterType::Triangle);
+    }
+    let mut png = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).map_err(|e| e.to_string())?;
+    Ok((png, img.width(), img.height()))
 }
 
 /// Builds the document from the checkpoints and renders the searchable PDF.

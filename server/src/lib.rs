@@ -1,6 +1,7 @@
 //! ocrchat server library: the OCR.chat-compatible REST API (axum + SQLite
-//! job queue), account tokens and metering. The `ocrchat` binary wraps it
-//! with a CLI (`serve`, `token`, `ocr`).
+//! job queue), account tokens, metering, and the LLM/VLM side (`llm`: vlm
+//! tier, translation, grounded chat). The `ocrchat` binary wraps it with a
+//! CLI (`serve`, `token`, `ocr`).
 
 pub mod api;
 pub mod auth;
@@ -8,7 +9,7 @@ pub mod config;
 pub mod engines;
 pub mod error;
 pub mod jobs;
-pub mod languages;
+pub mod markdown_page;
 pub mod llm;
 pub mod metering;
 pub mod metrics;
@@ -19,4 +20,3 @@ pub mod serve;
 pub mod state;
 pub mod store;
 pub mod tokens;
-pub mod tools;

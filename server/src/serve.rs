@@ -14,6 +14,7 @@ use tracing::info;
 
 use crate::config::Config;
 use crate::engines::Engines;
+use crate::llm::{LlmClient, LlmConfig};
 use crate::metrics::Metrics;
 use crate::paths::{find_models_dir, find_web_dir};
 use crate::state::AppState;
@@ -63,6 +64,7 @@ pub async fn run(config: Config, on_listen: impl FnOnce(SocketAddr)) -> anyhow::
     // and a broken model should stop the server at start, not mid-job.
     engines.for_language("auto").context("loading the default OCR model")?;
 
+    let (vlm, llm) = llm_clients(&config)?;
     let workers = config.workers.max(1);
     let state = AppState {
         store: Arc::new(store),
@@ -76,6 +78,8 @@ pub async fn run(config: Config, on_listen: impl FnOnce(SocketAddr)) -> anyhow::
         worker_id: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
         uploads_dir: data_dir.join("uploads"),
         results_dir: data_dir.join("results"),
+        vlm,
+        llm,
         config: Arc::new(Config { data_dir: data_dir.clone(), ..config }),
     };
 
@@ -95,6 +99,27 @@ pub async fn run(config: Config, on_listen: impl FnOnce(SocketAddr)) -> anyhow::
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     Ok(())
+}
+
+/// The vlm and chat clients from `vlm_*` / `llm_*` settings; chat falls back
+/// to the vlm endpoint (a VLM also chats) when no separate one is set.
+fn llm_clients(config: &Config) -> anyhow::Result<(Option<LlmClient>, Option<LlmClient>)> {
+    let make = |role: &str, url: Option<&String>, model: Option<&String>, key: Option<&String>| -> anyhow::Result<Option<LlmClient>> {
+        let Some(url) = url.filter(|u| !u.trim().is_empty()) else { return Ok(None) };
+        let model = model.filter(|m| !m.trim().is_empty()).with_context(|| format!("{role}_url is set but {role}_model is not"))?;
+        let mut llm = LlmConfig::new(url.trim(), model.trim());
+        llm.api_key = key.cloned();
+        llm.timeout_secs = config.llm_timeout_secs;
+        Ok(Some(LlmClient::new(llm).with_context(|| format!("configuring the {role} endpoint"))?))
+    };
+    let vlm = make("vlm", config.vlm_url.as_ref(), config.vlm_model.as_ref(), config.vlm_api_key.as_ref())?;
+    let chat = make(
+        "llm",
+        config.llm_url.as_ref().or(config.vlm_url.as_ref()),
+        config.llm_model.as_ref().or(config.vlm_model.as_ref()),
+        config.llm_api_key.as_ref().or(config.vlm_api_key.as_ref()),
+    )?;
+    Ok((vlm, chat))
 }
 
 async fn shutdown_signal() {

@@ -8,6 +8,7 @@ use tokio::sync::{Notify, Semaphore};
 
 use crate::config::Config;
 use crate::engines::Engines;
+use crate::llm::{Capabilities, LlmClient};
 use crate::metrics::Metrics;
 use crate::store::Storage;
 
@@ -38,6 +39,10 @@ pub struct AppState {
     pub uploads_dir: PathBuf,
     /// `<data_dir>/results`.
     pub results_dir: PathBuf,
+    /// Vision model for `tier=vlm`, when configured.
+    pub vlm: Option<LlmClient>,
+    /// Chat model (chat, `translate` on the cpu tier), when configured.
+    pub llm: Option<LlmClient>,
 }
 
 /// Removes a caller's in-flight request when dropped.
@@ -90,6 +95,11 @@ impl AppState {
     pub fn enter_running(&self, uuid: &str) -> RunningGuard {
         self.running.lock().unwrap_or_else(|e| e.into_inner()).insert(uuid.to_string());
         RunningGuard { set: Arc::clone(&self.running), uuid: uuid.to_string() }
+    }
+
+    /// What this server can run (for tool/tier/language validation).
+    pub fn capabilities(&self) -> Capabilities {
+        Capabilities::new(self.engines.installed(), self.vlm.is_some(), self.llm.is_some())
     }
 
     /// Snapshot of the running set.

@@ -168,3 +168,40 @@ pub fn uploads_left(data_dir: &Path) -> Vec<String> {
         .map(|d| d.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
         .unwrap_or_default()
 }
+
+/// `fake_llm` (this crate's binary): a local stand-in for an OpenAI-compatible
+/// VLM/LLM endpoint, killed on drop.
+pub struct FakeLlm {
+    child: Child,
+    /// Base URL to configure as `vlm_url` / `llm_url`.
+    pub base: String,
+}
+
+impl FakeLlm {
+    /// Starts it on a free loopback port.
+    pub fn start() -> Self {
+        let exe = std::env::current_exe().expect("test executable path");
+        let bin = exe.parent().and_then(Path::parent).map(|d| d.join("fake_llm")).expect("target dir");
+        let mut child = Command::new(&bin)
+            .env("FAKE_LLM_MAX_SECS", "900")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", bin.display()));
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("fake_llm prints its address");
+        let base = line.trim().strip_prefix("listening on ").expect("listening line").to_string();
+        Self { child, base }
+    }
+
+    /// Server settings that point both the vlm tier and chat at this fake.
+    pub fn server_env(&self) -> Vec<(&'static str, String)> {
+        vec![("OCRCHAT_VLM_URL", self.base.clone()), ("OCRCHAT_VLM_MODEL", "fake-vision".into())]
+    }
+}
+
+impl Drop for FakeLlm {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

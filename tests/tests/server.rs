@@ -148,7 +148,8 @@ fn every_error_status_has_the_spec_body() {
     expect_error(submit(&server, None, "a.png", png.clone(), &[("tier", "gpu")]), 400, "invalid_tier");
     expect_error(submit(&server, None, "a.png", png.clone(), &[("language", "xx")]), 400, "unsupported_language");
     expect_error(submit(&server, None, "a.png", png.clone(), &[("tool", "nope")]), 400, "unknown_tool");
-    expect_error(submit(&server, None, "a.png", png.clone(), &[("tool", "translate"), ("tier", "vlm")]), 400, "missing_translate_to");
+    expect_error(submit(&server, None, "a.png", png.clone(), &[("tool", "handwriting-to-text")]), 400, "tool_needs_other_tier");
+    expect_error(submit(&server, None, "a.png", png.clone(), &[("translate_to", "de")]), 400, "invalid_field");
     // 413 while streaming: 150 kB over a 100 kB limit.
     let big = [png.clone(), vec![0u8; 150_000]].concat();
     expect_error(submit(&server, None, "big.png", big, &[]), 413, "file_too_large");

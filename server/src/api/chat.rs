@@ -7,6 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::ocr::owned_job;
+use super::view::document;
+use crate::jobs;
+use crate::llm::{ChatRole, ChatTurn};
+use crate::store::ChatRecord;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
@@ -81,18 +85,66 @@ pub async fn send(
     Path(uuid): Path<String>,
     body: Result<Json<ChatRequest>, JsonRejection>,
 ) -> Result<Json<ChatReply>, ApiError> {
-    caller.require_account()?;
+    let account_id = caller.require_account()?.id;
     let job = owned_job(&state, &caller, &uuid).await?;
     if job.status != JobStatus::Done {
         return Err(ApiError::NotReady { status: job.status.as_str() });
     }
     let Json(request) = body.map_err(|e| ApiError::bad_request("invalid_body", format!("expected JSON {{\"message\": …}}: {e}")))?;
-    if request.message.trim().is_empty() {
+    let question = request.message.trim();
+    if question.is_empty() {
         return Err(ApiError::bad_request("empty_message", "the message is empty"));
     }
-    Err(ApiError::NotConfigured {
+    if question.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(ApiError::bad_request("message_too_long", format!("messages are limited to {MAX_MESSAGE_CHARS} characters")));
+    }
+    let llm = state.llm.clone().ok_or_else(|| ApiError::NotConfigured {
         message: "chat is not configured on this server (set llm_url / OCRCHAT_LLM_URL to an OpenAI-compatible endpoint)".into(),
-    })
+    })?;
+    let records = state.store.chat_history(&job.uuid, account_id).await?;
+    let conversation = match request.conversation.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        Some(id) if records.iter().any(|r| r.conversation == id) => id.to_string(),
+        Some(_) => return Err(ApiError::NotFound),
+        None => uuid::Uuid::new_v4().simple().to_string(),
+    };
+    let history: Vec<ChatTurn> = records
+        .iter()
+        .filter(|r| r.conversation == conversation)
+        .map(|r| ChatTurn { role: if r.role == "assistant" { ChatRole::Assistant } else { ChatRole::User }, content: r.content.clone() })
+        .collect();
+    let doc = document(&job)?.ok_or_else(|| ApiError::Internal("done job without a result".into()))?;
+    let pages: Vec<String> = doc.pages.iter().map(|p| p.text.clone()).collect();
+    let answer = llm.answer(&pages, &history, question).await?;
+
+    let now = jobs::now();
+    let citations: Vec<Citation> = answer.citations.into_iter().map(|c| Citation { page: c.page, snippet: c.snippet }).collect();
+    let user = ChatRecord { conversation: conversation.clone(), role: "user".into(), content: question.to_string(), citations: None, created_at: now };
+    let assistant = ChatRecord {
+        conversation: conversation.clone(),
+        role: "assistant".into(),
+        content: answer.content,
+        citations: Some(serde_json::to_string(&citations).map_err(|e| ApiError::Internal(e.to_string()))?),
+        created_at: now,
+    };
+    state.store.add_chat(&job.uuid, account_id, &user).await?;
+    state.store.add_chat(&job.uuid, account_id, &assistant).await?;
+    Ok(Json(ChatReply { conversation, message: message(assistant) }))
+}
+
+/// Longest accepted question.
+const MAX_MESSAGE_CHARS: usize = 4000;
+
+fn message(r: ChatRecord) -> ChatMessage {
+    ChatMessage {
+        role: r.role,
+        content: r.content,
+        citations: r.citations.and_then(|c| serde_json::from_str(&c).ok()),
+        conversation: r.conversation,
+        created_at: time::OffsetDateTime::from_unix_timestamp(r.created_at)
+            .ok()
+            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+            .unwrap_or_default(),
+    }
 }
 
 /// The transcript of a job's conversations for this account.
@@ -104,18 +156,6 @@ pub async fn history(State(state): State<AppState>, caller: Caller, Path(uuid): 
     let account = caller.require_account()?.clone();
     let job = owned_job(&state, &caller, &uuid).await?;
     let records = state.store.chat_history(&job.uuid, account.id).await?;
-    let messages = records
-        .into_iter()
-        .map(|r| ChatMessage {
-            role: r.role,
-            content: r.content,
-            citations: r.citations.and_then(|c| serde_json::from_str(&c).ok()),
-            conversation: r.conversation,
-            created_at: time::OffsetDateTime::from_unix_timestamp(r.created_at)
-                .ok()
-                .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-                .unwrap_or_default(),
-        })
-        .collect();
+    let messages = records.into_iter().map(message).collect();
     Ok(Json(ChatHistory { messages }))
 }

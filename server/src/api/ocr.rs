@@ -16,7 +16,9 @@ use crate::error::{ApiError, ErrorBody};
 use crate::jobs::{self, now, result_pdf_path};
 use crate::state::AppState;
 use crate::store::{Job, JobStatus, Plan};
-use crate::{languages, metering, tools};
+use crate::llm::Tier;
+use crate::llm::tools;
+use crate::metering;
 
 /// The multipart form of a submission (for the OpenAPI document).
 #[derive(ToSchema)]
@@ -171,27 +173,16 @@ pub async fn submit(
     if form.file_bytes == 0 {
         return Err(ApiError::bad_request("empty_file", "the uploaded file is empty"));
     }
-    let tier = form.tier.unwrap_or_else(|| "cpu".into()).to_ascii_lowercase();
-    if tier != "cpu" && tier != "vlm" {
-        return Err(ApiError::bad_request("invalid_tier", format!("tier must be cpu or vlm, not {tier:?}")));
-    }
-    let language = languages::canonical(form.language.as_deref().unwrap_or("auto"));
-    let translate_to = form.translate_to.map(|l| languages::canonical(&l));
-    let tool = tools::validate(form.tool.as_deref(), &tier, translate_to.as_deref())?;
-    if let Some(target) = &translate_to
-        && (target == "auto" || !languages::vlm_accepts(target))
-    {
-        return Err(ApiError::bad_request("unsupported_language", format!("translate_to {target:?} is not a language code")));
-    }
-    if tier == "cpu" {
-        state.engines.model_for(&language)?;
-    } else {
-        if !languages::vlm_accepts(&language) {
-            return Err(ApiError::bad_request("unsupported_language", format!("unknown language code {language:?}")));
-        }
-        return Err(ApiError::NotConfigured {
-            message: "the vlm tier is not configured on this server (set vlm_url / OCRCHAT_VLM_URL); use tier=cpu".into(),
-        });
+    let options = tools::validate(
+        form.tool.as_deref(),
+        form.tier.as_deref(),
+        form.translate_to.as_deref(),
+        form.language.as_deref(),
+        &state.capabilities(),
+    )?;
+    if options.tier == Tier::Cpu {
+        // The model exists for the language (validate checked the code).
+        state.engines.model_for(&options.language)?;
     }
 
     // Count pages before any work: parse headers only (images) or the page tree (PDF).
@@ -216,7 +207,10 @@ pub async fn submit(
         ));
     }
 
-    let page_cost = if tier == "vlm" { state.config.vlm_page_cost } else { state.config.cpu_page_cost };
+    let page_cost = match options.tier {
+        Tier::Vlm => state.config.vlm_page_cost,
+        Tier::Cpu => state.config.cpu_page_cost,
+    };
     let charge = metering::charge_for(&caller, &state.config, time::OffsetDateTime::now_utc());
     if let Err(over) = state.store.reserve(&charge, page_count * page_cost).await? {
         return Err(ApiError::PaymentRequired {
@@ -239,10 +233,10 @@ pub async fn submit(
         account_id: caller.account.as_ref().map(|a| a.id),
         priority: i64::from(caller.plan() == Some(Plan::Paid)),
         status: if inline { JobStatus::Processing } else { JobStatus::Pending },
-        tier,
-        language,
-        tool: tool.map(|t| t.slug.to_string()),
-        translate_to,
+        tier: options.tier.as_str().to_string(),
+        language: options.language,
+        tool: options.tool.map(|t| t.slug().to_string()),
+        translate_to: options.translate_to,
         filename: safe_filename(&filename),
         input_format: format.to_string(),
         upload_path: Some(upload.path.to_string_lossy().into_owned()),
@@ -261,15 +255,18 @@ pub async fn submit(
     state.store.insert_job(&job, inline.then_some(state.worker_id.as_str()), now()).await?;
     upload.keep = true;
 
-    if inline {
-        // Run in its own task: a client that disconnects does not abort the
-        // job half-way; it finishes and stays pollable.
-        let task_state = state.clone();
-        let task = tokio::spawn(async move { jobs::process(&task_state, job).await });
-        task.await.map_err(|e| ApiError::Internal(e.to_string()))??;
-    } else {
+    if !inline {
+        // Answer with the job as queued: the contract says larger files
+        // come back at once as pending, and the client polls.
+        let view = JobView::new(&job)?;
         state.queue_notify.notify_one();
+        return Ok(Json(view));
     }
+    // Run in its own task: a client that disconnects does not abort the
+    // job half-way; it finishes and stays pollable.
+    let task_state = state.clone();
+    let task = tokio::spawn(async move { jobs::process(&task_state, job).await });
+    task.await.map_err(|e| ApiError::Internal(e.to_string()))??;
     let job = state.store.job(&uuid).await?.ok_or(ApiError::NotFound)?;
     Ok(Json(JobView::new(&job)?))
 }

@@ -10,7 +10,7 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::tools::{TOOLS, Tool};
+use crate::llm::tools::{LANGUAGES, ToolInfo, catalogue};
 
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, description = "ok")))]
@@ -40,14 +40,15 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 /// `GET /api/v1/tools/`.
 #[derive(Serialize, ToSchema)]
 pub struct ToolList {
-    /// Every preset.
-    pub tools: Vec<Tool>,
+    /// Every preset, with the tiers it runs on with this server's configuration.
+    #[schema(value_type = Vec<Object>)]
+    pub tools: Vec<ToolInfo>,
 }
 
 /// List tool presets.
 #[utoipa::path(get, path = "/api/v1/tools/", tag = "catalogue", responses((status = 200, body = ToolList)))]
-pub async fn tools() -> Json<ToolList> {
-    Json(ToolList { tools: TOOLS.to_vec() })
+pub async fn tools(State(state): State<AppState>) -> Json<ToolList> {
+    Json(ToolList { tools: catalogue(&state.capabilities()) })
 }
 
 /// One language and the tiers that read it.
@@ -55,7 +56,9 @@ pub async fn tools() -> Json<ToolList> {
 pub struct LanguageEntry {
     /// Code to pass as `language`.
     pub code: &'static str,
-    /// Tiers that read it.
+    /// English name.
+    pub name: &'static str,
+    /// Tiers that read it on this server.
     pub tiers: Vec<&'static str>,
 }
 
@@ -71,25 +74,18 @@ pub struct LanguageList {
 /// List languages.
 #[utoipa::path(get, path = "/api/v1/languages/", tag = "catalogue", responses((status = 200, body = LanguageList)))]
 pub async fn languages(State(state): State<AppState>) -> Json<LanguageList> {
-    let cpu = ocrchat_engine::registry::supported_languages(state.engines.installed());
-    let vlm_configured = state.config.vlm_url.is_some();
-    let mut codes: Vec<&'static str> = cpu.clone();
-    if vlm_configured {
-        codes.extend(crate::languages::vlm_languages());
-    }
-    codes.sort_unstable();
-    codes.dedup();
-    let languages = codes
-        .into_iter()
-        .map(|code| {
+    let caps = state.capabilities();
+    let languages = LANGUAGES
+        .iter()
+        .filter_map(|&(code, name)| {
             let mut tiers = Vec::new();
-            if cpu.contains(&code) {
+            if caps.cpu_languages.contains(&code) {
                 tiers.push("cpu");
             }
-            if vlm_configured {
+            if caps.vlm {
                 tiers.push("vlm");
             }
-            LanguageEntry { code, tiers }
+            (!tiers.is_empty()).then_some(LanguageEntry { code, name, tiers })
         })
         .collect();
     Json(LanguageList { default: "auto", languages })
