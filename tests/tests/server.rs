@@ -346,3 +346,21 @@ fn operations_endpoints_answer() {
     assert!(metrics.contains("route=\"/api/v1/tools/\""), "{metrics}");
     expect_error(get(&server, None, "/api/v1/nothing/"), 404, "not_found");
 }
+
+#[test]
+fn results_expire_after_the_retention_period() {
+    let Some((png, _)) = phototest() else { return };
+    let tmp = TempDir::new("retention");
+    // Zero hours: a finished job expires at the next sweep (every second here).
+    let server = TestServer::start(
+        tmp.path(),
+        &[("OCRCHAT_MODEL", "tiny"), ("OCRCHAT_RETENTION_HOURS", "0"), ("OCRCHAT_SWEEP_INTERVAL_SECS", "1")],
+    );
+    let job = job_json(submit(&server, None, "a.png", png, &[]));
+    assert_eq!(job["status"], "done");
+    let path = format!("/api/v1/ocr/{}/", job["uuid"].as_str().unwrap());
+    let gone = wait_for(Duration::from_secs(30), || (get(&server, None, &path).status() == 404).then_some(()));
+    assert!(gone.is_some(), "the expired job is deleted");
+    let results: Vec<_> = std::fs::read_dir(tmp.path().join("results")).unwrap().collect();
+    assert!(results.is_empty(), "its searchable PDF is deleted with it");
+}
