@@ -390,3 +390,99 @@ impl Storage for SqliteStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store(name: &str) -> (SqliteStore, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("ocrchat-store-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        (SqliteStore::open(&dir.join("db.sqlite3")).await.unwrap(), dir)
+    }
+
+    fn job(uuid: &str, priority: i64, created_at: i64) -> Job {
+        Job {
+            uuid: uuid.into(),
+            owner: "ip:127.0.0.1".into(),
+            account_id: None,
+            priority,
+            status: JobStatus::Pending,
+            tier: "cpu".into(),
+            language: "auto".into(),
+            tool: None,
+            translate_to: None,
+            filename: "a.png".into(),
+            input_format: "png".into(),
+            upload_path: Some(format!("/nonexistent/{uuid}")),
+            page_count: 4,
+            pages_done: 0,
+            pages_failed: 0,
+            page_cost: 1,
+            charge: Charge { subject: "ip:127.0.0.1".into(), period: "2026-11-24".into(), cap: 10 },
+            attempts: 0,
+            error: None,
+            result: None,
+            created_at,
+            started_at: None,
+            finished_at: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn paid_jobs_are_claimed_first_then_oldest() {
+        let (s, dir) = store("claim").await;
+        s.insert_job(&job("free-old", 0, 1), None, 1).await.unwrap();
+        s.insert_job(&job("paid-new", 1, 5), None, 5).await.unwrap();
+        s.insert_job(&job("free-new", 0, 3), None, 3).await.unwrap();
+        let mut order = Vec::new();
+        while let Some(j) = s.claim_next("w", 10).await.unwrap() {
+            assert_eq!((j.status, j.attempts), (JobStatus::Processing, 1));
+            order.push(j.uuid);
+        }
+        assert_eq!(order, ["paid-new", "free-old", "free-new"]);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn reservations_stop_at_the_cap_and_failed_pages_are_refunded_once() {
+        let (s, dir) = store("reserve").await;
+        let charge = Charge { subject: "acct:1".into(), period: "2026-11".into(), cap: 5 };
+        assert_eq!(s.reserve(&charge, 4).await.unwrap(), Ok(()));
+        assert_eq!(s.reserve(&charge, 2).await.unwrap(), Err(OverQuota { used: 4, cap: 5 }));
+        let mut j = job("j", 0, 1);
+        j.charge = charge.clone();
+        s.insert_job(&j, Some("w"), 1).await.unwrap();
+        let finish = Finish { status: JobStatus::Done, error: None, result: Some("{}".into()), refund_pages: 3 };
+        s.finish("j", &finish, 2).await.unwrap();
+        s.finish("j", &finish, 3).await.unwrap();
+        assert_eq!(s.used("acct:1", "2026-11").await.unwrap(), 1, "3 pages refunded, once");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn stale_jobs_are_requeued_until_out_of_attempts() {
+        let (s, dir) = store("stale").await;
+        s.insert_job(&job("j", 0, 1), None, 1).await.unwrap();
+        for attempt in 1..=3 {
+            let claimed = s.claim_next("w", 10).await.unwrap().expect("claimable");
+            assert_eq!(claimed.attempts, attempt);
+            // A page was checkpointed before the "crash" on the first attempt.
+            if attempt == 1 {
+                s.save_page("j", &PageRecord { index: 0, page: Some("{}".into()), error: None }, 11).await.unwrap();
+            }
+            let outcome = s.requeue_stale(i64::MAX, 3, 20).await.unwrap();
+            if attempt < 3 {
+                assert_eq!(outcome.requeued, ["j"]);
+            } else {
+                assert_eq!(outcome.failed.len(), 1, "third interruption fails the job");
+            }
+        }
+        let j = s.job("j").await.unwrap().unwrap();
+        assert_eq!(j.status, JobStatus::Failed);
+        assert!(j.upload_path.is_none() && j.error.is_some_and(|e| e.contains("interrupted")));
+        assert_eq!(j.pages_done, 1, "the checkpoint survived the requeues");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
