@@ -73,13 +73,12 @@ pub fn run(args: OcrArgs) -> ExitCode {
         }
     };
     let many = args.files.len() > 1;
-    if let Some(out) = &args.output {
-        if many {
-            if let Err(e) = std::fs::create_dir_all(out) {
-                eprintln!("error: cannot create output directory {}: {e}", out.display());
-                return ExitCode::FAILURE;
-            }
-        }
+    if let Some(out) = &args.output
+        && many
+        && let Err(e) = std::fs::create_dir_all(out)
+    {
+        eprintln!("error: cannot create output directory {}: {e}", out.display());
+        return ExitCode::FAILURE;
     }
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} pages {msg}")

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 /// binary was built in (`target/<profile>/ocrchat` → `<checkout>/name`).
 fn candidates(name: &str) -> Vec<PathBuf> {
     let mut out = vec![PathBuf::from(name)];
-    if let Ok(exe) = std::env::current_exe() {
-        if let Some(root) = exe.ancestors().nth(3) {
-            out.push(root.join(name));
-        }
+    if let Ok(exe) = std::env::current_exe()
+        && let Some(root) = exe.ancestors().nth(3)
+    {
+        out.push(root.join(name));
     }
     out
 }

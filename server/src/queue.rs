@@ -52,10 +52,10 @@ async fn heartbeat_loop(state: AppState) {
     loop {
         tokio::time::sleep(every).await;
         let running = state.running_jobs();
-        if !running.is_empty() {
-            if let Err(e) = state.store.heartbeat(&running, now()).await {
-                warn!(error = %e, "heartbeat failed");
-            }
+        if !running.is_empty()
+            && let Err(e) = state.store.heartbeat(&running, now()).await
+        {
+            warn!(error = %e, "heartbeat failed");
         }
     }
 }

@@ -68,7 +68,7 @@ fn python_example_polls_a_vlm_job_and_downloads_docx() {
     let token = s.server.create_token("paid", 100);
     // 7 pages: more than the 5 answered inline, so the example's poll loop runs.
     let img = image::open(dir.join("tess_phototest.png")).unwrap().to_rgb8();
-    std::fs::write(s.work.path().join("scan.pdf"), scanned_pdf(&vec![&img; 7], 200.0)).unwrap();
+    std::fs::write(s.work.path().join("scan.pdf"), scanned_pdf(&[&img; 7], 200.0)).unwrap();
     let script = example("example.py", &s.server.base, &token, "scan.pdf");
     std::fs::write(s.work.path().join("example.py"), script).unwrap();
     let stdout = run(Command::new(python).arg("example.py").current_dir(s.work.path()));
