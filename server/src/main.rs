@@ -86,6 +86,8 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("OCRCHAT_LOG").unwrap_or_else(|_| "warn,ocrchat=info".into()),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only on a terminal, not in log files or CI output.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
