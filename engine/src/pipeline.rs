@@ -180,7 +180,10 @@ impl OcrEngine {
             debug!(index, "no usable text layer; OCR");
             return Ok(None);
         }
-        let blocks = self.layout(&layer.lines);
+        // The text is exact, so a hyphen at a line end inside a paragraph is
+        // typesetting, not content: join the word as pdftotext does.
+        let params = LayoutParams { join_hyphens: true, ..self.config.layout };
+        let blocks = layout::layout(&layer.lines, &params);
         let mut page = Page { index, width, height, rotation: 0, source: PageSource::TextLayer, text: String::new(), blocks };
         page.refresh_text();
         Ok(Some(page))
