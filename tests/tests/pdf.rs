@@ -167,3 +167,26 @@ fn garbage_text_layer_falls_back_to_ocr() {
     let f1 = bow_f1(&doc.pages[0].text, &gt);
     assert!(f1 >= 0.9, "BoW-F1 {f1:.3}\n{}", doc.pages[0].text);
 }
+
+#[test]
+fn text_layer_in_a_shifted_encoding_falls_back_to_ocr() {
+    let Some(dir) = testdata_or_skip("shifted text layer") else { return };
+    let img = image::open(dir.join("tess_eurotext.png")).unwrap().to_rgb8();
+    let gt = std::fs::read_to_string(dir.join("tess_eurotext.txt")).unwrap();
+    let words = ocr_words(&img);
+    // Every letter maps to the next one ("The" → "Uif"): plausible Latin
+    // that passes every character test; only reading the pixels tells.
+    let shifted = |b: u8| match b {
+        b'z' => 'a',
+        b'Z' => 'A',
+        b'a'..=b'y' | b'A'..=b'Y' => char::from(b + 1),
+        _ => char::from(b),
+    };
+    let bytes = pdf_with_text_layer(&img, &words, shifted);
+    let doc = engine(ModelSize::Small).ocr_bytes(&bytes, |_, _| {}).unwrap();
+    let page = &doc.pages[0];
+    assert_eq!(page.source, PageSource::Ocr, "a text layer that does not read back is not trusted:\n{}", page.text);
+    let c = cer(&page.text, &gt);
+    eprintln!("shifted text layer → OCR: CER {c:.3}");
+    assert!(c < 0.03, "CER {c:.3}\n{}", page.text);
+}
