@@ -3,7 +3,16 @@
 # runs bench/bench.py, which measures every available engine on the shared test data and writes
 # bench/results.md. Idempotent: a second run reuses the apt packages and bench/work/venv.
 # Extra arguments go to bench.py (e.g. --engines tesseract,rapidocr --no-warm --repeat 3).
+# `bench/run.sh pdf [--repeat N] [--skip-scanned]` runs only the PDF benchmarks (bench/pdf_bench.py:
+# born-digital PDF to every format, 20-page scanned PDF with peak RSS) and rewrites only their
+# section of results.md; the full run does them too.
 set -euo pipefail
+
+mode=all
+if [ "${1:-}" = pdf ]; then
+  mode=pdf
+  shift
+fi
 
 bench="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$bench/.." && pwd)"
@@ -19,6 +28,7 @@ export BENCH_SHARED="$shared"
 mkdir -p "$work"
 
 # --- Tesseract (Debian packages) -------------------------------------------------------------
+if [ "$mode" = all ]; then
 apt_install() {
   if [ "$(id -u)" != 0 ]; then
     echo "bench: not root, cannot apt-get install $*" >&2
@@ -42,6 +52,8 @@ if command -v tesseract >/dev/null 2>&1; then
   done
 fi
 
+fi
+
 # --- Python venv with the reference pipeline -------------------------------------------------
 req="$bench/requirements.txt"
 stamp="$venv/.bench-requirements.sha256"
@@ -52,6 +64,16 @@ if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; 
   "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$req"
   echo "$want" > "$stamp"
 fi
+
+# PDF benchmarks (Pillow from the venv builds the scanned PDF); they need the release binary.
+if [ ! -x "$repo/target/release/ocrchat" ] || [ "$mode" = pdf ]; then
+  (cd "$repo" && cargo build --release -q -p ocrchat)
+fi
+if [ "$mode" = pdf ]; then
+  exec "$venv/bin/python" "$bench/pdf_bench.py" "$@"
+fi
+"$venv/bin/python" "$bench/pdf_bench.py"
+
 # bundled models present and matching rapidocr's own checksums (no download at run time)
 "$venv/bin/python" "$bench/rapidocr_run.py" --verify
 

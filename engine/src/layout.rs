@@ -72,11 +72,17 @@ pub struct LayoutParams {
     pub column_min_width: f32,
     /// Headings are at least this much taller than the page's median line.
     pub heading_ratio: f32,
+    /// Join words hyphenated across line ends inside paragraphs and list
+    /// items (see [`join_hyphenated`]). Off by default: OCR ground truth
+    /// (and OCR users) keep the hyphen the page shows, and a misread line end
+    /// must not swallow the next word; the exact text of a PDF text layer
+    /// turns it on, as `pdftotext` does.
+    pub join_hyphens: bool,
 }
 
 impl Default for LayoutParams {
     fn default() -> Self {
-        Self { merge_gap: 0.3, block_gap: 0.75, column_min_width: 10.0, heading_ratio: 1.4 }
+        Self { merge_gap: 0.3, block_gap: 0.75, column_min_width: 10.0, heading_ratio: 1.4, join_hyphens: false }
     }
 }
 
@@ -457,30 +463,83 @@ fn is_list_marker(text: &str) -> bool {
     matches!(rc.next(), Some('.' | ')')) && rc.next().is_some_and(char::is_whitespace)
 }
 
-fn make_block(kind: BlockKind, lines: &[TextLine], rows: &[Vec<usize>], table: Option<Vec<Vec<String>>>) -> Block {
-    let members: Vec<usize> = rows.iter().flatten().copied().collect();
+fn make_block(kind: BlockKind, lines: &[TextLine], rows: &[Vec<usize>], table: Option<Vec<Vec<String>>>, p: &LayoutParams) -> Block {
+    let mut rows: Vec<Vec<TextLine>> = rows.iter().map(|r| r.iter().map(|&i| lines[i].clone()).collect()).collect();
+    if p.join_hyphens && matches!(kind, BlockKind::Paragraph | BlockKind::ListItem) {
+        join_hyphenated(&mut rows);
+    }
+    let members: Vec<&TextLine> = rows.iter().flatten().collect();
     let sep = if kind == BlockKind::Table { "\t" } else { " " };
     let text = rows
         .iter()
-        .map(|r| r.iter().map(|&i| lines[i].text.as_str()).collect::<Vec<_>>().join(sep))
+        .map(|r| r.iter().map(|l| l.text.as_str()).collect::<Vec<_>>().join(sep))
         .collect::<Vec<_>>()
         // A heading is one logical line even when it wraps.
         .join(if kind == BlockKind::Heading { " " } else { "\n" });
-    let confidence = members.iter().map(|&i| lines[i].confidence).sum::<f32>() / members.len().max(1) as f32;
+    let confidence = members.iter().map(|l| l.confidence).sum::<f32>() / members.len().max(1) as f32;
     let out_lines = members
         .iter()
-        .map(|&i| {
-            let l = &lines[i];
-            Line { text: l.text.clone(), bbox: l.rect.to_bbox(), confidence: l.confidence, words: l.words.clone() }
-        })
+        .map(|l| Line { text: l.text.clone(), bbox: l.rect.to_bbox(), confidence: l.confidence, words: l.words.clone() })
         .collect();
-    Block { kind, text, bbox: rect_of(lines, &members).to_bbox(), confidence, lines: out_lines, table }
+    let bbox = members.iter().map(|l| l.rect).reduce(|a, b| a.union(&b)).expect("a block has lines").to_bbox();
+    Block { kind, text, bbox, confidence, lines: out_lines, table }
+}
+
+/// Whether `word` ends in a line-end hyphen after a letter ("inter-").
+fn ends_hyphenated(word: &str) -> bool {
+    let mut rev = word.chars().rev();
+    matches!(rev.next(), Some('-' | '\u{2010}' | '\u{AD}')) && rev.next().is_some_and(char::is_alphabetic)
+}
+
+/// Joins words hyphenated across line ends as `pdftotext` does: when a row
+/// ends in a letter and a hyphen and the next row starts with a lowercase
+/// letter, the hyphen goes and the continuation moves up to complete the
+/// word ("inter-" / "preter is" → "interpreter" / "is"). The joined word
+/// keeps the first part's box (that is where the word starts on the page);
+/// a line left empty is dropped. An uppercase or digit continuation
+/// ("Trace-" / "Monkey", "IEEE-" / "754") keeps its hyphen: it is more
+/// likely a real compound than a broken word.
+fn join_hyphenated(rows: &mut Vec<Vec<TextLine>>) {
+    let mut k = 0;
+    while k + 1 < rows.len() {
+        let (head, tail) = rows.split_at_mut(k + 1);
+        let (Some(prev), Some(next)) = (head[k].last_mut(), tail[0].first_mut()) else {
+            k += 1;
+            continue;
+        };
+        let joins = prev.words.last().is_some_and(|w| ends_hyphenated(&w.text))
+            && next.words.first().is_some_and(|w| w.text.chars().next().is_some_and(char::is_lowercase));
+        if !joins {
+            k += 1;
+            continue;
+        }
+        let cont = next.words.remove(0);
+        let last = prev.words.last_mut().expect("checked");
+        last.text.pop();
+        last.text.push_str(&cont.text);
+        last.confidence = last.confidence.min(cont.confidence);
+        prev.text = prev.words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
+        prev.confidence = prev.confidence.min(cont.confidence);
+        if next.words.is_empty() {
+            tail[0].remove(0);
+            if tail[0].is_empty() {
+                rows.remove(k + 1);
+                // The row now after may continue the same word ("a-" / "b-" / "c").
+                continue;
+            }
+            k += 1;
+            continue;
+        }
+        next.text = next.words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
+        next.rect.x0 = next.words.iter().map(|w| w.bbox[0] as f32).fold(f32::MAX, f32::min);
+        k += 1;
+    }
 }
 
 /// Turns a run of single lines (already in reading order) into blocks:
 /// consecutive rows with several cells become a table, other rows group into
 /// paragraphs by the block they came from.
-fn flush_lines(lines: &[TextLine], run: &[(usize, usize)], out: &mut Vec<Block>) {
+fn flush_lines(lines: &[TextLine], run: &[(usize, usize)], p: &LayoutParams, out: &mut Vec<Block>) {
     // Rows: consecutive lines on the same row.
     let mut rows: Vec<(usize, Vec<usize>)> = Vec::new();
     for &(block, i) in run {
@@ -497,22 +556,22 @@ fn flush_lines(lines: &[TextLine], run: &[(usize, usize)], out: &mut Vec<Block>)
             let end = (k..rows.len()).find(|&j| rows[j].1.len() < 2).unwrap_or(rows.len());
             let grid: Vec<Vec<usize>> = rows[k..end].iter().map(|(_, r)| r.clone()).collect();
             if grid.len() >= 2 {
-                out.push(table_block(lines, &grid));
+                out.push(table_block(lines, &grid, p));
             } else {
-                out.push(make_block(BlockKind::Paragraph, lines, &grid, None));
+                out.push(make_block(BlockKind::Paragraph, lines, &grid, None, p));
             }
             k = end;
         } else {
             let block = rows[k].0;
             let end = (k..rows.len()).find(|&j| rows[j].1.len() >= 2 || rows[j].0 != block).unwrap_or(rows.len());
             let para: Vec<Vec<usize>> = rows[k..end].iter().map(|(_, r)| r.clone()).collect();
-            out.push(make_block(BlockKind::Paragraph, lines, &para, None));
+            out.push(make_block(BlockKind::Paragraph, lines, &para, None, p));
             k = end;
         }
     }
 }
 
-fn table_block(lines: &[TextLine], rows: &[Vec<usize>]) -> Block {
+fn table_block(lines: &[TextLine], rows: &[Vec<usize>], p: &LayoutParams) -> Block {
     let idx: Vec<usize> = rows.iter().flatten().copied().collect();
     let cols = table_columns(lines, &idx);
     let cells = rows
@@ -530,7 +589,7 @@ fn table_block(lines: &[TextLine], rows: &[Vec<usize>]) -> Block {
             cells
         })
         .collect();
-    make_block(BlockKind::Table, lines, rows, Some(cells))
+    make_block(BlockKind::Table, lines, rows, Some(cells), p)
 }
 
 /// Emits a paragraph unit as a heading, list items or a paragraph.
@@ -538,7 +597,7 @@ fn paragraph_blocks(lines: &[TextLine], unit: &Unit, med_h: f32, p: &LayoutParam
     let rows = rows_of(lines, &unit.lines);
     let unit_h = median(unit.lines.iter().map(|&i| lines[i].height).collect());
     if rows.len() <= 3 && lines.len() >= 4 && unit_h >= p.heading_ratio * med_h {
-        out.push(make_block(BlockKind::Heading, lines, &rows, None));
+        out.push(make_block(BlockKind::Heading, lines, &rows, None, p));
         return;
     }
     // A new list item starts at every line with a marker.
@@ -547,13 +606,13 @@ fn paragraph_blocks(lines: &[TextLine], unit: &Unit, med_h: f32, p: &LayoutParam
         let mut start = 0;
         for k in 1..=rows.len() {
             if k == rows.len() || marker(&rows[k]) {
-                out.push(make_block(BlockKind::ListItem, lines, &rows[start..k], None));
+                out.push(make_block(BlockKind::ListItem, lines, &rows[start..k], None, p));
                 start = k;
             }
         }
         return;
     }
-    out.push(make_block(BlockKind::Paragraph, lines, &rows, None));
+    out.push(make_block(BlockKind::Paragraph, lines, &rows, None, p));
 }
 
 /// Lays out recognised lines into blocks in reading order.
@@ -571,14 +630,14 @@ pub fn layout(recognized: &[RecognizedLine], params: &LayoutParams) -> Vec<Block
     for u in reading_order(&units, med_h) {
         let unit = &units[u];
         if unit.paragraph {
-            flush_lines(&lines, &run, &mut out);
+            flush_lines(&lines, &run, params, &mut out);
             run.clear();
             paragraph_blocks(&lines, unit, med_h, params, &mut out);
         } else {
             run.push((unit.block, unit.lines[0]));
         }
     }
-    flush_lines(&lines, &run, &mut out);
+    flush_lines(&lines, &run, params, &mut out);
     out
 }
 
@@ -683,6 +742,38 @@ mod tests {
         }
         let all = texts(&layout(&lines, &LayoutParams::default())).join("\n");
         assert_eq!(all, "left 0\nleft one\nleft 2\nleft 3\nright 0\nright one\nright 2\nright 3");
+    }
+
+    #[test]
+    fn hyphenated_line_ends_join_only_when_asked() {
+        let words = |y: f32, ws: &[(&str, f32, f32)]| {
+            let w: Vec<RecognizedWord> = ws
+                .iter()
+                .map(|&(t, x0, x1)| RecognizedWord { text: t.into(), quad: Quad::from_rect(x0, y, x1, y + 30.0), confidence: 1.0 })
+                .collect();
+            let text = ws.iter().map(|w| w.0).collect::<Vec<_>>().join(" ");
+            RecognizedLine { quad: Quad::from_rect(ws[0].1, y, ws[ws.len() - 1].2, y + 30.0), text, confidence: 1.0, words: w }
+        };
+        let lines = vec![
+            words(10.0, &[("the", 10.0, 60.0), ("inter-", 70.0, 500.0)]),
+            words(45.0, &[("preter", 10.0, 100.0), ("runs", 110.0, 500.0)]),
+            words(80.0, &[("on", 10.0, 50.0), ("Trace-", 60.0, 500.0)]),
+            words(115.0, &[("Monkey", 10.0, 200.0), ("fast-", 210.0, 500.0)]),
+            words(150.0, &[("er.", 10.0, 60.0)]),
+        ];
+        let kept = layout(&lines, &LayoutParams::default());
+        assert_eq!(texts(&kept), ["the inter-\npreter runs\non Trace-\nMonkey fast-\ner."]);
+        let joined = layout(&lines, &LayoutParams { join_hyphens: true, ..LayoutParams::default() });
+        assert_eq!(texts(&joined), ["the interpreter\nruns\non Trace-\nMonkey faster."]);
+        // Words, lines and block text agree; the continuation's line shrinks
+        // to its remaining words and an emptied line disappears.
+        let b = &joined[0];
+        assert_eq!(b.lines.len(), 4);
+        for l in &b.lines {
+            assert_eq!(l.text, l.words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" "));
+        }
+        assert_eq!(b.lines[0].words[1].text, "interpreter");
+        assert_eq!(b.lines[1].bbox[0], 110);
     }
 
     #[test]

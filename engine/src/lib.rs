@@ -34,7 +34,7 @@ pub use decode::{DecodeLimits, InputFormat, Source};
 pub use document::{BBox, Block, BlockKind, Document, Line, Page, PageSource, Word};
 pub use error::EngineError;
 pub use export::ExportFormat;
-pub use pipeline::{EngineConfig, OcrEngine};
+pub use pipeline::{EngineConfig, OcrEngine, TextLayerCheck};
 pub use registry::{ModelSize, ModelSpec};
 
 use model::{RtenDetector, RtenRecognizer};

@@ -86,10 +86,8 @@ impl PdfSource {
         Ok((crate::pdf_text::text_layer(page, transform, size), size))
     }
 
-    /// Renders page `index` (zero-based) to RGB on a white background.
-    pub fn render(&self, index: usize) -> Result<RgbImage> {
-        let pages = self.pdf.pages();
-        let page = pages.get(index).ok_or_else(|| pdf_error(format!("no page {}", index + 1)))?;
+    /// Refuses pages drawing an image too large to decode (see [`IMAGE_BOUND_FACTOR`]).
+    fn check_images(&self, page: &hayro::hayro_syntax::page::Page<'_>) -> Result<()> {
         let xobjects = &page.resources().x_objects;
         let streams = xobjects.keys().filter_map(|k| xobjects.get::<Stream<'_>>(k.as_ref()));
         let largest = Self::largest_image(streams);
@@ -97,6 +95,45 @@ impl PdfSource {
             let side = (largest as f64).sqrt() as u64;
             return Err(EngineError::TooLarge { width: side, height: side, limit: self.limits.max_pixels });
         }
+        Ok(())
+    }
+
+    /// Renders only `region` (`[x0, y0, x1, y1]` in the pixel space of
+    /// [`PdfSource::render`]) of page `index`, on white: checking a few
+    /// text-layer words against the recogniser needs a strip, not a page.
+    pub fn render_region(&self, index: usize, region: [f32; 4]) -> Result<RgbImage> {
+        use hayro::vello_cpu::{Pixmap, RasterizerSettings, RenderContext, Resources, TargetInit};
+        let pages = self.pdf.pages();
+        let page = pages.get(index).ok_or_else(|| pdf_error(format!("no page {}", index + 1)))?;
+        self.check_images(page)?;
+        let (w, h) = page.render_dimensions();
+        let scale = self.scale_for(w, h);
+        let (x0, y0) = (region[0].floor().max(0.0), region[1].floor().max(0.0));
+        let side = |a: f32, b: f32| (b.ceil() - a).clamp(1.0, 8192.0) as u16;
+        let (rw, rh) = (side(x0, region[2]), side(y0, region[3]));
+        let transform = Affine::translate((-f64::from(x0), -f64::from(y0)))
+            * Affine::scale(f64::from(scale))
+            * page.initial_transform(true).to_kurbo();
+        let cache = RenderCache::new();
+        let pixmap = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut ctx = RenderContext::new(rw, rh);
+            hayro::render_into(page, &cache, &InterpreterSettings::default(), &RenderSettings::default(), &mut ctx, transform);
+            ctx.flush();
+            let mut pixmap = Pixmap::new(rw, rh);
+            let settings = RasterizerSettings { target_init: TargetInit::Clear(WHITE), ..Default::default() };
+            ctx.render_with(&mut pixmap, &mut Resources::default(), settings);
+            pixmap
+        }))
+        .map_err(|_| pdf_error(format!("page {} could not be rendered", index + 1)))?;
+        let rgb: Vec<u8> = pixmap.data_as_u8_slice().chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+        RgbImage::from_raw(u32::from(rw), u32::from(rh), rgb).ok_or_else(|| pdf_error("renderer returned a short buffer"))
+    }
+
+    /// Renders page `index` (zero-based) to RGB on a white background.
+    pub fn render(&self, index: usize) -> Result<RgbImage> {
+        let pages = self.pdf.pages();
+        let page = pages.get(index).ok_or_else(|| pdf_error(format!("no page {}", index + 1)))?;
+        self.check_images(page)?;
         let (w, h) = page.render_dimensions();
         let scale = self.scale_for(w, h);
         let settings = PixmapSettings { x_scale: scale, y_scale: scale, bg_color: WHITE };

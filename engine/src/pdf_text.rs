@@ -3,7 +3,9 @@
 //! page is rendered to for OCR), turned into the lines the layout pass takes.
 //! Pages whose text layer is unusable (no Unicode mapping: private-use,
 //! control or replacement characters) are reported as such so the caller OCRs
-//! them instead.
+//! them instead. A layer of plausible but wrong letters (a shifted or custom
+//! encoding) passes that test: [`sample`] picks words for the caller to read
+//! back with the recogniser and [`partial_cer`] compares the two.
 
 use hayro::hayro_interpret::font::{Glyph, GlyphRun};
 use hayro::hayro_interpret::{
@@ -13,8 +15,15 @@ use hayro::hayro_interpret::{
 use hayro::hayro_syntax::page::Page;
 use hayro::kurbo::{Affine, BezPath, Point as KPoint, Rect as KRect};
 
+use std::collections::HashSet;
+
 use crate::geometry::Quad;
 use crate::recognize::{RecognizedLine, RecognizedWord};
+
+/// Characters of text-layer words read back with the recogniser: enough to
+/// tell a wrong encoding from OCR noise, short enough to cost one small crop
+/// (recognition time grows with the crop's width).
+const SAMPLE_CHARS: usize = 16;
 
 /// One glyph of the text layer in page pixels.
 #[derive(Clone, Debug)]
@@ -216,6 +225,64 @@ fn build_line(glyphs: Vec<TextGlyph>) -> Option<RecognizedLine> {
     Some(RecognizedLine { quad: Quad::from_rect(x0, top, x1, bottom), text, confidence: 1.0, words })
 }
 
+/// A run of words from the start of one text-layer line to read back with
+/// the recogniser: its text and the box to crop (with the margin detection's
+/// unclipped boxes have). Only runs of at least 10 characters the recogniser
+/// can spell (every one in `alphabet`: other scripts cannot be checked) and
+/// mostly letters (not formulas or code) qualify; the one with the most
+/// letters wins.
+pub fn sample(lines: &[RecognizedLine], alphabet: &HashSet<char>) -> Option<(String, Quad)> {
+    let mut best: Option<(usize, String, Quad)> = None;
+    for line in lines {
+        let mut text = String::new();
+        let mut bounds: Option<[f32; 4]> = None;
+        for w in &line.words {
+            if text.chars().count() + w.text.chars().count() > SAMPLE_CHARS {
+                break;
+            }
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            text.push_str(&w.text);
+            let b = w.quad.bounds();
+            bounds = Some(bounds.map_or(b, |a| [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]));
+        }
+        let Some(b) = bounds else { continue };
+        let chars: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
+        let letters = chars.iter().filter(|c| c.is_alphabetic()).count();
+        if chars.len() < 10 || letters * 10 < chars.len() * 7 || !chars.iter().all(|c| alphabet.contains(c)) {
+            continue;
+        }
+        if best.as_ref().is_none_or(|(n, ..)| letters > *n) {
+            let h = b[3] - b[1];
+            let quad = Quad::from_rect(b[0] - 0.3 * h, b[1] - 0.15 * h, b[2] + 0.3 * h, b[3] + 0.15 * h);
+            best = Some((letters, text, quad));
+        }
+    }
+    best.map(|(_, text, quad)| (text, quad))
+}
+
+/// Edit distance from `needle` to its best-matching stretch of `haystack`,
+/// per character of `needle`, case-folded and without whitespace: the crop
+/// around sampled words may show a little of their neighbours.
+pub fn partial_cer(needle: &str, haystack: &str) -> f32 {
+    let norm = |s: &str| s.to_lowercase().chars().filter(|c| !c.is_whitespace()).collect::<Vec<char>>();
+    let (n, h) = (norm(needle), norm(haystack));
+    if n.is_empty() {
+        return 0.0;
+    }
+    // Semi-global alignment: the match may start and end anywhere in the haystack.
+    let mut prev = vec![0usize; h.len() + 1];
+    for (i, a) in n.iter().enumerate() {
+        let mut cur = vec![i + 1; h.len() + 1];
+        for (j, b) in h.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(a != b)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    *prev.iter().min().expect("non-empty") as f32 / n.len() as f32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,6 +313,41 @@ mod tests {
         assert_eq!(lines[0].words.len(), 2);
         let b = lines[0].quad.bounds();
         assert!(b[1] < 100.0 - 15.0 && b[3] > 100.0 && b[0] == 100.0, "{b:?}");
+    }
+
+    #[test]
+    fn samples_are_long_letter_runs_the_recogniser_can_spell() {
+        let line = |y: f32, words: &[&str]| {
+            let glyphs: Vec<TextGlyph> = words
+                .iter()
+                .enumerate()
+                .flat_map(|(k, w)| {
+                    let x0 = 100.0 + 400.0 * k as f32;
+                    w.chars().enumerate().map(move |(i, c)| g(&c.to_string(), x0 + 10.0 * i as f32, y))
+                })
+                .collect();
+            build_line(glyphs).unwrap()
+        };
+        let alphabet: HashSet<char> = ('a'..='z').chain('A'..='Z').chain(['=', '+', '1', '2']).collect();
+        let lines = vec![
+            line(100.0, &["x=1+2=y+1+2", "=2"]),
+            line(200.0, &["Short"]),
+            line(300.0, &["Привет", "мир", "длинный"]),
+            line(400.0, &["Interpreters", "are", "slow", "but", "simple", "to", "write"]),
+        ];
+        let (text, quad) = sample(&lines, &alphabet).expect("a sample");
+        assert_eq!(text, "Interpreters are");
+        let b = quad.bounds();
+        assert!(b[0] < 100.0 && b[2] > 530.0 && b[2] < 600.0 && b[1] < 400.0 - 17.0 && b[3] > 405.0, "{b:?}");
+        assert!(sample(&lines[..3], &alphabet).is_none());
+    }
+
+    #[test]
+    fn partial_cer_finds_the_sample_inside_a_wider_reading() {
+        assert_eq!(partial_cer("quick brown", "The Quick brown fox"), 0.0);
+        assert!((partial_cer("quick brown", "the quiek brown") - 0.1).abs() < 1e-6);
+        assert!(partial_cer("Uif rvjdl cspxo", "The quick brown") > 0.6);
+        assert_eq!(partial_cer("abc", ""), 1.0);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use ocrchat_engine::{Document, ExportFormat, OcrEngine, Page, Source, export};
+use ocrchat_engine::{Document, ExportFormat, OcrEngine, Page, Source, TextLayerCheck, export};
 use tracing::{info, warn};
 
 use crate::llm::{LlmClient, PageRequest, Tool};
@@ -113,6 +113,7 @@ fn ocr_pages_blocking(
     handle: &tokio::runtime::Handle,
 ) -> Result<(), JobError> {
     let source = Source::open(bytes, state.engines.limits()).map_err(|e| JobError::Failed(e.to_string()))?;
+    let mut check = TextLayerCheck::default();
     for index in 0..job.page_count {
         if done.contains(&index) {
             continue;
@@ -120,7 +121,7 @@ fn ocr_pages_blocking(
         let permit = handle.block_on(state.inference.acquire()).map_err(|e| JobError::Failed(e.to_string()))?;
         let start = Instant::now();
         // A panic in a decoder or the runtime fails this page, not the server.
-        let result = std::panic::catch_unwind(AssertUnwindSafe(|| engine.ocr_page(&source, index as usize)));
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| engine.ocr_page(&source, index as usize, &mut check)));
         drop(permit);
         state.metrics.page_seconds.observe(start.elapsed().as_secs_f64());
         let page = match result {

@@ -86,3 +86,18 @@ fn jpeg_input_is_embedded_as_jpeg() {
     assert_eq!(cjk(&text), cjk(&doc.text()), "CJK characters round-trip");
     assert!(pdf.len() as f64 <= 1.5 * bytes.len() as f64, "PDF {} bytes > 1.5 × JPEG {}", pdf.len(), bytes.len());
 }
+
+#[test]
+fn born_digital_pdf_is_returned_unchanged() {
+    let Some(dir) = testdata_or_skip("searchable pdf born-digital") else { return };
+    let file = dir.join("pdfjs_tracemonkey.pdf");
+    let (pdf, doc, _) = ocr_to_pdf(&file);
+    assert!(doc.pages.iter().all(|p| p.source == ocrchat_engine::PageSource::TextLayer));
+    // Already searchable: the original pages, fonts and vector graphics are
+    // worth more than any re-rendering.
+    let original = std::fs::read(&file).unwrap();
+    assert!(pdf == original, "the original bytes come back ({} vs {} bytes)", pdf.len(), original.len());
+    let f1 = bow_f1(&pdftotext(&pdf, "tracemonkey"), &doc.text());
+    eprintln!("searchable pdf tracemonkey: original returned, pdftotext BoW-F1 vs text layer {f1:.3}");
+    assert!(f1 >= 0.95, "BoW-F1 {f1:.3}");
+}

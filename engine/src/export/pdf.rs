@@ -22,7 +22,7 @@ use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, TextRenderingMode, U
 use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str};
 
 use crate::decode::{DecodeLimits, InputFormat, Source};
-use crate::document::{Document, Page};
+use crate::document::{Document, Page, PageSource};
 use crate::error::{EngineError, Result};
 
 /// Resolution assumed for page images when the caller does not know better.
@@ -484,13 +484,24 @@ pub fn glyphless_ttf() -> Vec<u8> {
 }
 
 /// A searchable PDF of `doc`, re-decoding the pages of `bytes` (the file
-/// `doc` was read from; CLI, server and worker all export this way) one at a time. A single-page JPEG read upright is
-/// embedded as-is; other pages are turned as the OCR turned them and
-/// compressed losslessly.
+/// `doc` was read from; CLI, server and worker all export this way) one at a
+/// time. A born-digital PDF whose every page was read from its text layer is
+/// already searchable and is returned unchanged, byte for byte. A single-page
+/// JPEG read upright is embedded as-is; other pages are turned as the OCR
+/// turned them and compressed losslessly. In a PDF that mixes born-digital
+/// and scanned pages every page is rendered (born-digital ones get their
+/// exact text as the invisible layer): copying original pages into the
+/// output would need a second PDF library in the engine.
 pub fn from_original(doc: &Document, bytes: &[u8], limits: DecodeLimits) -> Result<Vec<u8>> {
     use image::ImageDecoder;
     use image::imageops::{rotate90, rotate180, rotate270};
     let source = Source::open(bytes, limits)?;
+    let all_text_layer = source.format() == InputFormat::Pdf
+        && doc.pages.len() == source.page_count()
+        && doc.pages.iter().enumerate().all(|(i, p)| p.index == i && p.source == PageSource::TextLayer);
+    if all_text_layer {
+        return Ok(bytes.to_vec());
+    }
     let plain_jpeg = source.format() == InputFormat::Jpeg
         && source.page_count() == 1
         && image::codecs::jpeg::JpegDecoder::new(std::io::Cursor::new(bytes))
