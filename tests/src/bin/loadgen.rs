@@ -42,6 +42,7 @@ struct Args {
     total: usize,
     workers: Option<usize>,
     max_rss_mb: u64,
+    memory_wave: bool,
     deadline_secs: u64,
     markdown: Option<PathBuf>,
 }
@@ -61,6 +62,7 @@ impl Default for Args {
             total: 64,
             workers: None,
             max_rss_mb: 1024,
+            memory_wave: true,
             deadline_secs: 900,
             markdown: None,
         }
@@ -68,7 +70,7 @@ impl Default for Args {
 }
 
 const USAGE: &str = "usage: loadgen [--submissions N] [--polls N] [--poll-concurrency N] [--tokens N] [--image FILE] \
-[--per-caller N] [--total N] [--workers N] [--max-rss-mb N] [--deadline-secs N] [--markdown FILE]";
+[--per-caller N] [--total N] [--workers N] [--max-rss-mb N] [--memory-wave 0|1] [--deadline-secs N] [--markdown FILE]";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args::default();
@@ -89,6 +91,7 @@ fn parse_args() -> Result<Args, String> {
             "--total" => args.total = num()? as usize,
             "--workers" => args.workers = Some(num()? as usize),
             "--max-rss-mb" => args.max_rss_mb = num()?,
+            "--memory-wave" => args.memory_wave = num()? != 0,
             "--deadline-secs" => args.deadline_secs = num()?,
             "--markdown" => args.markdown = Some(PathBuf::from(&value)),
             _ => return Err(format!("unknown option {key}\n{USAGE}")),
@@ -333,6 +336,7 @@ struct Report {
     rss_idle_kib: u64,
     rss_submit_peak_kib: u64,
     rss_poll_peak_kib: u64,
+    rss_wave2_peak_kib: Option<u64>,
     rss_end_kib: u64,
     hwm_kib: u64,
     jobs_done: usize,
@@ -411,14 +415,33 @@ impl Report {
             ms(pl.last().copied().unwrap_or_default())
         );
         s += &format!("| poll status codes | {} |\n", histogram(&self.poll_tally));
-        s += &format!("| jobs `done` at the end / uploads left in the data dir | {} / {} |\n", self.jobs_done, self.uploads_left);
+        let waves = if self.rss_wave2_peak_kib.is_some() { 2 } else { 1 };
         s += &format!(
-            "| server RSS: idle after start → peak while submitting → peak while polling → at the end | {} → {} → {} → {} MiB |\n",
-            mib(self.rss_idle_kib),
-            mib(self.rss_submit_peak_kib),
-            mib(self.rss_poll_peak_kib),
-            mib(self.rss_end_kib)
+            "| jobs `done` at the end ({waves} × {} submissions) / uploads left in the data dir | {} / {} |\n",
+            a.submissions, self.jobs_done, self.uploads_left
         );
+        match self.rss_wave2_peak_kib {
+            Some(wave2) => {
+                s += &format!(
+                    "| server RSS: idle after start → peak while submitting → peak while polling → peak during a second wave of {} submissions → at the end | {} → {} → {} → {} → {} MiB |\n",
+                    a.submissions,
+                    mib(self.rss_idle_kib),
+                    mib(self.rss_submit_peak_kib),
+                    mib(self.rss_poll_peak_kib),
+                    mib(wave2),
+                    mib(self.rss_end_kib)
+                );
+            }
+            None => {
+                s += &format!(
+                    "| server RSS: idle after start → peak while submitting → peak while polling → at the end | {} → {} → {} → {} MiB |\n",
+                    mib(self.rss_idle_kib),
+                    mib(self.rss_submit_peak_kib),
+                    mib(self.rss_poll_peak_kib),
+                    mib(self.rss_end_kib)
+                );
+            }
+        }
         s += &format!("| **server peak RSS (`VmHWM`)** | **{} MiB** (bound: {} MiB) |\n", mib(self.hwm_kib), a.max_rss_mb);
         s += &format!("| result | {verdict} |\n\n");
         if self.failures.is_empty() {
@@ -444,8 +467,15 @@ fn loadavg() -> String {
 
 fn commit() -> String {
     let out = Command::new("git").args(["rev-parse", "--short", "HEAD"]).current_dir(workspace_root()).output();
+    let dirty = Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=no"])
+        .current_dir(workspace_root())
+        .output()
+        .is_ok_and(|o| !o.stdout.is_empty());
     match out {
-        Ok(o) if o.status.success() => format!("commit {}", String::from_utf8_lossy(&o.stdout).trim()),
+        Ok(o) if o.status.success() => {
+            format!("commit {}{}", String::from_utf8_lossy(&o.stdout).trim(), if dirty { " (modified)" } else { "" })
+        }
         _ => "not a git checkout".into(),
     }
 }
@@ -488,6 +518,46 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Fires `args.submissions` submissions at once; returns the done jobs, the failures and the wall
+/// time until the last one was done.
+async fn submit_wave(
+    args: &Args,
+    client: &reqwest::Client,
+    base: &str,
+    tokens: &Arc<Vec<String>>,
+    image: &Arc<Vec<u8>>,
+    tally: &Arc<Mutex<Tally>>,
+    deadline: Instant,
+) -> (Vec<Submitted>, Vec<String>, Duration) {
+    let start_gate = Arc::new(tokio::sync::Barrier::new(args.submissions + 1));
+    let mut handles = Vec::new();
+    for i in 0..args.submissions {
+        let (client, base, image, tally, gate, tokens) =
+            (client.clone(), base.to_string(), Arc::clone(image), Arc::clone(tally), Arc::clone(&start_gate), Arc::clone(tokens));
+        handles.push(tokio::spawn(async move {
+            let token = i % tokens.len();
+            // All tasks start together: 200 requests really are in flight at once.
+            gate.wait().await;
+            let t0 = Instant::now();
+            submit_one(&client, &base, &tokens[token], &image, &tally, deadline)
+                .await
+                .map(|(uuid, attempts)| Submitted { uuid, token, latency: t0.elapsed(), attempts })
+        }));
+    }
+    start_gate.wait().await;
+    let t_submit = Instant::now();
+    let mut submitted = Vec::new();
+    let mut failures = Vec::new();
+    for h in handles {
+        match h.await {
+            Ok(Ok(s)) => submitted.push(s),
+            Ok(Err(e)) => failures.push(e),
+            Err(e) => failures.push(format!("submit task: {e}")),
+        }
+    }
+    (submitted, failures, t_submit.elapsed())
 }
 
 async fn run(args: Args, image_path: &Path) -> Result<Report, String> {
@@ -548,35 +618,9 @@ async fn run(args: Args, image_path: &Path) -> Result<Report, String> {
         .map_err(|e| e.to_string())?;
 
     // --- phase 1: concurrent submissions ---------------------------------------------------
-    let submit_tally = Arc::new(Mutex::new(Tally::default()));
-    let start_gate = Arc::new(tokio::sync::Barrier::new(args.submissions + 1));
     let tokens = Arc::new(tokens);
-    let mut handles = Vec::new();
-    for i in 0..args.submissions {
-        let (client, base, image, tally, gate, tokens) =
-            (client.clone(), base.clone(), Arc::clone(&image), Arc::clone(&submit_tally), Arc::clone(&start_gate), Arc::clone(&tokens));
-        handles.push(tokio::spawn(async move {
-            let token = i % tokens.len();
-            // All tasks start together: 200 requests really are in flight at once.
-            gate.wait().await;
-            let t0 = Instant::now();
-            submit_one(&client, &base, &tokens[token], &image, &tally, deadline)
-                .await
-                .map(|(uuid, attempts)| Submitted { uuid, token, latency: t0.elapsed(), attempts })
-        }));
-    }
-    start_gate.wait().await;
-    let t_submit = Instant::now();
-    let mut submitted = Vec::new();
-    let mut failures = Vec::new();
-    for h in handles {
-        match h.await {
-            Ok(Ok(s)) => submitted.push(s),
-            Ok(Err(e)) => failures.push(e),
-            Err(e) => failures.push(format!("submit task: {e}")),
-        }
-    }
-    let submit_wall = t_submit.elapsed();
+    let submit_tally = Arc::new(Mutex::new(Tally::default()));
+    let (submitted, mut failures, submit_wall) = submit_wave(&args, &client, &base, &tokens, &image, &submit_tally, deadline).await;
     let rss_submit_peak_kib = peak.take();
     println!("loadgen: submissions done in {:.1} s ({} ok)", submit_wall.as_secs_f64(), submitted.len());
 
@@ -634,20 +678,38 @@ async fn run(args: Args, image_path: &Path) -> Result<Report, String> {
     }
     let poll_wall = t_poll.elapsed();
     let rss_poll_peak_kib = peak.take();
+
+    // --- phase 3: the same wave again, for memory only ----------------------------------------
+    // Bounded memory means a second wave does not raise the peak the way the first one did
+    // from idle (allocator arenas, caches and the like are reused, not accumulated).
+    let mut rss_wave2_peak_kib = None;
+    let mut all_submitted: Vec<(String, usize)> = submitted.iter().map(|s| (s.uuid.clone(), s.token)).collect();
+    if args.memory_wave {
+        let wave2_tally = Arc::new(Mutex::new(Tally::default()));
+        let (again, wave2_failures, wall) = submit_wave(&args, &client, &base, &tokens, &image, &wave2_tally, deadline).await;
+        rss_wave2_peak_kib = Some(peak.take());
+        println!("loadgen: second wave done in {:.1} s ({} ok)", wall.as_secs_f64(), again.len());
+        failures.extend(wave2_failures);
+        failures.extend(wave2_tally.lock().expect("tally").unexpected.iter().cloned());
+        if again.len() != args.submissions {
+            failures.push(format!("second wave: only {} of {} submissions accepted and done", again.len(), args.submissions));
+        }
+        all_submitted.extend(again.iter().map(|s| (s.uuid.clone(), s.token)));
+    }
     sampler.abort();
     let (rss_end_kib, hwm_kib) = rss_kib(pid).unwrap_or_default();
 
     // --- checks: every job done and visible, no upload left behind ------------------------
     let mut jobs_done = 0;
-    for (uuid, token) in jobs.iter() {
-        let r = client.get(format!("{base}/api/v1/ocr/{uuid}/")).bearer_auth(token).send().await;
+    for (uuid, token) in &all_submitted {
+        let r = client.get(format!("{base}/api/v1/ocr/{uuid}/")).bearer_auth(&tokens[*token]).send().await;
         let done = match r {
             Ok(r) if r.status() == 200 => r.json::<serde_json::Value>().await.is_ok_and(|j| j["status"] == "done"),
             _ => false,
         };
         jobs_done += usize::from(done);
     }
-    let mut unique: Vec<&str> = jobs.iter().map(|(u, _)| u.as_str()).collect();
+    let mut unique: Vec<&str> = all_submitted.iter().map(|(u, _)| u.as_str()).collect();
     unique.sort_unstable();
     unique.dedup();
     let uploads_left = std::fs::read_dir(data_dir.join("uploads")).map(|d| d.count()).unwrap_or(0);
@@ -662,11 +724,11 @@ async fn run(args: Args, image_path: &Path) -> Result<Report, String> {
     if submitted.len() != args.submissions {
         failures.push(format!("only {} of {} submissions were accepted and done", submitted.len(), args.submissions));
     }
-    if unique.len() != submitted.len() {
-        failures.push(format!("{} accepted submissions but {} distinct job ids", submitted.len(), unique.len()));
+    if unique.len() != all_submitted.len() {
+        failures.push(format!("{} accepted submissions but {} distinct job ids", all_submitted.len(), unique.len()));
     }
-    if jobs_done != submitted.len() {
-        failures.push(format!("{jobs_done} of {} jobs are done when polled at the end", submitted.len()));
+    if jobs_done != all_submitted.len() {
+        failures.push(format!("{jobs_done} of {} jobs are done when polled at the end", all_submitted.len()));
     }
     if poll_latencies.len() != if jobs.is_empty() { 0 } else { args.polls } {
         failures.push(format!("{} of {} polls answered 200", poll_latencies.len(), args.polls));
@@ -703,6 +765,7 @@ async fn run(args: Args, image_path: &Path) -> Result<Report, String> {
         rss_idle_kib,
         rss_submit_peak_kib,
         rss_poll_peak_kib,
+        rss_wave2_peak_kib,
         rss_end_kib,
         hwm_kib,
         jobs_done,
