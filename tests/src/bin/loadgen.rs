@@ -579,7 +579,8 @@ async fn run(args: Args, image_path: &Path) -> Result<Report, String> {
     }
     let server = start_server(&data_dir, &settings)?;
     // Paid tokens with credits for every submission (a 402 would be an error here).
-    let per_token = args.submissions.div_ceil(args.tokens);
+    let waves = if args.memory_wave { 2 } else { 1 };
+    let per_token = args.submissions.div_ceil(args.tokens) * waves;
     let mut tokens = Vec::new();
     for _ in 0..args.tokens {
         tokens.push(create_token(&data_dir, per_token + 10)?);
