@@ -35,7 +35,7 @@ wasm:
 	$(CARGO) build --release -p ocrchat-worker --target wasm32-unknown-unknown; \
 	wasm-bindgen --target nodejs --out-dir $(WASM_NODE) target/wasm32-unknown-unknown/release/ocrchat_worker.wasm
 
-## bench: accuracy/speed/memory vs Tesseract and rapidocr → bench/results.md
+## bench: accuracy/speed/memory vs Tesseract and rapidocr, then the API load benchmark → bench/results.md
 bench: models wasm
-	$(CARGO) build --release -p ocrchat
+	$(CARGO) build --release -p ocrchat -p ocrchat-tests
 	bash bench/run.sh

@@ -6,6 +6,8 @@
 # `bench/run.sh pdf [--repeat N] [--skip-scanned]` runs only the PDF benchmarks (bench/pdf_bench.py:
 # born-digital PDF to every format, 20-page scanned PDF with peak RSS) and rewrites only their
 # section of results.md; the full run does them too.
+# After bench.py, the API load benchmark runs (skip it with BENCH_SKIP_LOAD=1); `bash bench/run.sh
+# load` runs only that one and updates only its `## API load` section of results.md.
 set -euo pipefail
 
 mode=all
@@ -19,6 +21,48 @@ repo="$(cd "$bench/.." && pwd)"
 shared="${BENCH_SHARED:-$repo/../shared}"
 work="$bench/work"
 venv="$work/venv"
+
+# --- API load benchmark ----------------------------------------------------------------------
+# tests/src/bin/loadgen.rs starts a real `ocrchat serve` on 127.0.0.1, fires 200 concurrent
+# submissions and 2,000 polls, and writes its section to work/api_load.md; that section then
+# replaces the `## API load` section of results.md (the rest of the file is left as it is).
+# Extra arguments go to loadgen (e.g. --submissions 50 --polls 500).
+run_load() {
+  mkdir -p "$work"
+  # Incremental: a no-op when `make bench` has just built both.
+  (cd "$repo" && "${CARGO:-cargo}" build --release -q -p ocrchat -p ocrchat-tests)
+  local section="$work/api_load.md" status=0
+  rm -f "$section"
+  OCRCHAT_SHARED_DIR="$shared" "$repo/target/release/loadgen" --markdown "$section" "$@" || status=$?
+  # Written on failure too, so a failed run is on record in results.md.
+  if [ -f "$section" ]; then
+    python3 - "$bench/results.md" "$section" <<'EOF'
+import os, re, sys, tempfile
+results, section = sys.argv[1], sys.argv[2]
+text = open(results, encoding="utf-8").read() if os.path.isfile(results) else ""
+new = open(section, encoding="utf-8").read().rstrip() + "\n"
+m = re.search(r"^## API load\n.*?(?=^## |\Z)", text, flags=re.S | re.M)
+if m:
+    rest = text[m.end():]
+    text = text[:m.start()] + new + ("\n" + rest if rest else "")
+else:
+    text = text.rstrip() + "\n\n" + new if text else new
+fd, tmp = tempfile.mkstemp(prefix=".results.", suffix=".md", dir=os.path.dirname(results))
+with os.fdopen(fd, "w", encoding="utf-8") as f:
+    f.write(text)
+os.chmod(tmp, 0o644)
+os.replace(tmp, results)
+EOF
+    echo "bench: API load section written to bench/results.md"
+  fi
+  return "$status"
+}
+if [ "${1:-}" = load ]; then
+  shift
+  run_load "$@"
+  exit $?
+fi
+
 
 if [ ! -f "$shared/testdata/manifest.tsv" ] || [ ! -f "$shared/tools/score.py" ]; then
   echo "bench: skipped: shared test data not found at $shared (expected ../shared next to the repo)"
@@ -77,4 +121,7 @@ fi
 # bundled models present and matching rapidocr's own checksums (no download at run time)
 "$venv/bin/python" "$bench/rapidocr_run.py" --verify
 
-exec "$venv/bin/python" "$bench/bench.py" "$@"
+"$venv/bin/python" "$bench/bench.py" "$@"
+if [ "${BENCH_SKIP_LOAD:-0}" != 1 ]; then
+  run_load
+fi

@@ -39,6 +39,16 @@ impl SqliteStore {
         Ok(Self { pool })
     }
 
+    /// A transaction that will write. `BEGIN IMMEDIATE` takes SQLite's write lock up front, where
+    /// the busy timeout applies. A plain (deferred) `BEGIN` starts as a reader and upgrades at its
+    /// first write; when another connection committed in between, SQLite cannot upgrade the stale
+    /// snapshot and fails at once with SQLITE_BUSY ("database is locked") instead of waiting —
+    /// under load (`bench/run.sh load`: 64 submissions at once) that surfaced as 500s from
+    /// `finish`, whose transaction reads before it writes.
+    async fn write_tx(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
     fn account(row: &SqliteRow) -> Account {
         Account {
             id: row.get("id"),
@@ -128,7 +138,7 @@ impl Storage for SqliteStore {
     }
 
     async fn reserve(&self, charge: &Charge, pages: i64) -> StoreResult<Result<(), OverQuota>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("INSERT INTO usage (subject, period, pages) VALUES (?, ?, 0) ON CONFLICT DO NOTHING")
             .bind(&charge.subject)
             .bind(&charge.period)
@@ -232,7 +242,7 @@ impl Storage for SqliteStore {
     }
 
     async fn save_page(&self, uuid: &str, record: &PageRecord, now: i64) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let inserted = sqlx::query("INSERT INTO job_pages (job_uuid, idx, page, error) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
             .bind(uuid)
             .bind(record.index)
@@ -263,7 +273,7 @@ impl Storage for SqliteStore {
     }
 
     async fn finish(&self, uuid: &str, finish: &Finish, now: i64) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let job = sqlx::query("SELECT charge_subject, charge_period, page_cost, refunded FROM jobs WHERE uuid = ?")
             .bind(uuid)
             .fetch_optional(&mut *tx)
