@@ -6,15 +6,15 @@ CARGO ?= cargo
 TOOLS_BIN = $(shell scripts/install-tools.sh | tail -n 1)
 WASM_NODE = target/wasm-node
 
-.PHONY: run test models tools build wasm bench clean-wasm
+.PHONY: run test models tools build wasm web bench clean-wasm
 
 ## run: the product on http://127.0.0.1:8080 (fetches models on first run)
-run: models
+run: models web
 	$(CARGO) build --release -p ocrchat
 	./target/release/ocrchat serve
 
 ## test: every test (unit, golden, hostile files, wasm == native, exports read by python-docx and pdftotext)
-test: models wasm
+test: models wasm web
 	@scripts/install-pdf-tools.sh
 	@set -eo pipefail; OCRCHAT_TEST_PYTHON="$$(scripts/install-test-deps.sh | tail -n 1)"; export OCRCHAT_TEST_PYTHON; scripts/test.sh
 
@@ -31,10 +31,15 @@ build:
 ## wasm: the engine as wasm32+simd128 for Node (tests, bench)
 wasm:
 	@PATH="$(TOOLS_BIN):$$PATH"; set -e; \
-	$(CARGO) build --release -p ocrchat-worker --target wasm32-unknown-unknown; \
+	$(CARGO) build --release -p ocrchat-worker --lib --target wasm32-unknown-unknown; \
 	wasm-bindgen --target nodejs --out-dir $(WASM_NODE) target/wasm32-unknown-unknown/release/ocrchat_worker.wasm
 
+## web: the browser app (Leptos + the OCR worker) into dist/, optimised by wasm-opt
+web:
+	@PATH="$(TOOLS_BIN):$$PATH"; set -e; trunk build --release
+
 ## bench: accuracy/speed/memory vs Tesseract and rapidocr → bench/results.md
-bench: models wasm
+bench: models wasm web
 	$(CARGO) build --release -p ocrchat
 	bash bench/run.sh
+	@PATH="$(TOOLS_BIN):$$PATH" python3 bench/web_bench.py

@@ -157,7 +157,13 @@ impl OcrEngine {
         let start = Instant::now();
         let (rotated, rotation, lines) = self.read_upright(page)?;
         let upright = rotated.as_ref().unwrap_or(page);
-        let blocks = self.layout(&lines);
+        let out = self.page_from_lines(upright, index, rotation, &lines);
+        debug!(index, lines = lines.len(), rotation, ms = start.elapsed().as_millis() as u64, "page done");
+        Ok(out)
+    }
+
+    /// Lays out recognised lines into the page model.
+    fn page_from_lines(&self, upright: &RgbImage, index: usize, rotation: u16, lines: &[RecognizedLine]) -> Page {
         let mut out = Page {
             index,
             width: upright.width(),
@@ -165,11 +171,10 @@ impl OcrEngine {
             rotation,
             source: PageSource::Ocr,
             text: String::new(),
-            blocks,
+            blocks: self.layout(lines),
         };
         out.refresh_text();
-        debug!(index, lines = lines.len(), rotation, ms = start.elapsed().as_millis() as u64, "page done");
-        Ok(out)
+        out
     }
 
     /// A born-digital PDF page from its text layer, or `None` when the layer
@@ -198,22 +203,29 @@ impl OcrEngine {
         let total = source.page_count();
         let mut pages = Vec::with_capacity(total);
         for i in 0..total {
-            let text_page = match source {
-                Source::Pdf(pdf) if !self.config.force_ocr => self.text_layer_page(pdf, i)?,
-                _ => None,
-            };
-            let page = match text_page {
-                Some(page) => page,
-                None => {
-                    // One page in memory at a time.
-                    let img = source.page(i)?;
-                    self.ocr_image(&img, i)?
-                }
-            };
-            pages.push(page);
+            // One page in memory at a time: the image is dropped here.
+            pages.push(self.ocr_page(source, i)?.0);
             progress(i + 1, total);
         }
         Ok(Document::from_pages(pages))
+    }
+
+    /// Reads page `index` of an opened source: from a PDF's text layer when it
+    /// is usable, else by OCR. Returns the upright image the OCR read (its
+    /// pixels are the page's bbox coordinates) so a caller that shows the page
+    /// (the browser worker) need not decode it twice; `None` for text-layer pages.
+    pub fn ocr_page(&self, source: &Source<'_>, index: usize) -> Result<(Page, Option<RgbImage>)> {
+        if let Source::Pdf(pdf) = source {
+            if !self.config.force_ocr {
+                if let Some(page) = self.text_layer_page(pdf, index)? {
+                    return Ok((page, None));
+                }
+            }
+        }
+        let img = source.page(index)?;
+        let (rotated, rotation, lines) = self.read_upright(&img)?;
+        let upright = rotated.unwrap_or(img);
+        Ok((self.page_from_lines(&upright, index, rotation, &lines), Some(upright)))
     }
 }
 
