@@ -8,10 +8,11 @@ WASM_NODE = target/wasm-node
 
 .PHONY: run test models tools build wasm web bench clean-wasm
 
-## run: the product on http://127.0.0.1:8080 (fetches models on first run)
+## run: the API server (+ web app when built) on http://127.0.0.1:8080 with SQLite in
+## the user's data dir (override: OCRCHAT_DATA_DIR, ocrchat.toml); fetches models on first run
 run: models web
 	$(CARGO) build --release -p ocrchat
-	./target/release/ocrchat serve
+	./target/release/ocrchat serve --models-dir models
 
 ## test: every test (unit, golden, hostile files, wasm == native, exports read by python-docx and pdftotext)
 test: models wasm web

@@ -46,6 +46,9 @@ pub enum PageSource {
     Ocr,
     /// Read from a born-digital PDF's text layer (exact, confidence 1).
     TextLayer,
+    /// Transcribed by a vision-language model (server `vlm` tier): text and
+    /// structure without word positions; boxes span the page.
+    Vlm,
 }
 
 /// What a block is, as far as layout analysis can tell.

@@ -203,24 +203,37 @@ impl OcrEngine {
         let total = source.page_count();
         let mut pages = Vec::with_capacity(total);
         for i in 0..total {
-            // One page in memory at a time: the image is dropped here.
-            pages.push(self.ocr_page(source, i)?.0);
+            pages.push(self.ocr_page(source, i)?);
             progress(i + 1, total);
         }
         Ok(Document::from_pages(pages))
     }
 
-    /// Reads page `index` of an opened source: from a PDF's text layer when it
-    /// is usable, else by OCR. Returns the upright image the OCR read (its
-    /// pixels are the page's bbox coordinates) so a caller that shows the page
+    /// One page of an opened source: its text layer when it has a usable one
+    /// (and OCR is not forced), else the rendered page recognised. Callers
+    /// that schedule, meter or checkpoint page by page (the server's job
+    /// queue, the browser worker) use this instead of [`Self::ocr_source`].
+    pub fn ocr_page(&self, source: &Source<'_>, index: usize) -> Result<Page> {
+        if let Source::Pdf(pdf) = source
+            && !self.config.force_ocr
+            && let Some(page) = self.text_layer_page(pdf, index)?
+        {
+            return Ok(page);
+        }
+        // Only this page's pixels are in memory.
+        let img = source.page(index)?;
+        self.ocr_image(&img, index)
+    }
+
+    /// [`Self::ocr_page`] that also returns the upright image the OCR read (its
+    /// pixels are the page's bbox coordinates), so a caller that shows the page
     /// (the browser worker) need not decode it twice; `None` for text-layer pages.
-    pub fn ocr_page(&self, source: &Source<'_>, index: usize) -> Result<(Page, Option<RgbImage>)> {
-        if let Source::Pdf(pdf) = source {
-            if !self.config.force_ocr {
-                if let Some(page) = self.text_layer_page(pdf, index)? {
-                    return Ok((page, None));
-                }
-            }
+    pub fn ocr_page_with_image(&self, source: &Source<'_>, index: usize) -> Result<(Page, Option<RgbImage>)> {
+        if let Source::Pdf(pdf) = source
+            && !self.config.force_ocr
+            && let Some(page) = self.text_layer_page(pdf, index)?
+        {
+            return Ok((page, None));
         }
         let img = source.page(index)?;
         let (rotated, rotation, lines) = self.read_upright(&img)?;

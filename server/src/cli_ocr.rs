@@ -38,21 +38,6 @@ pub struct OcrArgs {
     force_ocr: bool,
 }
 
-/// Finds the models directory: explicit, then `./models`, then the checkout
-/// the binary was built in (`target/<profile>/ocrchat` → `models/`).
-pub fn find_models_dir(explicit: Option<&Path>) -> PathBuf {
-    if let Some(dir) = explicit {
-        return dir.to_path_buf();
-    }
-    let mut candidates = vec![PathBuf::from("models")];
-    if let Ok(exe) = std::env::current_exe() {
-        if let Some(root) = exe.ancestors().nth(3) {
-            candidates.push(root.join("models"));
-        }
-    }
-    candidates.iter().find(|d| d.join("manifest.json").is_file()).cloned().unwrap_or_else(|| candidates[0].clone())
-}
-
 fn out_path(output: &Path, input: &Path, ext: &str, many: bool) -> PathBuf {
     if many || output.is_dir() || output.as_os_str().to_string_lossy().ends_with('/') {
         let stem = input.file_stem().map_or_else(|| "output".into(), |s| s.to_string_lossy().into_owned());
@@ -65,7 +50,7 @@ fn out_path(output: &Path, input: &Path, ext: &str, many: bool) -> PathBuf {
 pub fn run(args: OcrArgs) -> ExitCode {
     let format = ExportFormat::parse(&args.format).expect("clap validated the format");
     let size = ModelSize::parse(&args.model).expect("clap validated the model");
-    let dir = find_models_dir(args.models_dir.as_deref());
+    let dir = ocrchat::paths::find_models_dir(args.models_dir.as_deref());
     let installed = ocrchat_engine::installed_models(&dir);
     let engine = registry::select_model(&args.language, size, &installed)
         .and_then(|spec| {

@@ -2,6 +2,9 @@
 //! test data and the models are, one engine per model size, and the scoring
 //! metrics of `shared/tools/score.py` (normalised CER, bag-of-words F1).
 
+pub mod pdfgen;
+pub mod server;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 

@@ -65,7 +65,7 @@ impl Session {
             emit(Response::Opened { job, pages: total, format: source.format().name().to_string() }, None);
             let mut pages = Vec::with_capacity(total as usize);
             for i in 0..total as usize {
-                let (page, upright) = engine.ocr_page(&source, i).map_err(|e| format!("page {}: {e}", i + 1))?;
+                let (page, upright) = engine.ocr_page_with_image(&source, i).map_err(|e| format!("page {}: {e}", i + 1))?;
                 // Text-layer pages were not rasterised for OCR; render them for the view.
                 let img = match upright {
                     Some(img) => img,

@@ -1,0 +1,161 @@
+//! `POST /api/v1/chat/{uuid}/` and `GET /api/v1/chat/{uuid}/history/`.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::extract::rejection::JsonRejection;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::ocr::owned_job;
+use super::view::document;
+use crate::jobs;
+use crate::llm::{ChatRole, ChatTurn};
+use crate::store::ChatRecord;
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
+use crate::store::JobStatus;
+
+/// Request body of a chat message.
+#[derive(Deserialize, ToSchema)]
+pub struct ChatRequest {
+    /// The question.
+    pub message: String,
+    /// Continue this conversation (from a previous answer).
+    pub conversation: Option<String>,
+}
+
+/// A page citation.
+#[derive(Serialize, Deserialize, ToSchema, Clone, Debug)]
+pub struct Citation {
+    /// 1-based page number.
+    pub page: u32,
+    /// Text that occurs verbatim in that page's text.
+    pub snippet: String,
+}
+
+/// One message of a conversation.
+#[derive(Serialize, ToSchema)]
+pub struct ChatMessage {
+    /// `user` or `assistant`.
+    pub role: String,
+    /// Text.
+    pub content: String,
+    /// Pages backing the answer (assistant messages).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub citations: Option<Vec<Citation>>,
+    /// Conversation id.
+    pub conversation: String,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+/// Response of a chat message.
+#[derive(Serialize, ToSchema)]
+pub struct ChatReply {
+    /// Conversation id (pass it back to continue).
+    pub conversation: String,
+    /// The assistant's answer.
+    pub message: ChatMessage,
+}
+
+/// Response of the history endpoint.
+#[derive(Serialize, ToSchema)]
+pub struct ChatHistory {
+    /// Every message for this job and account, oldest first.
+    pub messages: Vec<ChatMessage>,
+}
+
+/// Ask a question about a finished job.
+#[utoipa::path(post, path = "/api/v1/chat/{uuid}/", tag = "chat",
+    params(("uuid" = String, Path, description = "Job id")),
+    request_body = ChatRequest,
+    responses(
+        (status = 200, body = ChatReply),
+        (status = 400, description = "Empty message", body = ErrorBody),
+        (status = 401, description = "No account token", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Job not done", body = ErrorBody),
+        (status = 501, description = "No LLM configured", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("api_token" = [])))]
+pub async fn send(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(uuid): Path<String>,
+    body: Result<Json<ChatRequest>, JsonRejection>,
+) -> Result<Json<ChatReply>, ApiError> {
+    let account_id = caller.require_account()?.id;
+    let job = owned_job(&state, &caller, &uuid).await?;
+    if job.status != JobStatus::Done {
+        return Err(ApiError::NotReady { status: job.status.as_str() });
+    }
+    let Json(request) = body.map_err(|e| ApiError::bad_request("invalid_body", format!("expected JSON {{\"message\": …}}: {e}")))?;
+    let question = request.message.trim();
+    if question.is_empty() {
+        return Err(ApiError::bad_request("empty_message", "the message is empty"));
+    }
+    if question.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(ApiError::bad_request("message_too_long", format!("messages are limited to {MAX_MESSAGE_CHARS} characters")));
+    }
+    let llm = state.llm.clone().ok_or_else(|| ApiError::NotConfigured {
+        message: "chat is not configured on this server (set llm_url / OCRCHAT_LLM_URL to an OpenAI-compatible endpoint)".into(),
+    })?;
+    let records = state.store.chat_history(&job.uuid, account_id).await?;
+    let conversation = match request.conversation.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        Some(id) if records.iter().any(|r| r.conversation == id) => id.to_string(),
+        Some(_) => return Err(ApiError::NotFound),
+        None => uuid::Uuid::new_v4().simple().to_string(),
+    };
+    let history: Vec<ChatTurn> = records
+        .iter()
+        .filter(|r| r.conversation == conversation)
+        .map(|r| ChatTurn { role: if r.role == "assistant" { ChatRole::Assistant } else { ChatRole::User }, content: r.content.clone() })
+        .collect();
+    let doc = document(&job)?.ok_or_else(|| ApiError::Internal("done job without a result".into()))?;
+    let pages: Vec<String> = doc.pages.iter().map(|p| p.text.clone()).collect();
+    let answer = llm.answer(&pages, &history, question).await?;
+
+    let now = jobs::now();
+    let citations: Vec<Citation> = answer.citations.into_iter().map(|c| Citation { page: c.page, snippet: c.snippet }).collect();
+    let user = ChatRecord { conversation: conversation.clone(), role: "user".into(), content: question.to_string(), citations: None, created_at: now };
+    let assistant = ChatRecord {
+        conversation: conversation.clone(),
+        role: "assistant".into(),
+        content: answer.content,
+        citations: Some(serde_json::to_string(&citations).map_err(|e| ApiError::Internal(e.to_string()))?),
+        created_at: now,
+    };
+    state.store.add_chat(&job.uuid, account_id, &user).await?;
+    state.store.add_chat(&job.uuid, account_id, &assistant).await?;
+    Ok(Json(ChatReply { conversation, message: message(assistant) }))
+}
+
+/// Longest accepted question.
+const MAX_MESSAGE_CHARS: usize = 4000;
+
+fn message(r: ChatRecord) -> ChatMessage {
+    ChatMessage {
+        role: r.role,
+        content: r.content,
+        citations: r.citations.and_then(|c| serde_json::from_str(&c).ok()),
+        conversation: r.conversation,
+        created_at: time::OffsetDateTime::from_unix_timestamp(r.created_at)
+            .ok()
+            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+            .unwrap_or_default(),
+    }
+}
+
+/// The transcript of a job's conversations for this account.
+#[utoipa::path(get, path = "/api/v1/chat/{uuid}/history/", tag = "chat",
+    params(("uuid" = String, Path, description = "Job id")),
+    responses((status = 200, body = ChatHistory), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("api_token" = [])))]
+pub async fn history(State(state): State<AppState>, caller: Caller, Path(uuid): Path<String>) -> Result<Json<ChatHistory>, ApiError> {
+    let account = caller.require_account()?.clone();
+    let job = owned_job(&state, &caller, &uuid).await?;
+    let records = state.store.chat_history(&job.uuid, account.id).await?;
+    let messages = records.into_iter().map(message).collect();
+    Ok(Json(ChatHistory { messages }))
+}

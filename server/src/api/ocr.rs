@@ -1,0 +1,362 @@
+//! `POST /api/v1/ocr/`, `GET /api/v1/ocr/{uuid}/`, `GET /api/v1/ocr/{uuid}/download/`.
+
+use axum::Json;
+use axum::extract::multipart::{Field, Multipart, MultipartRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ocrchat_engine::{ExportFormat, Source, export};
+use serde::Deserialize;
+use tokio::io::AsyncWriteExt;
+use utoipa::{IntoParams, ToSchema};
+
+use super::view::{JobView, document};
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::jobs::{self, now, result_pdf_path};
+use crate::state::AppState;
+use crate::store::{Job, JobStatus, Plan};
+use crate::llm::Tier;
+use crate::llm::tools;
+use crate::metering;
+
+/// The multipart form of a submission (for the OpenAPI document).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SubmitForm {
+    /// PNG, JPG, WEBP, GIF, BMP, TIFF or PDF; the type is sniffed from the bytes.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// `cpu` (default) or `vlm`.
+    tier: Option<String>,
+    /// `auto` (default) or a language code.
+    language: Option<String>,
+    /// Tool preset slug (`GET /api/v1/tools/`).
+    tool: Option<String>,
+    /// Target language for `tool=translate`.
+    translate_to: Option<String>,
+}
+
+/// The form's fields once read; the file is on disk.
+#[derive(Default)]
+struct Form {
+    filename: Option<String>,
+    file_bytes: u64,
+    tier: Option<String>,
+    language: Option<String>,
+    tool: Option<String>,
+    translate_to: Option<String>,
+}
+
+/// Deletes a half-accepted upload unless the job took it over.
+struct UploadFile {
+    path: std::path::PathBuf,
+    keep: bool,
+}
+
+impl Drop for UploadFile {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+fn multipart_error(e: &axum::extract::multipart::MultipartError, limit: u64) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge { limit }
+    } else {
+        ApiError::bad_request("invalid_form", format!("could not read the multipart form: {}", e.body_text()))
+    }
+}
+
+/// Streams the `file` field to disk, counting bytes against the limit.
+async fn save_field(mut field: Field<'_>, upload: &UploadFile, limit: u64) -> Result<u64, ApiError> {
+    let mut out = tokio::fs::File::create(&upload.path).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut size = 0u64;
+    while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(&e, limit))? {
+        size += chunk.len() as u64;
+        if size > limit {
+            // Drain this field too (see read_form).
+            while let Ok(Some(_)) = field.chunk().await {}
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        out.write_all(&chunk).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    }
+    out.flush().await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(size)
+}
+
+async fn read_form(mut multipart: Multipart, upload: &UploadFile, limit: u64) -> Result<Form, ApiError> {
+    let mut form = Form::default();
+    while let Some(field) = multipart.next_field().await.map_err(|e| multipart_error(&e, limit))? {
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "file" {
+            if form.filename.is_some() {
+                return Err(ApiError::bad_request("invalid_form", "send one file per request"));
+            }
+            form.filename = Some(field.file_name().unwrap_or("document").to_string());
+            match save_field(field, upload, limit).await {
+                Ok(size) => form.file_bytes = size,
+                Err(e @ ApiError::PayloadTooLarge { .. }) => {
+                    // Read (and discard) the rest of the body so the client,
+                    // still sending, gets to read our 413 instead of a reset
+                    // connection. The router's body limit bounds this.
+                    while let Ok(Some(mut rest)) = multipart.next_field().await {
+                        while let Ok(Some(_)) = rest.chunk().await {}
+                    }
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            }
+            continue;
+        }
+        let value = field.text().await.map_err(|e| multipart_error(&e, limit))?;
+        let value = value.trim().to_string();
+        let slot = match name.as_str() {
+            "tier" => &mut form.tier,
+            "language" => &mut form.language,
+            "tool" => &mut form.tool,
+            "translate_to" => &mut form.translate_to,
+            // Unknown fields are ignored, as form handlers usually do.
+            _ => continue,
+        };
+        if !value.is_empty() {
+            *slot = Some(value);
+        }
+    }
+    Ok(form)
+}
+
+/// Keeps the name's stem safe for a `Content-Disposition` header.
+fn safe_filename(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let cleaned: String =
+        base.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).take(120).collect();
+    if cleaned.trim_matches(['.', '_']).is_empty() { "document".into() } else { cleaned }
+}
+
+/// Submit a document.
+#[utoipa::path(post, path = "/api/v1/ocr/", tag = "ocr",
+    request_body(content = SubmitForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "The job: done/failed for ≤ 5 pages, else pending", body = JobView),
+        (status = 400, description = "No/empty/unsupported/undecodable file, too many pages, bad field", body = ErrorBody),
+        (status = 401, description = "Unknown or revoked token", body = ErrorBody),
+        (status = 402, description = "Out of pages (`used`/`cap`)", body = ErrorBody),
+        (status = 413, description = "Body over the upload limit", body = ErrorBody),
+        (status = 429, description = "Too many requests in flight", body = ErrorBody),
+        (status = 501, description = "vlm tier not configured", body = ErrorBody),
+    ),
+    security((), ("bearer" = []), ("api_token" = [])))]
+pub async fn submit(
+    State(state): State<AppState>,
+    caller: Caller,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<Json<JobView>, ApiError> {
+    let owner = caller.owner();
+    let busy = |what: &str| ApiError::TooManyRequests { message: format!("too many {what}; retry shortly"), retry_after: 2 };
+    let _all = state.submissions.clone().try_acquire_owned().map_err(|_| busy("submissions in progress on this server"))?;
+    let queued = state.store.unfinished_jobs(&owner, state.config.inline_max_pages).await?;
+    let _mine =
+        state.enter_inflight(&owner, queued, state.config.max_inflight_per_caller).ok_or_else(|| busy("requests in flight for this caller"))?;
+
+    let multipart = multipart.map_err(|e| ApiError::bad_request("no_file", format!("expected a multipart/form-data body with a `file` field ({e})")))?;
+    let uuid = uuid::Uuid::new_v4().simple().to_string();
+    let mut upload = UploadFile { path: state.uploads_dir.join(&uuid), keep: false };
+    let limit = state.config.max_upload_bytes;
+    let form = read_form(multipart, &upload, limit).await?;
+
+    let Some(filename) = form.filename else {
+        return Err(ApiError::bad_request("no_file", "the form has no `file` field"));
+    };
+    if form.file_bytes == 0 {
+        return Err(ApiError::bad_request("empty_file", "the uploaded file is empty"));
+    }
+    let options = tools::validate(
+        form.tool.as_deref(),
+        form.tier.as_deref(),
+        form.translate_to.as_deref(),
+        form.language.as_deref(),
+        &state.capabilities(),
+    )?;
+    if options.tier == Tier::Cpu {
+        // The model exists for the language (validate checked the code).
+        state.engines.model_for(&options.language)?;
+    }
+
+    // Count pages before any work: parse headers only (images) or the page tree (PDF).
+    let path = upload.path.clone();
+    let limits = state.engines.limits();
+    let (format, page_count) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        let bytes = std::fs::read(&path).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let opened = std::panic::catch_unwind(|| Source::open(&bytes, limits).map(|s| (s.format().name(), s.page_count())));
+        opened.map_err(|_| ApiError::bad_request("undecodable_file", "the file could not be decoded"))?.map_err(ApiError::from)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let page_count = page_count as i64;
+    if page_count == 0 {
+        return Err(ApiError::bad_request("undecodable_file", "the file has no pages"));
+    }
+    let max_pages = metering::max_pages_per_file(&caller, &state.config);
+    if page_count > max_pages {
+        return Err(ApiError::bad_request(
+            "too_many_pages",
+            format!("the file has {page_count} pages; this plan accepts up to {max_pages} pages per file"),
+        ));
+    }
+
+    let page_cost = match options.tier {
+        Tier::Vlm => state.config.vlm_page_cost,
+        Tier::Cpu => state.config.cpu_page_cost,
+    };
+    let charge = metering::charge_for(&caller, &state.config, time::OffsetDateTime::now_utc());
+    if let Err(over) = state.store.reserve(&charge, page_count * page_cost).await? {
+        return Err(ApiError::PaymentRequired {
+            used: over.used,
+            cap: over.cap,
+            message: format!(
+                "this job needs {} pages but {} has {} of {} left",
+                page_count * page_cost,
+                metering::balance_name(&caller),
+                (over.cap - over.used).max(0),
+                over.cap
+            ),
+        });
+    }
+
+    let inline = page_count <= state.config.inline_max_pages;
+    let job = Job {
+        uuid: uuid.clone(),
+        owner,
+        account_id: caller.account.as_ref().map(|a| a.id),
+        priority: i64::from(caller.plan() == Some(Plan::Paid)),
+        status: if inline { JobStatus::Processing } else { JobStatus::Pending },
+        tier: options.tier.as_str().to_string(),
+        language: options.language,
+        tool: options.tool.map(|t| t.slug().to_string()),
+        translate_to: options.translate_to,
+        filename: safe_filename(&filename),
+        input_format: format.to_string(),
+        upload_path: Some(upload.path.to_string_lossy().into_owned()),
+        page_count,
+        pages_done: 0,
+        pages_failed: 0,
+        page_cost,
+        charge,
+        attempts: i64::from(inline),
+        error: None,
+        result: None,
+        created_at: now(),
+        started_at: None,
+        finished_at: None,
+    };
+    state.store.insert_job(&job, inline.then_some(state.worker_id.as_str()), now()).await?;
+    upload.keep = true;
+
+    if !inline {
+        // Answer with the job as queued: the contract says larger files
+        // come back at once as pending, and the client polls.
+        let view = JobView::new(&job)?;
+        state.queue_notify.notify_one();
+        return Ok(Json(view));
+    }
+    // Run in its own task: a client that disconnects does not abort the
+    // job half-way; it finishes and stays pollable.
+    let task_state = state.clone();
+    let task = tokio::spawn(async move { jobs::process(&task_state, job).await });
+    task.await.map_err(|e| ApiError::Internal(e.to_string()))??;
+    let job = state.store.job(&uuid).await?.ok_or(ApiError::NotFound)?;
+    Ok(Json(JobView::new(&job)?))
+}
+
+/// The caller's job, or 404 (also for someone else's job).
+pub async fn owned_job(state: &AppState, caller: &Caller, uuid: &str) -> Result<Job, ApiError> {
+    let uuid = uuid.replace('-', "").to_ascii_lowercase();
+    match state.store.job(&uuid).await? {
+        Some(job) if job.owner == caller.owner() => Ok(job),
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+/// Poll a job.
+#[utoipa::path(get, path = "/api/v1/ocr/{uuid}/", tag = "ocr",
+    params(("uuid" = String, Path, description = "Job id")),
+    responses((status = 200, body = JobView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security((), ("bearer" = []), ("api_token" = [])))]
+pub async fn get_job(State(state): State<AppState>, caller: Caller, Path(uuid): Path<String>) -> Result<Json<JobView>, ApiError> {
+    let job = owned_job(&state, &caller, &uuid).await?;
+    Ok(Json(JobView::new(&job)?))
+}
+
+/// `?format=` of a download.
+#[derive(Deserialize, IntoParams)]
+pub struct DownloadQuery {
+    /// `txt`, `md`, `docx`, `pdf`, `csv` or `json`.
+    format: Option<String>,
+}
+
+/// Download the result in one format.
+#[utoipa::path(get, path = "/api/v1/ocr/{uuid}/download/", tag = "ocr",
+    params(("uuid" = String, Path, description = "Job id"), DownloadQuery),
+    responses(
+        (status = 200, description = "The file, with Content-Disposition: attachment"),
+        (status = 400, description = "Unknown format", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Job not done yet", body = ErrorBody),
+    ),
+    security((), ("bearer" = []), ("api_token" = [])))]
+pub async fn download(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(uuid): Path<String>,
+    Query(query): Query<DownloadQuery>,
+) -> Result<Response, ApiError> {
+    let job = owned_job(&state, &caller, &uuid).await?;
+    let wanted = query.format.unwrap_or_default();
+    let format = ExportFormat::parse(&wanted).ok_or_else(|| {
+        ApiError::bad_request("invalid_format", format!("format must be one of txt, md, docx, pdf, csv, json (got {wanted:?})"))
+    })?;
+    if job.status != JobStatus::Done {
+        return Err(ApiError::NotReady { status: job.status.as_str() });
+    }
+    let body = match format {
+        ExportFormat::Json => serde_json::to_vec_pretty(&JobView::new(&job)?).map_err(|e| ApiError::Internal(e.to_string()))?,
+        ExportFormat::Pdf => tokio::fs::read(result_pdf_path(&state.results_dir, &job.uuid))
+            .await
+            .map_err(|e| ApiError::Internal(format!("searchable PDF of {} unavailable: {e}", job.uuid)))?,
+        other => {
+            let doc = document(&job)?.ok_or_else(|| ApiError::Internal("done job without a result".into()))?;
+            tokio::task::spawn_blocking(move || export::export(&doc, other))
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))?
+                .map_err(|e| ApiError::Internal(e.to_string()))?
+        }
+    };
+    let stem = job.filename.rsplit_once('.').map_or(job.filename.as_str(), |(stem, _)| stem);
+    let stem = if stem.is_empty() { "document" } else { stem };
+    let disposition = format!("attachment; filename=\"{stem}.{}\"", format.extension());
+    let content_type = if format == ExportFormat::Json { "application/json" } else { format.content_type() };
+    Ok(([(header::CONTENT_TYPE, content_type.to_string()), (header::CONTENT_DISPOSITION, disposition)], body).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_filename;
+
+    #[test]
+    fn filenames_are_header_safe() {
+        let cases = [
+            ("invoice.pdf", "invoice.pdf"),
+            ("../../etc/passwd", "passwd"),
+            ("C:\\docs\\scan 1.png", "scan_1.png"),
+            ("a\"b\r\n.png", "a_b__.png"),
+            ("...", "document"),
+            ("Überweisung.pdf", "_berweisung.pdf"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(safe_filename(input), want, "{input}");
+        }
+    }
+}

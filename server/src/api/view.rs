@@ -1,0 +1,98 @@
+//! The job object returned by submit, poll and `download/?format=json`.
+
+use ocrchat_engine::{Document, ExportFormat, Page, export};
+use serde::Serialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+use crate::store::{Job, JobStatus};
+
+/// A job as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobView {
+    /// Job id.
+    pub uuid: String,
+    /// `pending`, `processing`, `done` or `failed`.
+    pub status: &'static str,
+    /// `cpu` or `vlm`.
+    pub tier: String,
+    /// Requested language (`auto` or a code).
+    pub language: String,
+    /// Tool preset, when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    /// Target language of `translate`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub translate_to: Option<String>,
+    /// Original file name.
+    pub filename: String,
+    /// Pages in the file.
+    pub page_count: i64,
+    /// Pages finished so far (progress).
+    pub pages_done: i64,
+    /// Mean word confidence (0–1) once done.
+    pub mean_confidence: Option<f32>,
+    /// Page texts joined by a form feed.
+    pub text: String,
+    /// Headings, paragraphs, lists and pipe tables in reading order.
+    pub markdown: String,
+    /// Pages with blocks → lines → words (bbox `[x0, y0, x1, y1]` in page pixels, confidence).
+    #[schema(value_type = Vec<Object>)]
+    pub pages: Vec<Page>,
+    /// Why the job (or some of its pages) failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339, once processing started.
+    pub started_at: Option<String>,
+    /// RFC 3339, once finished.
+    pub finished_at: Option<String>,
+}
+
+fn rfc3339(unix: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(unix).ok().and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_default()
+}
+
+/// The stored result of a done job.
+pub fn document(job: &Job) -> Result<Option<Document>, ApiError> {
+    match (&job.status, &job.result) {
+        (JobStatus::Done, Some(json)) => serde_json::from_str(json).map(Some).map_err(|e| ApiError::Internal(format!("stored result of {}: {e}", job.uuid))),
+        _ => Ok(None),
+    }
+}
+
+impl JobView {
+    /// Builds the view of `job`.
+    pub fn new(job: &Job) -> Result<Self, ApiError> {
+        let doc = document(job)?;
+        let (text, markdown, pages, mean_confidence) = match doc {
+            Some(doc) => {
+                let markdown = export::export(&doc, ExportFormat::Md).map_err(|e| ApiError::Internal(e.to_string()))?;
+                (doc.text(), String::from_utf8_lossy(&markdown).into_owned(), doc.pages, Some(doc.mean_confidence))
+            }
+            None => (String::new(), String::new(), Vec::new(), None),
+        };
+        Ok(Self {
+            uuid: job.uuid.clone(),
+            status: job.status.as_str(),
+            tier: job.tier.clone(),
+            language: job.language.clone(),
+            tool: job.tool.clone(),
+            translate_to: job.translate_to.clone(),
+            filename: job.filename.clone(),
+            page_count: job.page_count,
+            pages_done: job.pages_done,
+            mean_confidence,
+            text,
+            markdown,
+            pages,
+            error: job.error.clone(),
+            created_at: rfc3339(job.created_at),
+            started_at: job.started_at.map(rfc3339),
+            finished_at: job.finished_at.map(rfc3339),
+        })
+    }
+}

@@ -1,0 +1,22 @@
+//! ocrchat server library: the OCR.chat-compatible REST API (axum + SQLite
+//! job queue), account tokens, metering, and the LLM/VLM side (`llm`: vlm
+//! tier, translation, grounded chat). The `ocrchat` binary wraps it with a
+//! CLI (`serve`, `token`, `ocr`).
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod engines;
+pub mod error;
+pub mod jobs;
+pub mod markdown_page;
+pub mod llm;
+pub mod metering;
+pub mod metrics;
+pub mod openapi;
+pub mod paths;
+pub mod queue;
+pub mod serve;
+pub mod state;
+pub mod store;
+pub mod tokens;

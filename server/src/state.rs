@@ -1,0 +1,109 @@
+//! Shared server state handed to every handler and background task.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{Notify, Semaphore};
+
+use crate::config::Config;
+use crate::engines::Engines;
+use crate::llm::{Capabilities, LlmClient};
+use crate::metrics::Metrics;
+use crate::store::Storage;
+
+/// Cheap to clone: everything is behind `Arc`.
+#[derive(Clone)]
+pub struct AppState {
+    /// Effective configuration.
+    pub config: Arc<Config>,
+    /// Persistence.
+    pub store: Arc<dyn Storage>,
+    /// OCR engines.
+    pub engines: Arc<Engines>,
+    /// Limits pages recognised at once to `config.workers`.
+    pub inference: Arc<Semaphore>,
+    /// Wakes queue workers when a job is queued.
+    pub queue_notify: Arc<Notify>,
+    /// Jobs this process is working on (their heartbeat is kept fresh).
+    pub running: Arc<Mutex<HashSet<String>>>,
+    /// Requests in flight per caller (concurrency limit).
+    pub inflight: Arc<Mutex<HashMap<String, i64>>>,
+    /// Submissions being handled across all callers.
+    pub submissions: Arc<Semaphore>,
+    /// Metrics registry.
+    pub metrics: Arc<Metrics>,
+    /// This process's identity in job claims.
+    pub worker_id: String,
+    /// `<data_dir>/uploads`.
+    pub uploads_dir: PathBuf,
+    /// `<data_dir>/results`.
+    pub results_dir: PathBuf,
+    /// Vision model for `tier=vlm`, when configured.
+    pub vlm: Option<LlmClient>,
+    /// Chat model (chat, `translate` on the cpu tier), when configured.
+    pub llm: Option<LlmClient>,
+}
+
+/// Removes a caller's in-flight request when dropped.
+pub struct InflightGuard {
+    map: Arc<Mutex<HashMap<String, i64>>>,
+    key: String,
+}
+
+impl Drop for InflightGuard {
+    fn drop(&mut self) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = map.get_mut(&self.key) {
+            *n -= 1;
+            if *n <= 0 {
+                map.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// Removes a job from the running set when dropped.
+pub struct RunningGuard {
+    set: Arc<Mutex<HashSet<String>>>,
+    uuid: String,
+}
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        self.set.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.uuid);
+    }
+}
+
+impl AppState {
+    /// Counts a request for `owner`; `None` when `limit` (including
+    /// `already_running` unfinished jobs) is reached.
+    pub fn enter_inflight(&self, owner: &str, already_running: i64, limit: i64) -> Option<InflightGuard> {
+        let mut map = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+        let n = map.entry(owner.to_string()).or_insert(0);
+        if *n + already_running >= limit {
+            if *n == 0 {
+                map.remove(owner);
+            }
+            return None;
+        }
+        *n += 1;
+        Some(InflightGuard { map: Arc::clone(&self.inflight), key: owner.to_string() })
+    }
+
+    /// Marks a job as being worked on by this process.
+    pub fn enter_running(&self, uuid: &str) -> RunningGuard {
+        self.running.lock().unwrap_or_else(|e| e.into_inner()).insert(uuid.to_string());
+        RunningGuard { set: Arc::clone(&self.running), uuid: uuid.to_string() }
+    }
+
+    /// What this server can run (for tool/tier/language validation).
+    pub fn capabilities(&self) -> Capabilities {
+        Capabilities::new(self.engines.installed(), self.vlm.is_some(), self.llm.is_some())
+    }
+
+    /// Snapshot of the running set.
+    pub fn running_jobs(&self) -> Vec<String> {
+        self.running.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect()
+    }
+}
