@@ -35,9 +35,12 @@ wasm:
 	$(CARGO) build --release -p ocrchat-worker --lib --target wasm32-unknown-unknown; \
 	wasm-bindgen --target nodejs --out-dir $(WASM_NODE) target/wasm32-unknown-unknown/release/ocrchat_worker.wasm
 
-## web: the browser app (Leptos + the OCR worker) into dist/, optimised by wasm-opt
-web:
-	@PATH="$(TOOLS_BIN):$$PATH"; set -e; trunk build --release
+## web: the browser app (Leptos + the OCR worker) into dist/, optimised by wasm-opt;
+## rebuilt only when a source it is made from changed (wasm-opt takes minutes)
+WEB_SRC = $(shell find app worker engine www -type f -not -path '*/node/*') Trunk.toml Cargo.toml Cargo.lock
+web: dist/.built
+dist/.built: $(WEB_SRC)
+	@PATH="$(TOOLS_BIN):$$PATH"; set -e; trunk build --release; touch $@
 
 ## bench: accuracy/speed/memory vs Tesseract and rapidocr → bench/results.md
 bench: models wasm web
