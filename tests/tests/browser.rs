@@ -24,7 +24,7 @@ struct Server {
 }
 
 impl Server {
-    fn start(data_dir: &Path) -> Self {
+    fn start(data_dir: &Path, web_dir: &Path) -> Self {
         let bin = std::env::var_os("OCRCHAT_BIN")
             .map(PathBuf::from)
             .unwrap_or_else(|| workspace_root().join("target/release/ocrchat"));
@@ -34,7 +34,7 @@ impl Server {
             .arg("--data-dir")
             .arg(data_dir)
             .arg("--web-dir")
-            .arg(workspace_root().join("dist"))
+            .arg(web_dir)
             .arg("--models-dir")
             .arg(models_dir())
             .stdout(Stdio::piped())
@@ -201,7 +201,9 @@ fn assert_private(requests: &Value, origin: &str, phase: &str) {
 fn browser_app_reads_exports_and_keeps_files_private() {
     let Some(testdata) = testdata_or_skip("browser app") else { return };
     let root = workspace_root();
-    assert!(root.join("dist/index.html").is_file(), "dist/ missing: build the app with `make web` (make test does)");
+    // OCRCHAT_TEST_WEB_DIR: an unoptimised build while developing (wasm-opt takes minutes).
+    let web_dir = std::env::var_os("OCRCHAT_TEST_WEB_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("dist"));
+    assert!(web_dir.join("index.html").is_file(), "{} missing: build the app with `make web` (make test does)", web_dir.display());
     let npm = npm_dir();
     assert!(
         npm.join("node_modules/playwright-core").is_dir(),
@@ -222,7 +224,7 @@ fn browser_app_reads_exports_and_keeps_files_private() {
     let corrupt = tmp.join("corrupt.png");
     std::fs::write(&corrupt, &png[..png.len() / 2]).unwrap();
 
-    let server = Server::start(&tmp.join("data"));
+    let server = Server::start(&tmp.join("data"), &web_dir);
     let origin = server.base.trim_end_matches('/').to_string();
     let screenshot = root.join("docs/screenshot.png");
     std::fs::create_dir_all(screenshot.parent().unwrap()).unwrap();
