@@ -281,6 +281,7 @@ fn browser_app_reads_exports_and_keeps_files_private() {
     }
 
     // Privacy: the whole cpu run (load, OCR, exports) only fetched app and model files.
+    // The photo's exports happen in the second visit, also checked below.
     assert_private(&r["cpu_requests"], &origin, "cpu tier");
     let fetched_models = |log: &Value| {
         log.as_array()
@@ -293,7 +294,7 @@ fn browser_app_reads_exports_and_keeps_files_private() {
             .count()
     };
     assert_eq!(fetched_models(&r["cpu_requests"]), 3, "first visit downloads det, rec and dict once");
-    // Second visit: no model download.
+    // Second visit (photo read and exported again): no model download.
     assert_private(&r["second_load_requests"], &origin, "second visit");
     assert_eq!(fetched_models(&r["second_load_requests"]), 0, "second visit downloaded a model: {}", r["second_load_requests"]);
     assert!(r["second_model_status"].as_str().unwrap_or_default().contains("from this browser's cache"));
