@@ -6,16 +6,16 @@ CARGO ?= cargo
 TOOLS_BIN = $(shell scripts/install-tools.sh | tail -n 1)
 WASM_NODE = target/wasm-node
 
-.PHONY: run test models tools build wasm bench clean-wasm
+.PHONY: run test models tools build wasm web bench clean-wasm
 
 ## run: the API server (+ web app when built) on http://127.0.0.1:8080 with SQLite in
 ## the user's data dir (override: OCRCHAT_DATA_DIR, ocrchat.toml); fetches models on first run
-run: models
+run: models web
 	$(CARGO) build --release -p ocrchat
 	./target/release/ocrchat serve --models-dir models
 
 ## test: every test (unit, golden, hostile files, wasm == native, exports read by python-docx and pdftotext)
-test: models wasm
+test: models wasm web
 	@scripts/install-pdf-tools.sh
 	@set -eo pipefail; OCRCHAT_TEST_PYTHON="$$(scripts/install-test-deps.sh | tail -n 1)"; export OCRCHAT_TEST_PYTHON; scripts/test.sh
 
@@ -32,10 +32,18 @@ build:
 ## wasm: the engine as wasm32+simd128 for Node (tests, bench)
 wasm:
 	@PATH="$(TOOLS_BIN):$$PATH"; set -e; \
-	$(CARGO) build --release -p ocrchat-worker --target wasm32-unknown-unknown; \
+	$(CARGO) build --release -p ocrchat-worker --lib --target wasm32-unknown-unknown; \
 	wasm-bindgen --target nodejs --out-dir $(WASM_NODE) target/wasm32-unknown-unknown/release/ocrchat_worker.wasm
 
-## bench: accuracy/speed/memory vs Tesseract and rapidocr, then the API load benchmark → bench/results.md
-bench: models wasm
+## web: the browser app (Leptos + the OCR worker) into dist/, optimised by wasm-opt;
+## rebuilt only when a source it is made from changed (wasm-opt takes minutes)
+WEB_SRC = $(shell find app worker engine www -type f -not -path '*/node/*') Trunk.toml Cargo.toml Cargo.lock
+web: dist/.built
+dist/.built: $(WEB_SRC)
+	@PATH="$(TOOLS_BIN):$$PATH"; set -e; trunk build --release; touch $@
+
+## bench: accuracy/speed/memory vs Tesseract and rapidocr, the API load benchmark, the browser → bench/results.md
+bench: models wasm web
 	$(CARGO) build --release -p ocrchat -p ocrchat-tests
 	bash bench/run.sh
+	@PATH="$(TOOLS_BIN):$$PATH" python3 bench/web_bench.py

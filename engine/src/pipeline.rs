@@ -182,7 +182,13 @@ impl OcrEngine {
         let start = Instant::now();
         let (rotated, rotation, lines) = self.read_upright(page)?;
         let upright = rotated.as_ref().unwrap_or(page);
-        let blocks = self.layout(&lines);
+        let out = self.page_from_lines(upright, index, rotation, &lines);
+        debug!(index, lines = lines.len(), rotation, ms = start.elapsed().as_millis() as u64, "page done");
+        Ok(out)
+    }
+
+    /// Lays out recognised lines into the page model.
+    fn page_from_lines(&self, upright: &RgbImage, index: usize, rotation: u16, lines: &[RecognizedLine]) -> Page {
         let mut out = Page {
             index,
             width: upright.width(),
@@ -190,11 +196,10 @@ impl OcrEngine {
             rotation,
             source: PageSource::Ocr,
             text: String::new(),
-            blocks,
+            blocks: self.layout(lines),
         };
         out.refresh_text();
-        debug!(index, lines = lines.len(), rotation, ms = start.elapsed().as_millis() as u64, "page done");
-        Ok(out)
+        out
     }
 
     /// A born-digital PDF page from its text layer, unless the layer is
@@ -282,6 +287,18 @@ impl OcrEngine {
     /// queue, the browser worker) use this instead of [`Self::ocr_source`],
     /// with one [`TextLayerCheck`] per document.
     pub fn ocr_page(&self, source: &Source<'_>, index: usize, check: &mut TextLayerCheck) -> Result<Page> {
+        self.ocr_page_with_image(source, index, check).map(|(page, _)| page)
+    }
+
+    /// [`Self::ocr_page`] that also returns the upright image the OCR read (its
+    /// pixels are the page's bbox coordinates), so a caller that shows the page
+    /// (the browser worker) need not decode it twice; `None` for text-layer pages.
+    pub fn ocr_page_with_image(
+        &self,
+        source: &Source<'_>,
+        index: usize,
+        check: &mut TextLayerCheck,
+    ) -> Result<(Page, Option<RgbImage>)> {
         if let Source::Pdf(pdf) = source
             && !self.config.force_ocr
         {
@@ -289,7 +306,7 @@ impl OcrEngine {
             match self.text_layer_page(pdf, index, read_back)? {
                 TextLayerPage::Page { page, read_back } => {
                     check.checked += usize::from(read_back);
-                    return Ok(page);
+                    return Ok((page, None));
                 }
                 TextLayerPage::Mismatch => check.suspect = true,
                 TextLayerPage::Unusable => {}
@@ -297,7 +314,9 @@ impl OcrEngine {
         }
         // Only this page's pixels are in memory.
         let img = source.page(index)?;
-        self.ocr_image(&img, index)
+        let (rotated, rotation, lines) = self.read_upright(&img)?;
+        let upright = rotated.unwrap_or(img);
+        Ok((self.page_from_lines(&upright, index, rotation, &lines), Some(upright)))
     }
 }
 

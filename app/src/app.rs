@@ -1,0 +1,286 @@
+//! App state and the traffic that changes it: worker responses for the cpu
+//! tier, API calls for the vlm tier.
+
+use std::cell::RefCell;
+
+use js_sys::ArrayBuffer;
+use leptos::prelude::*;
+use ocrchat_worker::protocol::{Request, Response};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::api;
+use crate::components::{Controls, FileCard};
+use crate::model::{FileJob, PageView, Phase, Tier};
+use crate::worker::OcrWorker;
+
+/// A file's state, shared by its card and the message handlers.
+pub type JobSignal = RwSignal<FileJob, LocalStorage>;
+
+/// Where the model is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ModelState {
+    /// Being fetched / compiled.
+    Loading(String),
+    /// Loaded; `cached`: no download was needed.
+    Ready { model: String, cached: bool },
+    /// Could not load.
+    Failed(String),
+}
+
+/// Everything the screens share (all `Copy` handles).
+#[derive(Clone, Copy)]
+pub struct AppState {
+    /// Files of the current batch, in drop order.
+    pub jobs: RwSignal<Vec<JobSignal>>,
+    /// Model state.
+    pub model: RwSignal<ModelState>,
+    /// Languages the loaded model reads.
+    pub languages: RwSignal<Vec<String>>,
+    /// Selected language (`auto` or a code).
+    pub language: RwSignal<String>,
+    /// Selected tier.
+    pub tier: RwSignal<Tier>,
+    /// API token for the server tiers.
+    pub token: RwSignal<String>,
+    next_id: StoredValue<u32>,
+}
+
+thread_local! {
+    static WORKER: RefCell<Option<OcrWorker>> = const { RefCell::new(None) };
+}
+
+/// Sends a request to the OCR worker.
+pub fn send(req: &Request, payload: Option<ArrayBuffer>) {
+    WORKER.with(|w| match w.borrow().as_ref() {
+        Some(w) => w.send(req, payload),
+        None => web_sys::console::error_1(&"ocrchat: no OCR worker".into()),
+    });
+}
+
+/// localStorage key of the chosen model.
+const MODEL_KEY: &str = "ocrchat.model";
+
+fn models_url() -> String {
+    // Same origin: the server publishes models/ next to the app.
+    let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
+    format!("{origin}/models/")
+}
+
+impl AppState {
+    fn new() -> Self {
+        let model = web_sys::window()
+            .and_then(|w| w.local_storage().ok().flatten())
+            .and_then(|s| s.get_item(MODEL_KEY).ok().flatten())
+            .filter(|m| m == "tiny" || m == "small")
+            .unwrap_or_else(|| "tiny".into());
+        Self {
+            jobs: RwSignal::new(Vec::new()),
+            model: RwSignal::new(ModelState::Loading(model)),
+            languages: RwSignal::new(Vec::new()),
+            language: RwSignal::new("auto".into()),
+            tier: RwSignal::new(Tier::Cpu),
+            token: RwSignal::new(api::saved_token()),
+            next_id: StoredValue::new(1),
+        }
+    }
+
+    /// Loads `model` (`tiny` / `small`) in the worker.
+    pub fn load_model(&self, model: &str) {
+        if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+            let _ = s.set_item(MODEL_KEY, model);
+        }
+        self.model.set(ModelState::Loading(model.to_string()));
+        send(&Request::Load { model: model.to_string(), models_url: models_url() }, None);
+    }
+
+    fn job(&self, id: u32) -> Option<JobSignal> {
+        self.jobs.with_untracked(|v| v.iter().find(|j| j.with_untracked(|j| j.id) == id).copied())
+    }
+
+    /// Starts a new batch with `files`: cpu files go to the worker, vlm files to the server.
+    pub fn add_files(&self, files: Vec<web_sys::File>) {
+        if files.is_empty() {
+            return;
+        }
+        for old in self.jobs.get_untracked() {
+            send(&Request::Forget { job: old.with_untracked(|j| j.id) }, None);
+        }
+        self.jobs.set(Vec::new());
+        let tier = self.tier.get_untracked();
+        for file in files {
+            let id = self.next_id.get_value();
+            self.next_id.set_value(id + 1);
+            let job = RwSignal::new_local(FileJob::new(id, file.name(), tier));
+            self.jobs.update(|v| v.push(job));
+            let state = *self;
+            leptos::task::spawn_local(async move {
+                match tier {
+                    Tier::Cpu => state.ocr_in_browser(id, file).await,
+                    Tier::Vlm => state.ocr_on_server(job, file).await,
+                }
+            });
+        }
+    }
+
+    async fn ocr_in_browser(&self, id: u32, file: web_sys::File) {
+        match JsFuture::from(file.array_buffer()).await {
+            // Transferred to the worker: the bytes never touch the network.
+            Ok(buf) => send(&Request::Ocr { job: id, name: file.name() }, Some(buf.unchecked_into())),
+            Err(_) => self.fail(id, "cannot read the file".into()),
+        }
+    }
+
+    async fn ocr_on_server(&self, job: JobSignal, file: web_sys::File) {
+        let token = self.token.get_untracked();
+        job.update(|j| j.phase = Phase::Running);
+        let mut result = api::submit_vlm(&file, &self.language.get_untracked(), &token).await;
+        // Larger files are queued by the server: poll until they finish.
+        while let Ok(v) = &result {
+            match v["status"].as_str() {
+                Some("pending" | "processing") => {
+                    job.update(|j| {
+                        j.pages_total = v["page_count"].as_u64().unwrap_or(0) as u32;
+                        j.pages_done = v["pages_done"].as_u64().unwrap_or(0) as u32;
+                    });
+                    crate::util::sleep(1500).await;
+                    let uuid = v["uuid"].as_str().unwrap_or_default().to_string();
+                    result = api::job(&uuid, &token).await;
+                }
+                _ => break,
+            }
+        }
+        job.update(|j| match result {
+            Ok(v) if v["status"] == "done" => {
+                j.pages_total = v["page_count"].as_u64().unwrap_or(1) as u32;
+                j.pages_done = j.pages_total;
+                j.text = v["text"].as_str().unwrap_or_default().to_string();
+                j.edited = j.text.clone();
+                j.markdown = v["markdown"].as_str().unwrap_or_default().to_string();
+                j.confidence = v["mean_confidence"].as_f64().unwrap_or(0.0) as f32;
+                j.server_uuid = v["uuid"].as_str().map(str::to_string);
+                j.phase = Phase::Done;
+            }
+            Ok(v) => j.phase = Phase::Failed(v["error"].as_str().unwrap_or("the server could not read the file").to_string()),
+            Err(api::ApiError(e)) => j.phase = Phase::Failed(e),
+        });
+    }
+
+    fn fail(&self, id: u32, message: String) {
+        if let Some(job) = self.job(id) {
+            job.update(|j| j.phase = Phase::Failed(message));
+        }
+    }
+
+    /// Applies one worker response.
+    fn on_worker(&self, msg: Response, payload: Option<ArrayBuffer>) {
+        match msg {
+            Response::Started => {}
+            Response::Ready { model, cached, languages } => {
+                self.languages.set(languages);
+                self.model.set(ModelState::Ready { model, cached });
+            }
+            Response::Opened { job, pages, .. } => {
+                if let Some(j) = self.job(job) {
+                    j.update(|j| {
+                        j.pages_total = pages;
+                        j.phase = Phase::Running;
+                    });
+                }
+            }
+            Response::Page { job, index, pages, page_json, preview_width, preview_height } => {
+                let Some(j) = self.job(job) else { return };
+                let view = payload
+                    .ok_or_else(|| "page without pixels".to_string())
+                    .and_then(|px| PageView::parse(index, &page_json, px, preview_width, preview_height));
+                j.update(|j| {
+                    j.pages_total = pages;
+                    j.pages_done = index + 1;
+                    match view {
+                        Ok(v) => j.pages.push(v),
+                        Err(e) => web_sys::console::error_1(&format!("ocrchat: page {index}: {e}").into()),
+                    }
+                });
+            }
+            Response::Done { job, text, markdown, mean_confidence, millis } => {
+                if let Some(j) = self.job(job) {
+                    j.update(|j| {
+                        j.edited = text.clone();
+                        j.text = text;
+                        j.markdown = markdown;
+                        j.confidence = mean_confidence;
+                        j.millis = millis;
+                        j.phase = Phase::Done;
+                    });
+                }
+            }
+            Response::Exported { filename, mime, .. } => {
+                if let Some(buf) = payload {
+                    if let Err(e) = crate::util::download(&js_sys::Uint8Array::new(&buf), &filename, &mime) {
+                        web_sys::console::error_2(&"ocrchat: download failed".into(), &e);
+                    }
+                }
+            }
+            Response::Error { job: Some(job), message } => self.fail(job, message),
+            Response::Error { job: None, message } => {
+                if matches!(self.model.get_untracked(), ModelState::Loading(_)) {
+                    self.model.set(ModelState::Failed(message));
+                } else {
+                    web_sys::console::error_1(&format!("ocrchat worker: {message}").into());
+                }
+            }
+        }
+    }
+
+    /// The status line: `done` once every file of the batch has finished.
+    pub fn status(&self) -> String {
+        let jobs: Vec<FileJob> = self.jobs.with(|v| v.iter().map(|j| j.get()).collect());
+        if !jobs.is_empty() {
+            if jobs.iter().all(FileJob::finished) {
+                return "done".into();
+            }
+            let (done, total) = jobs.iter().fold((0, 0), |(d, t), j| (d + j.pages_done, t + j.pages_total.max(1)));
+            return format!("reading… {done}/{total} pages");
+        }
+        match self.model.get() {
+            ModelState::Loading(m) => format!("loading the {m} model…"),
+            ModelState::Ready { .. } => "ready".into(),
+            ModelState::Failed(e) => format!("error: {e}"),
+        }
+    }
+}
+
+/// The whole page.
+#[component]
+pub fn App() -> impl IntoView {
+    let state = AppState::new();
+    provide_context(state);
+    match OcrWorker::spawn(move |msg, payload| state.on_worker(msg, payload)) {
+        Ok(w) => WORKER.with(|slot| *slot.borrow_mut() = Some(w)),
+        Err(e) => state.model.set(ModelState::Failed(format!("cannot start the OCR worker: {e:?}"))),
+    }
+    if let ModelState::Loading(m) = state.model.get_untracked() {
+        state.load_model(&m);
+    }
+    view! {
+        <header>
+            <h1>"ocrchat"</h1>
+            <p class="privacy" data-testid="privacy">
+                {move || match state.tier.get() {
+                    Tier::Cpu => "Private: with the cpu tier your files never leave this browser. \
+                                  The OCR runs here, in WebAssembly; nothing is uploaded.",
+                    Tier::Vlm => "The vlm tier sends your file to this server's vision model.",
+                }}
+            </p>
+        </header>
+        <main>
+            <Controls/>
+            <p class="status" data-testid="status">{move || state.status()}</p>
+            <For
+                each=move || state.jobs.get()
+                key=|j| j.with_untracked(|j| j.id)
+                children=move |job| view! { <FileCard job=job/> }
+            />
+        </main>
+    }
+}

@@ -1,0 +1,224 @@
+//! One file's result: progress, the page with its boxes, the text, exports,
+//! and (for server jobs) chat.
+
+use leptos::prelude::*;
+use ocrchat_worker::protocol::Request;
+use wasm_bindgen::JsCast;
+
+use crate::api;
+use crate::app::{AppState, JobSignal, send};
+use crate::model::{PageView, Phase, Tier};
+
+/// Export formats, in button order.
+const FORMATS: [(&str, &str); 6] =
+    [("txt", "Text"), ("md", "Markdown"), ("docx", "Word"), ("pdf", "Searchable PDF"), ("csv", "CSV"), ("json", "JSON")];
+
+/// A file's card.
+#[component]
+pub fn FileCard(job: JobSignal) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let shown_page = RwSignal::new(0usize);
+    let show_markdown = RwSignal::new(false);
+    let phase = move || job.with(|j| j.phase.clone());
+    let progress_label = move || {
+        job.with(|j| match &j.phase {
+            Phase::Queued => "queued".to_string(),
+            Phase::Running => format!("page {} of {}", (j.pages_done + 1).min(j.pages_total.max(1)), j.pages_total.max(1)),
+            Phase::Done if j.tier == Tier::Cpu => {
+                format!("{} page(s) in {:.1} s, confidence {:.0}%", j.pages_total, j.millis / 1000.0, j.confidence * 100.0)
+            }
+            Phase::Done => format!("{} page(s) read by the server", j.pages_total),
+            Phase::Failed(_) => "failed".into(),
+        })
+    };
+    let export = move |format: &'static str| {
+        let (id, tier, uuid, name) = job.with_untracked(|j| (j.id, j.tier, j.server_uuid.clone(), j.name.clone()));
+        match (tier, uuid) {
+            // Made by the engine's exporters in the worker: no server round-trip.
+            (Tier::Cpu, _) => send(&Request::Export { job: id, format: format.into() }, None),
+            (Tier::Vlm, Some(uuid)) => leptos::task::spawn_local(async move {
+                let stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s).to_string();
+                match api::download(&uuid, format, &state.token.get_untracked()).await {
+                    Ok(bytes) => {
+                        let _ = crate::util::download(&js_sys::Uint8Array::from(&bytes[..]), &format!("{stem}.{format}"), "application/octet-stream");
+                    }
+                    Err(api::ApiError(e)) => job.update(|j| j.phase = Phase::Failed(e)),
+                }
+            }),
+            (Tier::Vlm, None) => {}
+        }
+    };
+    view! {
+        <article class="card" data-testid="file-card">
+            <header>
+                <strong class="name">{move || job.with(|j| j.name.clone())}</strong>
+                <progress
+                    data-testid="progress"
+                    max=move || job.with(|j| j.pages_total.max(1))
+                    value=move || job.with(|j| if j.finished() { j.pages_total.max(1) } else { j.pages_done })
+                ></progress>
+                <span class="progress-label">{progress_label}</span>
+            </header>
+            {move || match phase() {
+                Phase::Failed(e) => Some(view! { <p class="error" data-testid="error" role="alert">{e}</p> }),
+                _ => None,
+            }}
+            <div class="result">
+                <div class="pages">
+                    <nav class="page-tabs">
+                        {move || {
+                            let n = job.with(|j| j.pages.len());
+                            (n > 1).then(|| {
+                                (0..n)
+                                    .map(|i| view! {
+                                        <button
+                                            class:active=move || shown_page.get() == i
+                                            on:click=move |_| shown_page.set(i)
+                                        >{format!("{}", i + 1)}</button>
+                                    })
+                                    .collect_view()
+                            })
+                        }}
+                    </nav>
+                    {move || job.with(|j| j.pages.get(shown_page.get()).cloned()).map(|p| view! { <PageImage page=p/> })}
+                </div>
+                <div class="text">
+                    <nav class="text-tabs">
+                        <button class:active=move || !show_markdown.get() on:click=move |_| show_markdown.set(false)>"Text"</button>
+                        <button class:active=move || show_markdown.get() on:click=move |_| show_markdown.set(true)>"Markdown"</button>
+                    </nav>
+                    <textarea
+                        data-testid="result-text"
+                        spellcheck="false"
+                        class:hidden=move || show_markdown.get()
+                        prop:value=move || job.with(|j| j.edited.clone())
+                        on:input=move |ev| job.update(|j| j.edited = event_target_value(&ev))
+                    ></textarea>
+                    <pre class="markdown" data-testid="result-markdown" class:hidden=move || !show_markdown.get()>
+                        {move || job.with(|j| j.markdown.clone())}
+                    </pre>
+                    <p class="hint">"Edit freely to copy; exports contain the recognised document."</p>
+                    <div class="exports">
+                        {FORMATS
+                            .into_iter()
+                            .map(|(f, label)| view! {
+                                <button
+                                    data-testid=format!("export-{f}")
+                                    disabled=move || !matches!(phase(), Phase::Done)
+                                    on:click=move |_| export(f)
+                                >{label}</button>
+                            })
+                            .collect_view()}
+                    </div>
+                    {move || job.with(|j| j.server_uuid.clone()).map(|uuid| view! { <Chat uuid=uuid/> })}
+                </div>
+            </div>
+        </article>
+    }
+}
+
+/// A page preview with its words drawn over it; hovering a word shows its
+/// text and confidence.
+#[component]
+fn PageImage(page: PageView) -> impl IntoView {
+    let canvas = NodeRef::<leptos::html::Canvas>::new();
+    let hovered = RwSignal::new(None::<(String, f32)>);
+    let (pw, ph) = (page.preview_width, page.preview_height);
+    let pixels = page.pixels.clone();
+    canvas.on_load(move |c| {
+        // The worker's RGBA goes straight into the canvas (no copy into wasm).
+        let data = js_sys::Uint8ClampedArray::new(&pixels);
+        let drawn = web_sys::ImageData::new_with_js_u8_clamped_array_and_sh(&data, pw, ph).and_then(|img| {
+            let ctx: web_sys::CanvasRenderingContext2d =
+                c.get_context("2d")?.ok_or("no 2d context")?.unchecked_into();
+            ctx.put_image_data(&img, 0.0, 0.0)
+        });
+        if let Err(e) = drawn {
+            web_sys::console::error_2(&"ocrchat: cannot draw the page".into(), &e);
+        }
+    });
+    let boxes = page
+        .lines
+        .iter()
+        .flat_map(|line| {
+            if line.words.is_empty() {
+                vec![(line.text.clone(), line.bbox, line.confidence)]
+            } else {
+                line.words.iter().map(|w| (w.text.clone(), w.bbox, w.confidence)).collect()
+            }
+        })
+        .map(|(text, [x0, y0, x1, y1], conf)| {
+            let label = format!("{text} — {:.0}%", conf * 100.0);
+            view! {
+                <rect
+                    class="word"
+                    class:low=conf < 0.8
+                    x=x0 y=y0 width=x1.saturating_sub(x0) height=y1.saturating_sub(y0)
+                    aria-label=label
+                    on:mouseenter=move |_| hovered.set(Some((text.clone(), conf)))
+                    on:mouseleave=move |_| hovered.set(None)
+                ></rect>
+            }
+        })
+        .collect_view();
+    view! {
+        <figure class="page" data-testid="page-view">
+            <div class="page-stack">
+                <canvas node_ref=canvas width=pw height=ph></canvas>
+                <svg class="overlay" data-testid="overlay" viewBox=format!("0 0 {} {}", page.width, page.height) preserveAspectRatio="none">
+                    {boxes}
+                </svg>
+            </div>
+            <figcaption data-testid="hover-info">
+                {move || match hovered.get() {
+                    Some((t, c)) => format!("“{t}” — confidence {:.0}%", c * 100.0),
+                    None => format!("page {} · hover a box to see its text and confidence", page.index + 1),
+                }}
+            </figcaption>
+        </figure>
+    }
+}
+
+/// Questions about a server job's text (`POST /api/v1/chat/<uuid>/`).
+#[component]
+fn Chat(uuid: String) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let messages = RwSignal::new(Vec::<(String, String)>::new());
+    let draft = RwSignal::new(String::new());
+    let conversation = RwSignal::new(None::<String>);
+    let uuid = StoredValue::new(uuid);
+    let ask = move |_| {
+        let question = draft.get_untracked();
+        if question.trim().is_empty() {
+            return;
+        }
+        draft.set(String::new());
+        messages.update(|m| m.push(("you".into(), question.clone())));
+        leptos::task::spawn_local(async move {
+            let conv = conversation.get_untracked();
+            let reply = api::chat(&uuid.get_value(), &question, conv.as_deref(), &state.token.get_untracked()).await;
+            let line = match reply {
+                Ok(v) => {
+                    conversation.set(v["conversation"].as_str().map(str::to_string));
+                    let mut text = v["message"]["content"].as_str().unwrap_or_default().to_string();
+                    for c in v["message"]["citations"].as_array().into_iter().flatten() {
+                        text.push_str(&format!("\n  p. {}: “{}”", c["page"], c["snippet"].as_str().unwrap_or_default()));
+                    }
+                    ("assistant".to_string(), text)
+                }
+                Err(api::ApiError(e)) => ("error".to_string(), e),
+            };
+            messages.update(|m| m.push(line));
+        });
+    };
+    view! {
+        <section class="chat" data-testid="chat">
+            <h3>"Ask about this document"</h3>
+            <ul>
+                {move || messages.get().into_iter().map(|(who, text)| view! { <li class=who.clone()><b>{who.clone()}": "</b>{text}</li> }).collect_view()}
+            </ul>
+            <input type="text" prop:value=move || draft.get() on:input=move |ev| draft.set(event_target_value(&ev))/>
+            <button on:click=ask>"Ask"</button>
+        </section>
+    }
+}

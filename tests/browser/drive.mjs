@@ -1,0 +1,200 @@
+// Drives headless Chromium (Debian's, through playwright-core) against the app
+// served by `ocrchat serve`, and prints what it saw as JSON on stdout. The
+// assertions live in tests/tests/browser.rs; this script only acts and records,
+// so a broken app shows up as wrong data there, not as a silent pass here.
+//
+// env: OCRCHAT_BASE_URL (http://127.0.0.1:PORT/), OCRCHAT_NPM_DIR (playwright-core),
+//      OCRCHAT_CHROMIUM (default /usr/bin/chromium), OCRCHAT_OUT (download dir),
+//      OCRCHAT_SCREENSHOT (png path); files: OCRCHAT_PHOTOTEST, OCRCHAT_PDF, OCRCHAT_CORRUPT.
+// mode `bench`: OCRCHAT_BENCH_FILES (comma list), times drop → text per model.
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+const env = (k, d) => process.env[k] ?? d;
+const require = createRequire(join(env('OCRCHAT_NPM_DIR', '.'), 'package.json'));
+const { chromium } = require('playwright-core');
+const base = env('OCRCHAT_BASE_URL');
+const origin = new URL(base).origin;
+const TIMEOUT = 600_000;
+
+const browser = await chromium.launch({
+  executablePath: env('OCRCHAT_CHROMIUM', '/usr/bin/chromium'),
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const out = {};
+try {
+  if (process.argv[2] === 'bench') await bench(out); else await test(out);
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(out));
+
+/** Every request the browser makes in `ctx` (pages, dedicated workers, service worker). */
+function record(ctx) {
+  const log = [];
+  ctx.on('request', (r) => log.push({
+    url: r.url(), method: r.method(), type: r.resourceType(),
+    body_bytes: r.postDataBuffer() ? r.postDataBuffer().length : 0,
+    service_worker: !!r.serviceWorker(),
+  }));
+  return log;
+}
+
+async function openApp(ctx, errors) {
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
+  await page.goto(base);
+  await page.waitForFunction(() => /ready/.test(document.querySelector('[data-testid=model-status]')?.textContent || ''),
+    null, { timeout: TIMEOUT });
+  return page;
+}
+
+async function waitDone(page) {
+  await page.waitForFunction(() => document.querySelector('[data-testid=status]')?.textContent === 'done',
+    null, { timeout: TIMEOUT, polling: 100 });
+}
+
+async function cards(page) {
+  return page.$$eval('[data-testid=file-card]', (cs) => cs.map((c) => ({
+    name: c.querySelector('.name')?.textContent,
+    text: c.querySelector('[data-testid=result-text]')?.value ?? '',
+    markdown: c.querySelector('[data-testid=result-markdown]')?.textContent ?? '',
+    error: c.querySelector('[data-testid=error]')?.textContent ?? null,
+    progress: [c.querySelector('[data-testid=progress]')?.value, c.querySelector('[data-testid=progress]')?.max],
+    page_tabs: c.querySelectorAll('.page-tabs button').length,
+    boxes: c.querySelectorAll('[data-testid=overlay] rect').length,
+  })));
+}
+
+async function test(out) {
+  const ctx = await browser.newContext({ acceptDownloads: true, viewport: { width: 1100, height: 760 } });
+  const requests = record(ctx);
+  const errors = [];
+  const page = await openApp(ctx, errors);
+  out.first_model_status = await page.textContent('[data-testid=model-status]');
+  out.privacy_note = await page.textContent('[data-testid=privacy]');
+
+  // cpu tier: an image and a 3-page PDF at once.
+  await page.setInputFiles('#file-input', [env('OCRCHAT_PHOTOTEST'), env('OCRCHAT_PDF')]);
+  const progress = [];
+  const poll = setInterval(async () => {
+    try { progress.push(await page.$$eval('[data-testid=progress]', (ps) => ps.map((p) => `${p.value}/${p.max}`).join(' '))); } catch {}
+  }, 250);
+  await waitDone(page);
+  clearInterval(poll);
+  out.progress_seen = [...new Set(progress)];
+  out.cards = await cards(page);
+
+  // Hover a box: its text and confidence appear.
+  await page.hover('[data-testid=file-card] >> nth=0 >> [data-testid=overlay] rect >> nth=3');
+  out.hover_info = await page.textContent('[data-testid=file-card] >> nth=0 >> [data-testid=hover-info]');
+  const shot = env('OCRCHAT_SCREENSHOT');
+  if (shot) await page.locator('[data-testid=file-card]').first().screenshot({ path: shot });
+
+  // Every export, made in the worker. Chromium refuses an eleventh download
+  // started without a fresh user gesture in one page, so the 3-page PDF's six
+  // exports are taken here and the photo's after the reload below.
+  out.downloads = [];
+  const exportAll = async (cardIndex, label) => {
+    const card = page.locator('[data-testid=file-card]').nth(cardIndex);
+    for (const f of ['txt', 'md', 'docx', 'pdf', 'csv', 'json']) {
+      const [dl] = await Promise.all([
+        page.waitForEvent('download', { timeout: TIMEOUT }),
+        card.locator(`[data-testid=export-${f}]`).click(),
+      ]);
+      const path = join(env('OCRCHAT_OUT'), `${label}-${dl.suggestedFilename()}`);
+      await dl.saveAs(path);
+      out.downloads.push({ card: label, format: f, filename: dl.suggestedFilename(), path });
+    }
+  };
+  await exportAll(1, 1);
+  out.cpu_requests = requests.splice(0);
+
+  // Second visit: the models come from the Cache API. The photo is read again
+  // and exported; this session's requests must be just as private.
+  await page.reload();
+  await page.waitForFunction(() => /ready/.test(document.querySelector('[data-testid=model-status]')?.textContent || ''),
+    null, { timeout: TIMEOUT });
+  out.second_model_status = await page.textContent('[data-testid=model-status]');
+  await page.setInputFiles('#file-input', env('OCRCHAT_PHOTOTEST'));
+  await waitDone(page);
+  await exportAll(0, 0);
+  out.second_load_requests = requests.splice(0);
+
+  // A corrupt file fails on its own card; the page keeps working.
+  await page.setInputFiles('#file-input', env('OCRCHAT_CORRUPT'));
+  await waitDone(page);
+  out.corrupt_cards = await cards(page);
+  await page.setInputFiles('#file-input', env('OCRCHAT_PHOTOTEST'));
+  await waitDone(page);
+  out.after_corrupt_cards = await cards(page);
+
+  // Offline (service worker + Cache API): reload and read again.
+  await ctx.setOffline(true);
+  await page.reload();
+  await page.waitForFunction(() => /ready/.test(document.querySelector('[data-testid=model-status]')?.textContent || ''),
+    null, { timeout: 60_000 }).catch(() => {});
+  out.offline_model_status = await page.textContent('[data-testid=model-status]').catch(() => null);
+  try {
+    await page.setInputFiles('#file-input', env('OCRCHAT_PHOTOTEST'));
+    await waitDone(page);
+    out.offline_cards = await cards(page);
+  } catch (e) { out.offline_error = String(e); }
+  await ctx.setOffline(false);
+  out.page_errors = errors;
+  await ctx.close();
+
+  // The widget in a plain page that is not the app (same origin, made up here).
+  const wctx = await browser.newContext();
+  const wreq = record(wctx);
+  const wpage = await wctx.newPage();
+  const werrors = [];
+  wpage.on('pageerror', (e) => werrors.push(String(e)));
+  await wpage.route(`${base}plain-test-page.html`, (route) => route.fulfill({
+    contentType: 'text/html',
+    body: `<!doctype html><html><body><h1>Someone's page</h1><p>Unrelated content.</p>
+      <div id="el"></div><script src="/widget.js" data-target="#el"></script></body></html>`,
+  }));
+  await wpage.goto(`${base}plain-test-page.html`);
+  out.widget_mounted = await wpage.$eval('#el', (e) => e.classList.contains('ocrchat-widget') && !!e.querySelector('input[type=file]'));
+  await wpage.setInputFiles('#el [data-testid=widget-input]', env('OCRCHAT_PHOTOTEST'));
+  await wpage.waitForFunction(() => document.querySelector('#el [data-testid=widget-status]')?.textContent === 'done',
+    null, { timeout: TIMEOUT });
+  out.widget_text = await wpage.$eval('#el [data-testid=widget-text]', (t) => t.value);
+  out.widget_requests = wreq;
+  out.widget_errors = werrors;
+  await wctx.close();
+}
+
+async function bench(out) {
+  out.runs = [];
+  for (const model of ['tiny', 'small']) {
+    const ctx = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+    const errors = [];
+    await ctx.addInitScript(() => {
+      window.__longtasks = [];
+      new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__longtasks.push(e.duration); })
+        .observe({ type: 'longtask', buffered: true });
+    });
+    const page = await openApp(ctx, errors);
+    if (model !== 'tiny') {
+      await page.selectOption('#model', model);
+      await page.waitForFunction((m) => new RegExp(`${m} model ready`).test(document.querySelector('[data-testid=model-status]')?.textContent || ''),
+        model, { timeout: TIMEOUT });
+    }
+    for (const file of env('OCRCHAT_BENCH_FILES').split(',')) {
+      await page.evaluate(() => { window.__longtasks = []; });
+      const t0 = Date.now();
+      await page.setInputFiles('#file-input', file);
+      await waitDone(page);
+      const ms = Date.now() - t0;
+      const c = (await cards(page))[0];
+      const longtasks = await page.evaluate(() => window.__longtasks);
+      out.runs.push({ model, file, ms, text: c.text, error: c.error, longtasks });
+    }
+    out.errors = (out.errors || []).concat(errors);
+    await ctx.close();
+  }
+}

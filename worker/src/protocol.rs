@@ -1,0 +1,160 @@
+//! The messages between a page (the Leptos app or `widget.js`) and the OCR
+//! worker. A message is a plain JS object `{type: "…", …fields}` (serde,
+//! internally tagged, snake_case) plus, for file bytes, page pixels and
+//! exports, an `ArrayBuffer` under `payload` that is **transferred**, not
+//! copied (`postMessage(msg, [msg.payload])`): a 300-dpi page is 35 MB.
+//!
+//! Flow: the worker first posts `started` (messages sent before it would be
+//! lost while its wasm instantiates, so hosts queue them until then); `load` → `ready`; `ocr` (payload: the file) → `opened` → one `page`
+//! per page (payload: RGBA preview) → `done`; `export` → `exported` (payload:
+//! the file). Any failure answers `error` carrying the job it belongs to.
+//! Requests are handled one at a time, in order.
+
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+
+/// Property of a message object that holds the transferred bytes.
+pub const PAYLOAD: &str = "payload";
+
+/// Page → worker.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Request {
+    /// Load a model family (`tiny` or `small`) from `models_url` (a URL
+    /// ending in `/` that serves `manifest.json` and the model files). Files
+    /// are kept in the Cache API, so later visits download nothing.
+    Load {
+        /// `tiny` or `small`.
+        model: String,
+        /// Base URL of the models, e.g. `https://host/models/`.
+        models_url: String,
+    },
+    /// OCR a file (payload: its bytes). `job` is chosen by the page.
+    Ocr {
+        /// The page's id for this file.
+        job: u32,
+        /// File name, used for export file names.
+        name: String,
+    },
+    /// Export a finished job in `format` (`txt`, `md`, `json`, `docx`, `csv`, `pdf`).
+    Export {
+        /// The job to export.
+        job: u32,
+        /// Format name.
+        format: String,
+    },
+    /// Forget a job (its bytes and document).
+    Forget {
+        /// The job to drop.
+        job: u32,
+    },
+}
+
+/// Worker → page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Response {
+    /// The worker listens: requests may be sent from now on.
+    Started,
+    /// The model is loaded.
+    Ready {
+        /// `tiny` or `small`.
+        model: String,
+        /// Every model file came from the Cache API (no download).
+        cached: bool,
+        /// Languages the model reads.
+        languages: Vec<String>,
+    },
+    /// A file was opened: its page count is known before any page is read.
+    Opened {
+        /// Job id.
+        job: u32,
+        /// Number of pages.
+        pages: u32,
+        /// Sniffed format (`png`, `pdf`, …).
+        format: String,
+    },
+    /// One page is read (payload: RGBA preview pixels, `preview_width` ×
+    /// `preview_height`; bboxes in `page_json` are in page pixels, scale by
+    /// `preview_width / page.width`).
+    Page {
+        /// Job id.
+        job: u32,
+        /// Zero-based page index.
+        index: u32,
+        /// Pages in the file.
+        pages: u32,
+        /// The page as JSON, in the API's page shape (blocks → lines → words).
+        page_json: String,
+        /// Preview width in pixels.
+        preview_width: u32,
+        /// Preview height in pixels.
+        preview_height: u32,
+    },
+    /// Every page of the job is read.
+    Done {
+        /// Job id.
+        job: u32,
+        /// Plain text (pages separated by form feeds).
+        text: String,
+        /// Markdown rendering.
+        markdown: String,
+        /// Mean word confidence.
+        mean_confidence: f32,
+        /// Wall time of the OCR in milliseconds.
+        millis: f64,
+    },
+    /// An export is ready (payload: the file's bytes).
+    Exported {
+        /// Job id.
+        job: u32,
+        /// Format name.
+        format: String,
+        /// Suggested file name (`<stem>.<ext>`).
+        filename: String,
+        /// MIME type.
+        mime: String,
+    },
+    /// A request failed. `job` is set when it concerned a job.
+    Error {
+        /// The job the error belongs to, if any.
+        job: Option<u32>,
+        /// Human-readable reason.
+        message: String,
+    },
+}
+
+/// Builds the JS message for `msg`, with `payload` attached when given.
+/// Pass the payload in the transfer list when posting it.
+pub fn encode<T: Serialize>(msg: &T, payload: Option<&js_sys::ArrayBuffer>) -> Result<JsValue, JsValue> {
+    // Maps become plain objects so JS reads `msg.type`, `msg.job`.
+    let ser = serde_wasm_bindgen::Serializer::json_compatible();
+    let value = msg.serialize(&ser).map_err(JsValue::from)?;
+    if let Some(buf) = payload {
+        js_sys::Reflect::set(&value, &JsValue::from_str(PAYLOAD), buf)?;
+    }
+    Ok(value)
+}
+
+/// Splits a JS message into its typed part and its payload (if any).
+pub fn decode<T: for<'de> Deserialize<'de>>(value: JsValue) -> Result<(T, Option<js_sys::ArrayBuffer>), JsValue> {
+    let payload = js_sys::Reflect::get(&value, &JsValue::from_str(PAYLOAD))
+        .ok()
+        .and_then(|p| p.dyn_into::<js_sys::ArrayBuffer>().ok());
+    if payload.is_some() {
+        // The typed part must not see the bytes (serde would walk them).
+        let obj: &js_sys::Object = value.unchecked_ref();
+        js_sys::Reflect::delete_property(obj, &JsValue::from_str(PAYLOAD))?;
+    }
+    let msg = serde_wasm_bindgen::from_value(value).map_err(JsValue::from)?;
+    Ok((msg, payload))
+}
+
+/// The transfer list for a message: its payload, if any.
+pub fn transfer_list(payload: Option<&js_sys::ArrayBuffer>) -> js_sys::Array {
+    let list = js_sys::Array::new();
+    if let Some(p) = payload {
+        list.push(p);
+    }
+    list
+}

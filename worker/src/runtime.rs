@@ -1,0 +1,247 @@
+//! The dedicated Web Worker: receives [`Request`]s, runs them one at a time
+//! through a [`Session`], posts [`Response`]s with transferred payloads.
+//! Model files come from the Cache API when present (second visit: no
+//! download) and are checked against the manifest's sha256 before caching.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use js_sys::{ArrayBuffer, Uint8Array};
+use ocrchat_engine::{EngineConfig, ModelSize, registry};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Cache, DedicatedWorkerGlobalScope, MessageEvent};
+
+use crate::protocol::{self, Request, Response};
+use crate::session::Session;
+
+/// Cache API bucket for model files (keys carry the sha256, so a new model
+/// version is a new entry and never a stale hit).
+const MODEL_CACHE: &str = "ocrchat-models-v1";
+
+struct State {
+    session: Session,
+    queue: VecDeque<JsValue>,
+    busy: bool,
+}
+
+thread_local! {
+    static STATE: Rc<RefCell<State>> =
+        Rc::new(RefCell::new(State { session: Session::new(), queue: VecDeque::new(), busy: false }));
+}
+
+fn scope() -> DedicatedWorkerGlobalScope {
+    js_sys::global().unchecked_into()
+}
+
+/// Installs the message handler. Called once by the worker's `main`.
+pub fn start() {
+    console_error_panic_hook::set_once();
+    let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(|ev: MessageEvent| {
+        let start_loop = STATE.with(|s| {
+            let mut s = s.borrow_mut();
+            s.queue.push_back(ev.data());
+            !std::mem::replace(&mut s.busy, true)
+        });
+        if start_loop {
+            wasm_bindgen_futures::spawn_local(drain());
+        }
+    });
+    scope().set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+    // The handler lives as long as the worker.
+    onmessage.forget();
+    post(&Response::Started, None);
+}
+
+/// Handles queued requests in order until the queue is empty. Requests are
+/// serialised because loading is async and an `ocr` must wait for its model.
+async fn drain() {
+    loop {
+        let next = STATE.with(|s| {
+            let mut s = s.borrow_mut();
+            let next = s.queue.pop_front();
+            if next.is_none() {
+                s.busy = false;
+            }
+            next
+        });
+        let Some(msg) = next else { break };
+        handle(msg).await;
+    }
+}
+
+/// Posts `resp`, transferring `payload` (one copy out of wasm memory, none
+/// across threads).
+pub fn post(resp: &Response, payload: Option<Vec<u8>>) {
+    let buf = payload.map(|v| Uint8Array::from(&v[..]).buffer());
+    let sent = protocol::encode(resp, buf.as_ref())
+        .and_then(|msg| scope().post_message_with_transfer(&msg, &protocol::transfer_list(buf.as_ref())));
+    if let Err(e) = sent {
+        web_sys::console::error_2(&"ocrchat worker: cannot post".into(), &e);
+    }
+}
+
+fn fail(job: Option<u32>, message: String) {
+    web_sys::console::warn_1(&format!("ocrchat worker: {message}").into());
+    post(&Response::Error { job, message }, None);
+}
+
+async fn handle(msg: JsValue) {
+    let (req, payload) = match protocol::decode::<Request>(msg) {
+        Ok(x) => x,
+        Err(e) => return fail(None, format!("bad request: {}", js_text(&e))),
+    };
+    match req {
+        Request::Load { model, models_url } => match load(&model, &models_url).await {
+            Ok(resp) => post(&resp, None),
+            Err(e) => fail(None, format!("cannot load the {model} model: {e}")),
+        },
+        Request::Ocr { job, name } => {
+            let Some(buf) = payload else { return fail(Some(job), "ocr request without file bytes".into()) };
+            let bytes = Uint8Array::new(&buf).to_vec();
+            drop(buf);
+            let state = STATE.with(Rc::clone);
+            let result = state.borrow_mut().session.ocr(job, &name, bytes, &mut |r, p| post(&r, p));
+            if let Err(e) = result {
+                fail(Some(job), e);
+            }
+        }
+        Request::Export { job, format } => {
+            let result = STATE.with(|s| s.borrow().session.export(job, &format));
+            match result {
+                Ok((resp, bytes)) => post(&resp, Some(bytes)),
+                Err(e) => fail(Some(job), e),
+            }
+        }
+        Request::Forget { job } => STATE.with(|s| s.borrow_mut().session.forget(job)),
+    }
+}
+
+/// Loads `model` unless it is the current one.
+async fn load(model: &str, models_url: &str) -> Result<Response, String> {
+    let size = ModelSize::parse(model).ok_or("model must be tiny or small")?;
+    let spec = *registry::CATALOG.iter().find(|m| m.size == size).ok_or("unknown model")?;
+    let languages = spec.languages.iter().map(|s| s.to_string()).collect();
+    if STATE.with(|s| s.borrow().session.model() == Some(model)) {
+        return Ok(Response::Ready { model: model.to_string(), cached: true, languages });
+    }
+    let cache = open_cache().await;
+    let manifest = fetch_manifest(cache.as_ref(), &format!("{models_url}manifest.json")).await?;
+    let entry = manifest["models"]
+        .as_array()
+        .and_then(|ms| ms.iter().find(|m| m["name"] == spec.name))
+        .ok_or_else(|| format!("{} is not in the server's models/manifest.json", spec.name))?;
+    let mut files = Vec::new();
+    let mut cached = true;
+    for part in ["det", "rec", "dict"] {
+        let file = entry[part]["file"].as_str().ok_or("manifest entry without file")?;
+        let sha = entry[part]["sha256"].as_str().ok_or("manifest entry without sha256")?;
+        let (bytes, hit) = fetch_model_file(cache.as_ref(), &format!("{models_url}{file}"), sha).await?;
+        cached &= hit;
+        files.push(bytes);
+    }
+    let dict = String::from_utf8(files.pop().unwrap_or_default()).map_err(|_| "dictionary is not UTF-8")?;
+    let rec = files.pop().unwrap_or_default();
+    let det = files.pop().unwrap_or_default();
+    let engine =
+        ocrchat_engine::engine_from_bytes(&spec, det, rec, &dict, EngineConfig::default()).map_err(|e| e.to_string())?;
+    STATE.with(|s| s.borrow_mut().session.set_engine(model, engine));
+    Ok(Response::Ready { model: model.to_string(), cached, languages })
+}
+
+/// The model cache, or `None` where the Cache API is unavailable (it only
+/// exists in secure contexts: https or localhost).
+async fn open_cache() -> Option<Cache> {
+    let caches = scope().caches().ok()?;
+    JsFuture::from(caches.open(MODEL_CACHE)).await.ok().map(JsCast::unchecked_into)
+}
+
+/// The manifest from the network (it names the current files), falling back
+/// to the cached copy when offline.
+async fn fetch_manifest(cache: Option<&Cache>, url: &str) -> Result<serde_json::Value, String> {
+    let bytes = match fetch_bytes(url).await {
+        Ok(bytes) => {
+            if let Some(cache) = cache {
+                put(cache, url, &bytes).await;
+            }
+            bytes
+        }
+        Err(e) => match cache {
+            Some(cache) => cached_bytes(cache, url).await.ok_or(e)?,
+            None => return Err(e),
+        },
+    };
+    serde_json::from_slice(&bytes).map_err(|e| format!("bad manifest.json: {e}"))
+}
+
+/// A model file from the cache (`true`) or the network (`false`), verified.
+async fn fetch_model_file(cache: Option<&Cache>, url: &str, sha256: &str) -> Result<(Vec<u8>, bool), String> {
+    let key = format!("{url}?sha256={sha256}");
+    if let Some(cache) = cache {
+        if let Some(bytes) = cached_bytes(cache, &key).await {
+            return Ok((bytes, true));
+        }
+    }
+    let bytes = fetch_bytes(&key).await?;
+    if let Some(actual) = sha256_hex(&bytes).await {
+        if actual != sha256 {
+            return Err(format!("{url}: sha256 {actual} does not match the manifest"));
+        }
+    }
+    if let Some(cache) = cache {
+        put(cache, &key, &bytes).await;
+    }
+    Ok((bytes, false))
+}
+
+async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+    let resp: web_sys::Response = JsFuture::from(scope().fetch_with_str(url))
+        .await
+        .map_err(|e| format!("{url}: {}", js_text(&e)))?
+        .unchecked_into();
+    if !resp.ok() {
+        return Err(format!("{url}: HTTP {}", resp.status()));
+    }
+    response_bytes(&resp).await.ok_or_else(|| format!("{url}: cannot read the body"))
+}
+
+async fn response_bytes(resp: &web_sys::Response) -> Option<Vec<u8>> {
+    let buf = JsFuture::from(resp.array_buffer().ok()?).await.ok()?;
+    Some(Uint8Array::new(&buf.unchecked_into::<ArrayBuffer>()).to_vec())
+}
+
+async fn cached_bytes(cache: &Cache, key: &str) -> Option<Vec<u8>> {
+    let hit = JsFuture::from(cache.match_with_str(key)).await.ok()?;
+    if hit.is_undefined() {
+        return None;
+    }
+    response_bytes(&hit.unchecked_into()).await
+}
+
+async fn put(cache: &Cache, key: &str, bytes: &[u8]) {
+    let mut copy = bytes.to_vec();
+    let stored = match web_sys::Response::new_with_opt_u8_array(Some(&mut copy)) {
+        Ok(resp) => JsFuture::from(cache.put_with_str(key, &resp)).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    // A full or unavailable cache only costs a download next time.
+    if let Err(e) = stored {
+        web_sys::console::warn_2(&format!("ocrchat worker: not cached: {key}").into(), &e);
+    }
+}
+
+/// SHA-256 via SubtleCrypto, or `None` where it is unavailable (insecure
+/// contexts): the check is a guard against corrupt downloads, not a trust root.
+async fn sha256_hex(bytes: &[u8]) -> Option<String> {
+    let subtle = scope().crypto().ok()?.subtle();
+    let mut copy = bytes.to_vec();
+    let promise = subtle.digest_with_str_and_u8_array("SHA-256", &mut copy).ok()?;
+    let digest = JsFuture::from(promise).await.ok()?;
+    let digest = Uint8Array::new(&digest).to_vec();
+    Some(digest.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn js_text(v: &JsValue) -> String {
+    v.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).or_else(|| v.as_string()).unwrap_or_else(|| format!("{v:?}"))
+}

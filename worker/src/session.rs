@@ -1,0 +1,165 @@
+//! What the worker does with a request, independent of how messages travel:
+//! read a file page by page (emitting progress as it goes), keep the result
+//! for exports, render exports with the engine's own exporters.
+
+use std::collections::HashMap;
+
+use image::RgbImage;
+use ocrchat_engine::{DecodeLimits, Document, ExportFormat, OcrEngine, Source, TextLayerCheck, export};
+use web_time::Instant;
+
+use crate::protocol::Response;
+
+/// Longest side of the page preview sent to the page. The result view is at
+/// most screen-sized, and a 300-dpi A4 page at full size is 35 MB of RGBA.
+pub const PREVIEW_MAX_SIDE: u32 = 1600;
+
+/// A finished job: kept so exports (the searchable PDF needs the original
+/// pages) never go back to the page or a server.
+struct Job {
+    name: String,
+    bytes: Vec<u8>,
+    doc: Document,
+    limits: DecodeLimits,
+}
+
+/// The worker's state: the loaded model and the finished jobs.
+#[derive(Default)]
+pub struct Session {
+    engine: Option<(String, OcrEngine)>,
+    jobs: HashMap<u32, Job>,
+}
+
+impl Session {
+    /// An empty session (no model yet).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Installs a loaded engine for `model` (`tiny` / `small`).
+    pub fn set_engine(&mut self, model: &str, engine: OcrEngine) {
+        self.engine = Some((model.to_string(), engine));
+    }
+
+    /// The loaded model's name, if any.
+    pub fn model(&self) -> Option<&str> {
+        self.engine.as_ref().map(|(m, _)| m.as_str())
+    }
+
+    /// Reads every page of `bytes`, calling `emit` with `opened`, one `page`
+    /// (with its RGBA preview) per page, then `done`. On error nothing more is
+    /// emitted and the reason is returned (the caller reports it).
+    pub fn ocr(
+        &mut self,
+        job: u32,
+        name: &str,
+        bytes: Vec<u8>,
+        emit: &mut dyn FnMut(Response, Option<Vec<u8>>),
+    ) -> Result<(), String> {
+        let (_, engine) = self.engine.as_ref().ok_or("no model loaded")?;
+        let start = Instant::now();
+        let limits = engine.config().limits;
+        let doc = {
+            let source = Source::open(&bytes, limits).map_err(|e| e.to_string())?;
+            let total = source.page_count() as u32;
+            emit(Response::Opened { job, pages: total, format: source.format().name().to_string() }, None);
+            let mut pages = Vec::with_capacity(total as usize);
+            let mut check = TextLayerCheck::default();
+            for i in 0..total as usize {
+                let (page, upright) = engine.ocr_page_with_image(&source, i, &mut check).map_err(|e| format!("page {}: {e}", i + 1))?;
+                // Text-layer pages were not rasterised for OCR; render them for the view.
+                let img = match upright {
+                    Some(img) => img,
+                    None => source.page(i).map_err(|e| format!("page {}: {e}", i + 1))?,
+                };
+                let (preview_width, preview_height, rgba) = preview(&img);
+                drop(img);
+                let page_json = serde_json::to_string(&page).map_err(|e| e.to_string())?;
+                emit(Response::Page { job, index: i as u32, pages: total, page_json, preview_width, preview_height }, Some(rgba));
+                pages.push(page);
+            }
+            Document::from_pages(pages)
+        };
+        let markdown = String::from_utf8(export::export(&doc, ExportFormat::Md).map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
+        emit(
+            Response::Done {
+                job,
+                text: doc.text(),
+                markdown,
+                mean_confidence: doc.mean_confidence,
+                millis: start.elapsed().as_secs_f64() * 1000.0,
+            },
+            None,
+        );
+        self.jobs.insert(job, Job { name: name.to_string(), bytes, doc, limits });
+        Ok(())
+    }
+
+    /// Renders a finished job in `format`: the `exported` message and the file.
+    pub fn export(&self, job: u32, format: &str) -> Result<(Response, Vec<u8>), String> {
+        let j = self.jobs.get(&job).ok_or_else(|| format!("no finished job {job}"))?;
+        let fmt = ExportFormat::parse(format).ok_or_else(|| format!("unknown export format {format:?}"))?;
+        let bytes = match fmt {
+            // The searchable PDF re-reads the original pages (same as CLI and server).
+            ExportFormat::Pdf => export::pdf::from_original(&j.doc, &j.bytes, j.limits),
+            _ => export::export(&j.doc, fmt),
+        }
+        .map_err(|e| e.to_string())?;
+        let stem = j.name.rsplit_once('.').map_or(j.name.as_str(), |(s, _)| s);
+        let stem = if stem.is_empty() { "document" } else { stem };
+        let msg = Response::Exported {
+            job,
+            format: fmt.extension().to_string(),
+            filename: format!("{stem}.{}", fmt.extension()),
+            mime: fmt.content_type().to_string(),
+        };
+        Ok((msg, bytes))
+    }
+
+    /// Drops a job's bytes and document.
+    pub fn forget(&mut self, job: u32) {
+        self.jobs.remove(&job);
+    }
+}
+
+/// RGBA pixels of `img` scaled to fit [`PREVIEW_MAX_SIDE`] (ImageData's layout).
+pub fn preview(img: &RgbImage) -> (u32, u32, Vec<u8>) {
+    let (w, h) = img.dimensions();
+    let scale = (PREVIEW_MAX_SIDE as f32 / w.max(h) as f32).min(1.0);
+    let (pw, ph) = (((w as f32 * scale).round() as u32).max(1), ((h as f32 * scale).round() as u32).max(1));
+    // thumbnail: area averaging, fast and sharp enough for text at this size.
+    let small = if (pw, ph) == (w, h) { img.clone() } else { image::imageops::thumbnail(img, pw, ph) };
+    let mut rgba = Vec::with_capacity((pw * ph * 4) as usize);
+    for p in small.pixels() {
+        rgba.extend_from_slice(&[p[0], p[1], p[2], 255]);
+    }
+    (pw, ph, rgba)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preview_fits_the_bound_and_keeps_the_aspect() {
+        let img = RgbImage::from_pixel(2480, 3508, image::Rgb([10, 20, 30]));
+        let (w, h, rgba) = preview(&img);
+        assert_eq!(h, PREVIEW_MAX_SIDE);
+        assert_eq!(w, 1131);
+        assert_eq!(rgba.len(), (w * h * 4) as usize);
+        assert_eq!(&rgba[..4], &[10, 20, 30, 255]);
+        let (w, h, _) = preview(&RgbImage::new(300, 200));
+        assert_eq!((w, h), (300, 200), "small pages are not enlarged");
+    }
+
+    #[test]
+    fn without_a_model_ocr_and_export_fail_cleanly() {
+        let mut s = Session::new();
+        let mut n = 0;
+        let err = s.ocr(1, "a.png", vec![1, 2, 3], &mut |_, _| n += 1).unwrap_err();
+        assert!(err.contains("no model"), "{err}");
+        assert_eq!(n, 0);
+        assert!(s.export(1, "txt").unwrap_err().contains("no finished job"));
+    }
+}

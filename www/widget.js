@@ -1,0 +1,83 @@
+// ocrchat embeddable widget: a drop zone and a result box that OCR files in
+// the visitor's browser with the same Web Worker as the app (nothing is
+// uploaded). Embed with
+//   <div id="ocr"></div>
+//   <script src="https://HOST/widget.js" data-target="#ocr"></script>
+// or <ocrchat-widget></ocrchat-widget> after loading the script.
+// From another origin, HOST must allow CORS on /worker_bg.wasm and /models/.
+(() => {
+  const script = document.currentScript;
+  const base = new URL('.', script ? script.src : location.href).href;
+  let jobs = 0;
+
+  function spawnWorker() {
+    // A blob worker may load scripts from HOST even when the page is elsewhere.
+    const src = `importScripts(${JSON.stringify(base + 'worker.js')});` +
+      `wasm_bindgen({ module_or_path: ${JSON.stringify(base + 'worker_bg.wasm')} });`;
+    return new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
+  }
+
+  function mount(root) {
+    if (root.dataset.ocrchatMounted) return;
+    root.dataset.ocrchatMounted = '1';
+    root.classList.add('ocrchat-widget');
+    root.innerHTML = `
+      <style>
+        .ocrchat-widget{font:14px system-ui,sans-serif;border:1px solid #bbb;border-radius:8px;padding:10px;max-width:520px}
+        .ocrchat-widget label.ocw-drop{display:block;border:2px dashed #8aa;border-radius:6px;padding:14px;text-align:center;cursor:pointer}
+        .ocrchat-widget textarea{width:100%;box-sizing:border-box;min-height:120px;margin-top:8px}
+        .ocrchat-widget progress{width:100%}
+        .ocrchat-widget .ocw-status{color:#555;margin:6px 0 0}
+      </style>
+      <label class="ocw-drop">Drop an image or PDF, or click to pick one
+        <input type="file" accept="image/*,.pdf,.tif,.tiff" hidden data-testid="widget-input">
+      </label>
+      <progress max="1" value="0" data-testid="widget-progress"></progress>
+      <p class="ocw-status" data-testid="widget-status">loading the model…</p>
+      <textarea readonly data-testid="widget-text" placeholder="Text appears here. Your file stays in this browser."></textarea>`;
+    const input = root.querySelector('input');
+    const drop = root.querySelector('label');
+    const bar = root.querySelector('progress');
+    const status = root.querySelector('.ocw-status');
+    const text = root.querySelector('textarea');
+    const worker = spawnWorker();
+    let current = 0;
+    // Requests wait for `started`: the worker has no handler while its wasm loads.
+    let queue = [];
+    const send = (msg, transfer = []) => (queue ? queue.push([msg, transfer]) : worker.postMessage(msg, transfer));
+    worker.onmessage = ({ data: m }) => {
+      if (m.type === 'started') { queue.forEach(([msg, t]) => worker.postMessage(msg, t)); queue = null; }
+      else if (m.type === 'ready') status.textContent = 'ready';
+      else if (m.type === 'opened' && m.job === current) { bar.max = m.pages; bar.value = 0; status.textContent = `reading 0/${m.pages} pages…`; }
+      else if (m.type === 'page' && m.job === current) { bar.value = m.index + 1; status.textContent = `reading ${m.index + 1}/${m.pages} pages…`; }
+      else if (m.type === 'done' && m.job === current) { text.value = m.text; status.textContent = 'done'; }
+      else if (m.type === 'error') status.textContent = `error: ${m.message}`;
+    };
+    worker.onerror = (e) => { status.textContent = `error: ${e.message || 'the OCR worker failed to start'}`; };
+    send({ type: 'load', model: root.dataset.model || 'tiny', models_url: base + 'models/' });
+    const read = async (file) => {
+      if (!file) return;
+      if (current) send({ type: 'forget', job: current });
+      current = ++jobs;
+      text.value = '';
+      status.textContent = 'reading…';
+      const payload = await file.arrayBuffer();
+      // Transferred, not copied; it never leaves the browser.
+      send({ type: 'ocr', job: current, name: file.name, payload }, [payload]);
+    };
+    input.addEventListener('change', () => { read(input.files[0]); input.value = ''; });
+    drop.addEventListener('dragover', (e) => e.preventDefault());
+    drop.addEventListener('drop', (e) => { e.preventDefault(); read(e.dataTransfer.files[0]); });
+  }
+
+  if (!customElements.get('ocrchat-widget')) {
+    customElements.define('ocrchat-widget', class extends HTMLElement {
+      connectedCallback() { mount(this); }
+    });
+  }
+  const target = script && script.dataset.target;
+  if (target) {
+    const go = () => document.querySelectorAll(target).forEach(mount);
+    if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', go); else go();
+  }
+})();
