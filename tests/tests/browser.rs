@@ -10,8 +10,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use ocrchat_tests::pdfgen::scanned_pdf;
 use ocrchat_tests::{bow_f1, models_dir, testdata_or_skip, workspace_root};
-use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref};
 use serde_json::Value;
 
 /// Pages of the test PDF (each has a ground-truth `.txt` beside it).
@@ -63,39 +63,6 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A scanned PDF: one page per image, each drawn at 300 dpi.
-fn scanned_pdf(images: &[image::RgbImage]) -> Vec<u8> {
-    let mut pdf = Pdf::new();
-    let (catalog, tree) = (Ref::new(1), Ref::new(2));
-    let page_ids: Vec<Ref> = (0..images.len()).map(|i| Ref::new(10 + 3 * i as i32)).collect();
-    pdf.catalog(catalog).pages(tree);
-    pdf.pages(tree).kids(page_ids.iter().copied()).count(images.len() as i32);
-    for (img, &page_id) in images.iter().zip(&page_ids) {
-        let (image_id, content_id) = (Ref::new(page_id.get() + 1), Ref::new(page_id.get() + 2));
-        let (w, h) = img.dimensions();
-        let (wpt, hpt) = (w as f32 * 72.0 / 300.0, h as f32 * 72.0 / 300.0);
-        let mut p = pdf.page(page_id);
-        p.media_box(Rect::new(0.0, 0.0, wpt, hpt));
-        p.parent(tree);
-        p.contents(content_id);
-        p.resources().x_objects().pair(Name(b"Im1"), image_id);
-        p.finish();
-        let mut x = pdf.image_xobject(image_id, img.as_raw());
-        x.width(w as i32);
-        x.height(h as i32);
-        x.color_space().device_rgb();
-        x.bits_per_component(8);
-        x.finish();
-        let mut content = Content::new();
-        content.save_state();
-        content.transform([wpt, 0.0, 0.0, hpt, 0.0, 0.0]);
-        content.x_object(Name(b"Im1"));
-        content.restore_state();
-        pdf.stream(content_id, &content.finish());
-    }
-    pdf.finish()
 }
 
 fn npm_dir() -> PathBuf {
@@ -217,7 +184,7 @@ fn browser_app_reads_exports_and_keeps_files_private() {
     let images: Vec<image::RgbImage> =
         PDF_PAGES.iter().map(|s| image::open(testdata.join(format!("{s}.png"))).expect("test page").to_rgb8()).collect();
     let pdf_path = tmp.join("three-pages.pdf");
-    std::fs::write(&pdf_path, scanned_pdf(&images)).unwrap();
+    std::fs::write(&pdf_path, scanned_pdf(&images.iter().collect::<Vec<_>>(), 300.0)).unwrap();
     let phototest = testdata.join("tess_phototest.png");
     // A PNG cut in half: the header sniffs as PNG, the data is broken.
     let png = std::fs::read(&phototest).unwrap();
