@@ -6,64 +6,16 @@
 //! reader, that no request of the cpu tier carries the document, that a second
 //! visit downloads no model, offline use, a corrupt file, the widget.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use ocrchat_tests::pdfgen::scanned_pdf;
-use ocrchat_tests::{bow_f1, models_dir, testdata_or_skip, workspace_root};
+use ocrchat_tests::server::TestServer;
+use ocrchat_tests::{bow_f1, testdata_or_skip, workspace_root};
 use serde_json::Value;
 
 /// Pages of the test PDF (each has a ground-truth `.txt` beside it).
 const PDF_PAGES: [&str; 3] = ["tess_eurotext", "uw3_010001", "uw3_010004"];
-
-/// `ocrchat serve` on a free port; killed on drop.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(data_dir: &Path, web_dir: &Path) -> Self {
-        let bin = std::env::var_os("OCRCHAT_BIN")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace_root().join("target/release/ocrchat"));
-        assert!(bin.is_file(), "{} missing: `cargo build --release -p ocrchat` (make test does)", bin.display());
-        let mut child = Command::new(&bin)
-            .args(["serve", "--addr", "127.0.0.1:0"])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .arg("--web-dir")
-            .arg(web_dir)
-            .arg("--models-dir")
-            .arg(models_dir())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("ocrchat serve starts");
-        // Readiness: the server prints its address once it accepts connections.
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let base = loop {
-            let line = lines.next().expect("ocrchat serve exited before listening").expect("read stdout");
-            if let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://")) {
-                if line.contains("listening on") {
-                    break format!("{}/", url.trim_end_matches('/'));
-                }
-            }
-        };
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Server { child, base }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn npm_dir() -> PathBuf {
     std::env::var_os("OCRCHAT_NPM_DIR").map(PathBuf::from).unwrap_or_else(|| {
@@ -191,13 +143,15 @@ fn browser_app_reads_exports_and_keeps_files_private() {
     let corrupt = tmp.join("corrupt.png");
     std::fs::write(&corrupt, &png[..png.len() / 2]).unwrap();
 
-    let server = Server::start(&tmp.join("data"), &web_dir);
-    let origin = server.base.trim_end_matches('/').to_string();
+    let data_dir = tmp.join("data");
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let server = TestServer::start(&data_dir, &[("OCRCHAT_WEB_DIR", web_dir.to_str().expect("UTF-8 path"))]);
+    let origin = server.base.clone();
     let screenshot = root.join("docs/screenshot.png");
     std::fs::create_dir_all(screenshot.parent().unwrap()).unwrap();
     let out = Command::new("node")
         .arg(root.join("tests/browser/drive.mjs"))
-        .env("OCRCHAT_BASE_URL", &server.base)
+        .env("OCRCHAT_BASE_URL", format!("{origin}/"))
         .env("OCRCHAT_NPM_DIR", &npm)
         .env("OCRCHAT_OUT", &downloads)
         .env("OCRCHAT_SCREENSHOT", &screenshot)
