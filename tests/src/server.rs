@@ -57,18 +57,13 @@ pub struct TestServer {
     pub base: String,
     /// Its data directory.
     pub data_dir: PathBuf,
-    env: Vec<(String, String)>,
 }
 
 impl TestServer {
     /// Starts a server on `data_dir` with extra `OCRCHAT_*` settings
     /// (e.g. `("OCRCHAT_ANON_DAILY_PAGES", "3")`).
+    /// Starting it again on the same directory is how tests restart after a crash.
     pub fn start(data_dir: &Path, env: &[(&str, &str)]) -> Self {
-        let env: Vec<(String, String)> = env.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
-        Self::spawn(data_dir, env)
-    }
-
-    fn spawn(data_dir: &Path, env: Vec<(String, String)>) -> Self {
         let mut cmd = Command::new(ocrchat_bin());
         cmd.args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
@@ -79,7 +74,7 @@ impl TestServer {
             .current_dir(data_dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        for (k, v) in &env {
+        for (k, v) in env {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().expect("spawn ocrchat serve");
@@ -99,7 +94,7 @@ impl TestServer {
                 panic!("ocrchat serve did not start within 60 s: {:?}", child.wait());
             }
         };
-        Self { child, base, data_dir: data_dir.to_path_buf(), env }
+        Self { child, base, data_dir: data_dir.to_path_buf() }
     }
 
     /// `base` + `path`.
@@ -113,16 +108,6 @@ impl TestServer {
         let _ = self.child.wait();
         // Drop must not run again on a dead child; nothing else to clean.
         std::mem::forget(self);
-    }
-
-    /// Starts a new server on the same data directory and settings.
-    pub fn restart_after_crash(data_dir: &Path, env: &[(&str, &str)]) -> Self {
-        Self::start(data_dir, env)
-    }
-
-    /// Settings this server was started with.
-    pub fn env(&self) -> &[(String, String)] {
-        &self.env
     }
 
     /// Creates an account with the CLI; returns its token (the last stdout line).

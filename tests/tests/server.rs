@@ -296,7 +296,7 @@ fn large_pdf_is_queued_polled_and_survives_a_crash() {
     assert_eq!(uploads_left(tmp.path()).len(), 1, "the upload is kept until the job finishes");
     server.kill9();
 
-    let server = TestServer::restart_after_crash(tmp.path(), &env);
+    let server = TestServer::start(tmp.path(), &env);
     let finished = wait_for(Duration::from_secs(300), || {
         let j = job_json(get(&server, Some(&token), &path));
         seen.push(j["status"].as_str().unwrap().to_string());

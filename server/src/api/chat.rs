@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::ocr::owned_job;
-use super::view::document;
+use super::view::{document, rfc3339};
 use crate::jobs;
 use crate::llm::{ChatRole, ChatTurn};
 use crate::store::ChatRecord;
@@ -140,10 +140,7 @@ fn message(r: ChatRecord) -> ChatMessage {
         content: r.content,
         citations: r.citations.and_then(|c| serde_json::from_str(&c).ok()),
         conversation: r.conversation,
-        created_at: time::OffsetDateTime::from_unix_timestamp(r.created_at)
-            .ok()
-            .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-            .unwrap_or_default(),
+        created_at: rfc3339(r.created_at),
     }
 }
 

@@ -52,7 +52,8 @@ pub struct JobView {
     pub finished_at: Option<String>,
 }
 
-fn rfc3339(unix: i64) -> String {
+/// Unix seconds as RFC 3339 (empty when out of range).
+pub fn rfc3339(unix: i64) -> String {
     OffsetDateTime::from_unix_timestamp(unix).ok().and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_default()
 }
 
