@@ -32,7 +32,7 @@ build:
 ## wasm: the engine as wasm32+simd128 for Node (tests, bench)
 wasm:
 	@PATH="$(TOOLS_BIN):$$PATH"; set -e; \
-	$(CARGO) build --release -p ocrchat-worker --lib --target wasm32-unknown-unknown; \
+	$(CARGO) build --release -p ocrchat-worker --lib --features pdf,docx --target wasm32-unknown-unknown; \
 	wasm-bindgen --target nodejs --out-dir $(WASM_NODE) target/wasm32-unknown-unknown/release/ocrchat_worker.wasm
 
 ## web: the browser app (Leptos + the OCR worker) into dist/, optimised by wasm-opt;

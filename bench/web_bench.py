@@ -3,7 +3,7 @@
 headless Chromium by tests/browser/drive.mjs (mode `bench`). Measures, per model (tiny, small), the time
 from dropping a file to its text for the phototest page and the 300-dpi A4 page, main-thread long tasks
 during OCR, the native CLI time on the same A4 page (target: browser <= 3x native), and the gzip size of
-what a first visit transfers (app + worker wasm, models). Writes its own section of bench/results.md,
+what a first visit transfers (app + worker wasm, models) and of the PDF worker fetched on demand. Writes its own section of bench/results.md,
 between markers, so bench.py's rewrite of the file and this section never collide."""
 import gzip
 import json
@@ -65,6 +65,7 @@ def main() -> None:
     dist = REPO / "dist"
     app = sum(gz(dist / f) for f in ["index.html", "style.css", "ocrchat-app.js", "ocrchat-app_bg.wasm"])
     worker = sum(gz(dist / f) for f in ["worker_loader.js", "worker.js", "worker_bg.wasm"])
+    full = sum(gz(dist / f) for f in ["worker_full_loader.js", "worker_full.js", "worker_full_bg.wasm"])
     models = {m: sum(gz(REPO / "models" / f"ppocrv6-{m}" / f) for f in ["det.onnx", "rec.onnx", "dict.txt"])
               for m in ["tiny", "small"]}
     mb = lambda n: f"{n / 1e6:.2f} MB"
@@ -90,8 +91,9 @@ def main() -> None:
     lines += ["", "First visit, gzip -9 of what is transferred:", "",
               "| part | gzip |", "|---|---:|",
               f"| app (index.html, style.css, ocrchat-app.js + wasm) | {mb(app)} |",
-              f"| OCR worker (worker.js + wasm) | {mb(worker)} |",
+              f"| OCR worker: images, every export (worker.js + wasm) | {mb(worker)} |",
               f"| **app + worker** (budget 2 MB) | **{mb(app + worker)}** |",
+              f"| PDF worker (worker_full: the same plus PDF input), fetched when a PDF is dropped | {mb(full)} |",
               f"| models, tiny (det + rec + dict) | {mb(models['tiny'])} |",
               f"| models, small | {mb(models['small'])} |", END]
     section = "\n".join(lines) + "\n"

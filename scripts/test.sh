@@ -18,7 +18,7 @@ if [ "$status" -eq 0 ]; then
   tools_bin="$(OCRCHAT_SKIP_WEB_TOOLS=1 "$(dirname "$0")/install-tools.sh" | tail -n 1)"
   PATH="$tools_bin:$PATH" CHROMEDRIVER="$(command -v chromedriver)" \
     CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
-    cargo test -p ocrchat-worker --release --target wasm32-unknown-unknown --test protocol 2>&1 | tee -a "$log"
+    cargo test -p ocrchat-worker --release --features pdf,docx --target wasm32-unknown-unknown --test protocol 2>&1 | tee -a "$log"
   status=${PIPESTATUS[0]}
 fi
 passed=$(grep -Eo '^test result: [A-Za-z]+\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')

@@ -4,17 +4,25 @@
 //   <div id="ocr"></div>
 //   <script src="https://HOST/widget.js" data-target="#ocr"></script>
 // or <ocrchat-widget></ocrchat-widget> after loading the script.
-// From another origin, HOST must allow CORS on /worker_bg.wasm and /models/.
+// From another origin, HOST must allow CORS on the worker files and /models/.
 (() => {
   const script = document.currentScript;
   const base = new URL('.', script ? script.src : location.href).href;
   let jobs = 0;
 
-  function spawnWorker() {
+  // `worker` reads images; `worker_full` also PDFs and is started only when
+  // one arrives (it is twice the download).
+  function spawnWorker(name) {
     // A blob worker may load scripts from HOST even when the page is elsewhere.
-    const src = `importScripts(${JSON.stringify(base + 'worker.js')});` +
-      `wasm_bindgen({ module_or_path: ${JSON.stringify(base + 'worker_bg.wasm')} });`;
+    const src = `importScripts(${JSON.stringify(base + name + '.js')});` +
+      `wasm_bindgen({ module_or_path: ${JSON.stringify(base + name + '_bg.wasm')} });`;
     return new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
+  }
+
+  // Same rule as the engine: `%PDF-` within the first KiB.
+  async function isPdf(file) {
+    const head = new Uint8Array(await file.slice(0, 1024).arrayBuffer());
+    return new TextDecoder('latin1').decode(head).includes('%PDF-');
   }
 
   function mount(root) {
@@ -40,30 +48,41 @@
     const bar = root.querySelector('progress');
     const status = root.querySelector('.ocw-status');
     const text = root.querySelector('textarea');
-    const worker = spawnWorker();
     let current = 0;
-    // Requests wait for `started`: the worker has no handler while its wasm loads.
-    let queue = [];
-    const send = (msg, transfer = []) => (queue ? queue.push([msg, transfer]) : worker.postMessage(msg, transfer));
-    worker.onmessage = ({ data: m }) => {
-      if (m.type === 'started') { queue.forEach(([msg, t]) => worker.postMessage(msg, t)); queue = null; }
-      else if (m.type === 'ready') status.textContent = 'ready';
-      else if (m.type === 'opened' && m.job === current) { bar.max = m.pages; bar.value = 0; status.textContent = `reading 0/${m.pages} pages…`; }
-      else if (m.type === 'page' && m.job === current) { bar.value = m.index + 1; status.textContent = `reading ${m.index + 1}/${m.pages} pages…`; }
-      else if (m.type === 'done' && m.job === current) { text.value = m.text; status.textContent = 'done'; }
-      else if (m.type === 'error') status.textContent = `error: ${m.message}`;
+    let currentWorker = null;
+    const workers = {};
+    // A started worker with the model loading; requests wait for `started`
+    // (the worker has no handler while its wasm loads).
+    const workerFor = (name) => {
+      if (workers[name]) return workers[name];
+      const worker = spawnWorker(name);
+      let queue = [];
+      const w = { send: (msg, transfer = []) => (queue ? queue.push([msg, transfer]) : worker.postMessage(msg, transfer)) };
+      worker.onmessage = ({ data: m }) => {
+        if (m.type === 'started') { queue.forEach(([msg, t]) => worker.postMessage(msg, t)); queue = null; }
+        else if (m.type === 'ready') { if (!current) status.textContent = 'ready'; }
+        else if (m.type === 'opened' && m.job === current) { bar.max = m.pages; bar.value = 0; status.textContent = `reading 0/${m.pages} pages…`; }
+        else if (m.type === 'page' && m.job === current) { bar.value = m.index + 1; status.textContent = `reading ${m.index + 1}/${m.pages} pages…`; }
+        else if (m.type === 'done' && m.job === current) { text.value = m.text; status.textContent = 'done'; }
+        else if (m.type === 'error' && (m.job == null || m.job === current)) status.textContent = `error: ${m.message}`;
+      };
+      worker.onerror = (e) => { status.textContent = `error: ${e.message || 'the OCR worker failed to start'}`; };
+      w.send({ type: 'load', model: root.dataset.model || 'tiny', models_url: base + 'models/' });
+      return (workers[name] = w);
     };
-    worker.onerror = (e) => { status.textContent = `error: ${e.message || 'the OCR worker failed to start'}`; };
-    send({ type: 'load', model: root.dataset.model || 'tiny', models_url: base + 'models/' });
+    workerFor('worker');
     const read = async (file) => {
       if (!file) return;
-      if (current) send({ type: 'forget', job: current });
-      current = ++jobs;
+      if (current && currentWorker) currentWorker.send({ type: 'forget', job: current });
+      const job = (current = ++jobs);
       text.value = '';
       status.textContent = 'reading…';
+      const worker = workerFor((await isPdf(file)) ? 'worker_full' : 'worker');
       const payload = await file.arrayBuffer();
+      if (job !== current) return; // another file was dropped meanwhile
+      currentWorker = worker;
       // Transferred, not copied; it never leaves the browser.
-      send({ type: 'ocr', job: current, name: file.name, payload }, [payload]);
+      worker.send({ type: 'ocr', job, name: file.name, payload }, [payload]);
     };
     input.addEventListener('change', () => { read(input.files[0]); input.value = ''; });
     drop.addEventListener('dragover', (e) => e.preventDefault());

@@ -2,6 +2,7 @@
 //! tier, API calls for the vlm tier.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 
 use js_sys::ArrayBuffer;
 use leptos::prelude::*;
@@ -12,7 +13,7 @@ use wasm_bindgen_futures::JsFuture;
 use crate::api;
 use crate::components::{Controls, FileCard};
 use crate::model::{FileJob, PageView, Phase, Tier};
-use crate::worker::OcrWorker;
+use crate::worker::{Build, OcrWorker};
 
 /// A file's state, shared by its card and the message handlers.
 pub type JobSignal = RwSignal<FileJob, LocalStorage>;
@@ -43,18 +44,35 @@ pub struct AppState {
     pub tier: RwSignal<Tier>,
     /// API token for the server tiers.
     pub token: RwSignal<String>,
+    /// The model family every worker loads (`tiny` / `small`).
+    chosen_model: StoredValue<String>,
     next_id: StoredValue<u32>,
 }
 
-thread_local! {
-    static WORKER: RefCell<Option<OcrWorker>> = const { RefCell::new(None) };
+/// The OCR workers started so far and which one holds each job.
+#[derive(Default)]
+struct Workers {
+    running: HashMap<Build, OcrWorker>,
+    owner: HashMap<u32, Build>,
 }
 
-/// Sends a request to the OCR worker.
+thread_local! {
+    static WORKERS: RefCell<Workers> = RefCell::new(Workers::default());
+}
+
+/// Sends a job's request (`export`, `forget`) to the worker that read it.
 pub fn send(req: &Request, payload: Option<ArrayBuffer>) {
-    WORKER.with(|w| match w.borrow().as_ref() {
-        Some(w) => w.send(req, payload),
-        None => web_sys::console::error_1(&"ocrchat: no OCR worker".into()),
+    let job = match req {
+        Request::Ocr { job, .. } | Request::Export { job, .. } | Request::Forget { job } => Some(*job),
+        Request::Load { .. } => None,
+    };
+    WORKERS.with(|w| {
+        let w = w.borrow();
+        let build = job.and_then(|j| w.owner.get(&j).copied()).unwrap_or(Build::Lite);
+        match w.running.get(&build) {
+            Some(worker) => worker.send(req, payload),
+            None => web_sys::console::error_1(&"ocrchat: no OCR worker".into()),
+        }
     });
 }
 
@@ -69,29 +87,46 @@ fn models_url() -> String {
 
 impl AppState {
     fn new() -> Self {
-        let model = web_sys::window()
+        let model: String = web_sys::window()
             .and_then(|w| w.local_storage().ok().flatten())
             .and_then(|s| s.get_item(MODEL_KEY).ok().flatten())
             .filter(|m| m == "tiny" || m == "small")
             .unwrap_or_else(|| "tiny".into());
         Self {
             jobs: RwSignal::new(Vec::new()),
-            model: RwSignal::new(ModelState::Loading(model)),
+            model: RwSignal::new(ModelState::Loading(model.clone())),
             languages: RwSignal::new(Vec::new()),
             language: RwSignal::new("auto".into()),
             tier: RwSignal::new(Tier::Cpu),
             token: RwSignal::new(api::saved_token()),
+            chosen_model: StoredValue::new(model),
             next_id: StoredValue::new(1),
         }
     }
 
-    /// Loads `model` (`tiny` / `small`) in the worker.
+    /// Loads `model` (`tiny` / `small`) in every running worker.
     pub fn load_model(&self, model: &str) {
         if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
             let _ = s.set_item(MODEL_KEY, model);
         }
+        self.chosen_model.set_value(model.to_string());
         self.model.set(ModelState::Loading(model.to_string()));
-        send(&Request::Load { model: model.to_string(), models_url: models_url() }, None);
+        let load = Request::Load { model: model.to_string(), models_url: models_url() };
+        WORKERS.with(|w| w.borrow().running.values().for_each(|worker| worker.send(&load, None)));
+    }
+
+    /// Starts the worker of `build` unless it runs, and has it load the
+    /// chosen model (from the Cache API when another worker fetched it).
+    fn start_worker(&self, build: Build) -> Result<(), String> {
+        if WORKERS.with(|w| w.borrow().running.contains_key(&build)) {
+            return Ok(());
+        }
+        let state = *self;
+        let worker = OcrWorker::spawn(build, move |msg, payload| state.on_worker(build, msg, payload))
+            .map_err(|e| format!("cannot start the OCR worker: {e:?}"))?;
+        worker.send(&Request::Load { model: self.chosen_model.get_value(), models_url: models_url() }, None);
+        WORKERS.with(|w| w.borrow_mut().running.insert(build, worker));
+        Ok(())
     }
 
     fn job(&self, id: u32) -> Option<JobSignal> {
@@ -104,7 +139,9 @@ impl AppState {
             return;
         }
         for old in self.jobs.get_untracked() {
-            send(&Request::Forget { job: old.with_untracked(|j| j.id) }, None);
+            let id = old.with_untracked(|j| j.id);
+            send(&Request::Forget { job: id }, None);
+            WORKERS.with(|w| w.borrow_mut().owner.remove(&id));
         }
         self.jobs.set(Vec::new());
         let tier = self.tier.get_untracked();
@@ -124,11 +161,18 @@ impl AppState {
     }
 
     async fn ocr_in_browser(&self, id: u32, file: web_sys::File) {
-        match JsFuture::from(file.array_buffer()).await {
-            // Transferred to the worker: the bytes never touch the network.
-            Ok(buf) => send(&Request::Ocr { job: id, name: file.name() }, Some(buf.unchecked_into())),
-            Err(_) => self.fail(id, "cannot read the file".into()),
+        let buf: ArrayBuffer = match JsFuture::from(file.array_buffer()).await {
+            Ok(buf) => buf.unchecked_into(),
+            Err(_) => return self.fail(id, "cannot read the file".into()),
+        };
+        let head = js_sys::Uint8Array::new_with_byte_offset_and_length(&buf, 0, buf.byte_length().min(1024)).to_vec();
+        let build = Build::for_file(&head);
+        if let Err(e) = self.start_worker(build) {
+            return self.fail(id, e);
         }
+        WORKERS.with(|w| w.borrow_mut().owner.insert(id, build));
+        // Transferred to the worker: the bytes never touch the network.
+        send(&Request::Ocr { job: id, name: file.name() }, Some(buf));
     }
 
     async fn ocr_on_server(&self, job: JobSignal, file: web_sys::File) {
@@ -172,13 +216,18 @@ impl AppState {
         }
     }
 
-    /// Applies one worker response.
-    fn on_worker(&self, msg: Response, payload: Option<ArrayBuffer>) {
+    /// Applies one response of the worker of `build`. The page's model
+    /// state follows the first-load worker; the full one only reads PDFs.
+    fn on_worker(&self, build: Build, msg: Response, payload: Option<ArrayBuffer>) {
         match msg {
             Response::Started => {}
+            Response::Ready { .. } if build == Build::Full => {}
             Response::Ready { model, cached, languages } => {
                 self.languages.set(languages);
                 self.model.set(ModelState::Ready { model, cached });
+                // Only now: installing it precaches the app, which must not
+                // compete with the worker and model downloads of a first visit.
+                crate::util::register_service_worker();
             }
             Response::Opened { job, pages, .. } => {
                 if let Some(j) = self.job(job) {
@@ -222,6 +271,17 @@ impl AppState {
                 }
             }
             Response::Error { job: Some(job), message } => self.fail(job, message),
+            // The PDF reader could not start: its waiting files cannot be read.
+            Response::Error { job: None, message } if build == Build::Full => {
+                let waiting: Vec<u32> = WORKERS.with(|w| {
+                    w.borrow().owner.iter().filter(|&(_, b)| *b == Build::Full).map(|(j, _)| *j).collect()
+                });
+                for id in waiting {
+                    if self.job(id).is_some_and(|j| !j.with_untracked(FileJob::finished)) {
+                        self.fail(id, format!("cannot read PDFs here: {message}"));
+                    }
+                }
+            }
             Response::Error { job: None, message } => {
                 if matches!(self.model.get_untracked(), ModelState::Loading(_)) {
                     self.model.set(ModelState::Failed(message));
@@ -255,12 +315,9 @@ impl AppState {
 pub fn App() -> impl IntoView {
     let state = AppState::new();
     provide_context(state);
-    match OcrWorker::spawn(move |msg, payload| state.on_worker(msg, payload)) {
-        Ok(w) => WORKER.with(|slot| *slot.borrow_mut() = Some(w)),
-        Err(e) => state.model.set(ModelState::Failed(format!("cannot start the OCR worker: {e:?}"))),
-    }
-    if let ModelState::Loading(m) = state.model.get_untracked() {
-        state.load_model(&m);
+    // The first-load worker starts with the page and loads the chosen model.
+    if let Err(e) = state.start_worker(Build::Lite) {
+        state.model.set(ModelState::Failed(e));
     }
     view! {
         <header>

@@ -12,6 +12,5 @@ mod worker;
 
 fn main() {
     console_error_panic_hook::set_once();
-    util::register_service_worker();
     leptos::mount::mount_to_body(app::App);
 }

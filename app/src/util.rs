@@ -37,7 +37,14 @@ pub async fn sleep(ms: i32) {
 
 /// Registers `sw.js` (offline use after the first visit). Only secure
 /// contexts have service workers; elsewhere the app still works online.
+/// Registers once per page load.
 pub fn register_service_worker() {
+    thread_local! {
+        static REGISTERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    if REGISTERED.with(|r| r.replace(true)) {
+        return;
+    }
     let Some(window) = web_sys::window() else { return };
     let container = window.navigator().service_worker();
     if container.is_undefined() {

@@ -9,8 +9,31 @@ use ocrchat_worker::protocol::{self, Request, Response};
 use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, Worker};
 
-/// Where Trunk puts the worker's loader (`data-loader-shim`, no file hashes).
-pub const WORKER_URL: &str = "./worker_loader.js";
+/// The two builds of the OCR worker (Trunk, `www/index.html`). The first
+/// visit downloads only `Lite`; `Full` is started when a PDF arrives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Build {
+    /// Images in, every export: what a first visit downloads.
+    Lite,
+    /// Lite plus PDF input (hayro, ~45% of the wasm).
+    Full,
+}
+
+impl Build {
+    /// The worker's loader script (`data-loader-shim`, no file hashes).
+    fn url(self) -> &'static str {
+        match self {
+            Build::Lite => "./worker_loader.js",
+            Build::Full => "./worker_full_loader.js",
+        }
+    }
+
+    /// The build that reads a file starting with `head`: PDFs need `Full`.
+    /// Same rule as the engine's sniffing (`%PDF-` within the first KiB).
+    pub fn for_file(head: &[u8]) -> Self {
+        if head[..head.len().min(1024)].windows(5).any(|w| w == b"%PDF-") { Build::Full } else { Build::Lite }
+    }
+}
 
 /// Messages waiting for the worker's `started` (a message posted while its
 /// wasm instantiates would find no handler and be lost). `None` once started.
@@ -23,11 +46,12 @@ pub struct OcrWorker {
 }
 
 impl OcrWorker {
-    /// Starts the worker; `on_message` receives every response with its payload.
-    pub fn spawn(on_message: impl Fn(Response, Option<ArrayBuffer>) + 'static) -> Result<Self, JsValue> {
-        let worker = Worker::new(WORKER_URL)?;
+    /// Starts a worker of `build`; `on_message` receives every response with its payload.
+    pub fn spawn(build: Build, on_message: impl Fn(Response, Option<ArrayBuffer>) + 'static) -> Result<Self, JsValue> {
+        let worker = Worker::new(build.url())?;
         let pending: Pending = Rc::new(RefCell::new(Some(Vec::new())));
-        let (w, p) = (worker.clone(), Rc::clone(&pending));
+        let on_message = Rc::new(on_message);
+        let (w, p, deliver) = (worker.clone(), Rc::clone(&pending), Rc::clone(&on_message));
         let handler = Closure::<dyn Fn(MessageEvent)>::new(move |ev: MessageEvent| match protocol::decode::<Response>(ev.data()) {
             Ok((Response::Started, _)) => {
                 for (msg, transfer) in p.borrow_mut().take().unwrap_or_default() {
@@ -36,12 +60,25 @@ impl OcrWorker {
                     }
                 }
             }
-            Ok((msg, payload)) => on_message(msg, payload),
+            Ok((msg, payload)) => deliver(msg, payload),
             Err(e) => web_sys::console::error_2(&"ocrchat: bad message from the worker".into(), &e),
         });
         worker.set_onmessage(Some(handler.as_ref().unchecked_ref()));
-        // Lives as long as the page.
+        // A script that cannot load (offline before it was ever cached) never
+        // posts `started`: report it like a failed model load.
+        let failed = Closure::<dyn Fn(web_sys::Event)>::new(move |ev: web_sys::Event| {
+            // A script that fails to load fires a plain `Event`, not an `ErrorEvent`.
+            let detail = ev.dyn_ref::<web_sys::ErrorEvent>().map(|e| e.message()).filter(|m| !m.is_empty());
+            let message = match detail {
+                Some(m) => format!("the OCR worker stopped: {m}"),
+                None => "the OCR worker could not be loaded (offline before it was ever cached?)".to_string(),
+            };
+            on_message(Response::Error { job: None, message }, None);
+        });
+        worker.set_onerror(Some(failed.as_ref().unchecked_ref()));
+        // Both live as long as the page.
         handler.forget();
+        failed.forget();
         Ok(Self { worker, pending })
     }
 

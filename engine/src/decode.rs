@@ -101,6 +101,7 @@ pub enum Source<'a> {
     /// An image file (one page, or several for TIFF).
     Image(ImageSource<'a>),
     /// A PDF document.
+    #[cfg(feature = "pdf")]
     Pdf(crate::pdf::PdfSource),
 }
 
@@ -109,7 +110,10 @@ impl<'a> Source<'a> {
     /// after this, before any page is decoded (metering needs them first).
     pub fn open(bytes: &'a [u8], limits: DecodeLimits) -> Result<Self> {
         Ok(match sniff(bytes)? {
+            #[cfg(feature = "pdf")]
             InputFormat::Pdf => Source::Pdf(crate::pdf::PdfSource::open(bytes, limits)?),
+            #[cfg(not(feature = "pdf"))]
+            InputFormat::Pdf => return Err(EngineError::NotBuiltIn { what: "PDF input", feature: "pdf" }),
             _ => Source::Image(ImageSource::open(bytes, limits)?),
         })
     }
@@ -118,6 +122,7 @@ impl<'a> Source<'a> {
     pub fn format(&self) -> InputFormat {
         match self {
             Source::Image(s) => s.format(),
+            #[cfg(feature = "pdf")]
             Source::Pdf(_) => InputFormat::Pdf,
         }
     }
@@ -126,6 +131,7 @@ impl<'a> Source<'a> {
     pub fn page_count(&self) -> usize {
         match self {
             Source::Image(s) => s.page_count(),
+            #[cfg(feature = "pdf")]
             Source::Pdf(p) => p.page_count(),
         }
     }
@@ -134,6 +140,7 @@ impl<'a> Source<'a> {
     pub fn page(&self, index: usize) -> Result<RgbImage> {
         match self {
             Source::Image(s) => s.page(index),
+            #[cfg(feature = "pdf")]
             Source::Pdf(p) => p.render(index),
         }
     }

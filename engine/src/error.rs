@@ -75,6 +75,16 @@ pub enum EngineError {
         /// Why.
         reason: String,
     },
+    /// The input or output needs a part of the engine this build leaves out
+    /// (the browser's first-load worker has no PDF reader; the page routes
+    /// PDFs to a full build).
+    #[error("{what} is not built into this engine (cargo feature `{feature}`)")]
+    NotBuiltIn {
+        /// What was asked for, e.g. "PDF input".
+        what: &'static str,
+        /// The cargo feature that provides it.
+        feature: &'static str,
+    },
 }
 
 impl EngineError {

@@ -24,7 +24,9 @@ pub mod export;
 pub mod geometry;
 pub mod layout;
 pub mod model;
+#[cfg(feature = "pdf")]
 pub mod pdf;
+#[cfg(feature = "pdf")]
 mod pdf_text;
 mod pipeline;
 pub mod recognize;

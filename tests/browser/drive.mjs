@@ -74,6 +74,8 @@ async function test(out) {
   const errors = [];
   const page = await openApp(ctx, errors);
   out.first_model_status = await page.textContent('[data-testid=model-status]');
+  // What the page needed before any file was dropped (the PDF worker must not be among it).
+  out.first_load_requests = requests.slice(0);
   out.privacy_note = await page.textContent('[data-testid=privacy]');
 
   // cpu tier: an image and a 3-page PDF at once.
@@ -131,21 +133,6 @@ async function test(out) {
   await waitDone(page);
   out.after_corrupt_cards = await cards(page);
 
-  // Offline (service worker + Cache API): reload and read again.
-  await ctx.setOffline(true);
-  await page.reload();
-  await page.waitForFunction(() => /ready/.test(document.querySelector('[data-testid=model-status]')?.textContent || ''),
-    null, { timeout: 60_000 }).catch(() => {});
-  out.offline_model_status = await page.textContent('[data-testid=model-status]').catch(() => null);
-  try {
-    await page.setInputFiles('#file-input', env('OCRCHAT_PHOTOTEST'));
-    await waitDone(page);
-    out.offline_cards = await cards(page);
-  } catch (e) { out.offline_error = String(e); }
-  await ctx.setOffline(false);
-  out.page_errors = errors;
-  await ctx.close();
-
   // The widget in a plain page that is not the app (same origin, made up here).
   const wctx = await browser.newContext();
   const wreq = record(wctx);
@@ -163,9 +150,43 @@ async function test(out) {
   await wpage.waitForFunction(() => document.querySelector('#el [data-testid=widget-status]')?.textContent === 'done',
     null, { timeout: TIMEOUT });
   out.widget_text = await wpage.$eval('#el [data-testid=widget-text]', (t) => t.value);
+  // A PDF: the widget starts its PDF worker for it.
+  await wpage.setInputFiles('#el [data-testid=widget-input]', env('OCRCHAT_PDF'));
+  await wpage.waitForFunction(() => document.querySelector('#el [data-testid=widget-status]')?.textContent === 'done',
+    null, { timeout: TIMEOUT });
+  out.widget_pdf_text = await wpage.$eval('#el [data-testid=widget-text]', (t) => t.value);
   out.widget_requests = wreq;
   out.widget_errors = werrors;
   await wctx.close();
+
+  // A first visit that reads no file at all, left once its service worker is
+  // installed: offline, its PDF worker can only come from the precache.
+  const fctx = await browser.newContext();
+  const fpage = await openApp(fctx, errors);
+  await fpage.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+
+  // Offline for real: the server is stopped (Chromium's offline emulation
+  // does not cover service workers, which would still reach the network).
+  process.kill(Number(env('OCRCHAT_SERVER_PID')), 'SIGKILL');
+  for (let i = 0; i < 100; i++) {
+    try { await fetch(base); await new Promise((r) => setTimeout(r, 100)); } catch { break; }
+  }
+  const offline = async (p, files) => {
+    await p.reload();
+    await p.waitForFunction(() => /ready/.test(document.querySelector('[data-testid=model-status]')?.textContent || ''),
+      null, { timeout: 60_000 });
+    await p.setInputFiles('#file-input', files);
+    await waitDone(p);
+    return cards(p);
+  };
+  // The app used above (both workers ran there): a photo and the PDF again.
+  try { out.offline_cards = await offline(page, [env('OCRCHAT_PHOTOTEST'), env('OCRCHAT_PDF')]); }
+  catch (e) { out.offline_error = String(e); }
+  try { out.offline_first_visit_pdf = await offline(fpage, env('OCRCHAT_PDF')); }
+  catch (e) { out.offline_first_visit_error = String(e); }
+  out.page_errors = errors;
+  await fctx.close();
+  await ctx.close();
 }
 
 async function bench(out) {

@@ -60,6 +60,11 @@ pub struct TestServer {
 }
 
 impl TestServer {
+    /// The server process's id (a test may stop it to see what still works).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Starts a server on `data_dir` with extra `OCRCHAT_*` settings
     /// (e.g. `("OCRCHAT_ANON_DAILY_PAGES", "3")`).
     /// Starting it again on the same directory is how tests restart after a crash.

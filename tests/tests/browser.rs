@@ -158,6 +158,8 @@ fn browser_app_reads_exports_and_keeps_files_private() {
         .env("OCRCHAT_PHOTOTEST", &phototest)
         .env("OCRCHAT_PDF", &pdf_path)
         .env("OCRCHAT_CORRUPT", &corrupt)
+        // The run ends by stopping the server to check the app offline.
+        .env("OCRCHAT_SERVER_PID", server.pid().to_string())
         .stderr(Stdio::inherit())
         .output()
         .expect("node runs (Node.js >= 18 is required)");
@@ -168,6 +170,16 @@ fn browser_app_reads_exports_and_keeps_files_private() {
     assert_eq!(r["page_errors"], serde_json::json!([]), "errors in the page");
     assert!(r["privacy_note"].as_str().unwrap_or_default().contains("never leave this browser"));
     assert!(r["first_model_status"].as_str().unwrap_or_default().contains("tiny model ready"));
+    // The first load is the lean worker: the PDF worker (twice its size) is
+    // fetched by the page only when a PDF arrives (the service worker may
+    // precache it once the model is ready, off the critical path).
+    let first = r["first_load_requests"].as_array().expect("first load requests");
+    assert!(first.iter().any(|q| q["url"].as_str().is_some_and(|u| u.ends_with("/worker_bg.wasm"))), "the worker loaded");
+    let early_pdf_worker: Vec<&Value> = first
+        .iter()
+        .filter(|q| q["service_worker"] != true && q["url"].as_str().is_some_and(|u| u.contains("worker_full")))
+        .collect();
+    assert!(early_pdf_worker.is_empty(), "the PDF worker was loaded before any PDF: {early_pdf_worker:?}");
 
     // Text of both files vs ground truth.
     let cards = r["cards"].as_array().expect("cards");
@@ -226,14 +238,26 @@ fn browser_app_reads_exports_and_keeps_files_private() {
     let again = r["after_corrupt_cards"][0]["text"].as_str().unwrap_or_default();
     assert!(bow_f1(again, &photo_gt) >= 0.95, "after the corrupt file: {again}");
 
-    // Offline after the first visit.
+    // Offline after the first visit, both workers.
     let offline = r["offline_cards"][0]["text"].as_str().unwrap_or_default();
-    assert!(bow_f1(offline, &photo_gt) >= 0.95, "offline run: {} {}", r["offline_error"], r["offline_model_status"]);
+    assert!(bow_f1(offline, &photo_gt) >= 0.95, "offline run: {} {}", r["offline_error"], r["offline_cards"]);
+    let offline_pdf = r["offline_cards"][1]["text"].as_str().unwrap_or_default();
+    assert!(bow_f1(offline_pdf, &pdf_gt) >= 0.95, "offline PDF: {} {}", r["offline_error"], r["offline_cards"][1]["error"]);
+    // Offline after a first visit that read no PDF: the PDF worker was precached.
+    let first_visit_pdf = r["offline_first_visit_pdf"][0]["text"].as_str().unwrap_or_default();
+    assert!(
+        bow_f1(first_visit_pdf, &pdf_gt) >= 0.95,
+        "offline PDF without an earlier PDF: {} {}",
+        r["offline_first_visit_error"],
+        r["offline_first_visit_pdf"]
+    );
 
     // The widget in a plain page.
     assert_eq!(r["widget_mounted"], true);
     let wt = r["widget_text"].as_str().unwrap_or_default();
     assert!(bow_f1(wt, &photo_gt) >= 0.95, "widget text: {wt}");
+    let wpdf = r["widget_pdf_text"].as_str().unwrap_or_default();
+    assert!(bow_f1(wpdf, &pdf_gt) >= 0.95, "widget PDF text: {wpdf}");
     assert_eq!(r["widget_errors"], serde_json::json!([]));
     let widget_requests = r["widget_requests"].as_array().unwrap();
     for q in widget_requests {

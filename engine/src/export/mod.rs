@@ -4,6 +4,7 @@ use crate::document::{Block, BlockKind, Document, Page};
 use crate::error::{EngineError, Result};
 
 pub mod csv;
+#[cfg(feature = "docx")]
 pub mod docx;
 pub mod markdown;
 pub mod pdf;
@@ -74,7 +75,10 @@ pub fn export(doc: &Document, format: ExportFormat) -> Result<Vec<u8>> {
         ExportFormat::Md => markdown::render(doc).into_bytes(),
         ExportFormat::Json => serde_json::to_vec_pretty(doc)
             .map_err(|e| EngineError::Export { format: "json", reason: e.to_string() })?,
+        #[cfg(feature = "docx")]
         ExportFormat::Docx => docx::render(doc)?,
+        #[cfg(not(feature = "docx"))]
+        ExportFormat::Docx => return Err(EngineError::NotBuiltIn { what: "DOCX export", feature: "docx" }),
         ExportFormat::Csv => csv::render(doc)?,
         ExportFormat::Pdf => {
             return Err(EngineError::Export {

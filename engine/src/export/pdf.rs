@@ -535,6 +535,8 @@ pub fn from_original(doc: &Document, bytes: &[u8], limits: DecodeLimits) -> Resu
 
 #[cfg(test)]
 mod tests {
+    // The structure checks parse the output with hayro (feature `pdf`).
+    #![cfg_attr(not(feature = "pdf"), allow(dead_code))]
     use super::*;
     use crate::document::{Block, Line, Word};
 
@@ -571,6 +573,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "pdf")]
     fn structure_parses_with_pages_fonts_and_to_unicode() {
         use hayro::hayro_syntax::Pdf as Parsed;
         use hayro::hayro_syntax::object::{Array, Dict, Name as PName, Stream};
@@ -609,6 +612,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "pdf")]
     fn jpeg_pages_are_embedded_unchanged() {
         let img = RgbImage::from_pixel(600, 300, image::Rgb([200, 10, 10]));
         let mut jpeg = Vec::new();
