@@ -69,8 +69,8 @@ pub fn describe_error(status: u16, body: &str) -> ApiError {
             v["cap"].as_i64().map_or("?".into(), |n| n.to_string())
         ),
         401 => format!("The server refused the token: {message}"),
-        501 => format!("Not available on this server: {message}"),
-        _ if code.contains("not_configured") => format!("Not available on this server: {message}"),
+        501 => format!("Not configured on this server: {message}"),
+        _ if code.contains("not_configured") => format!("Not configured on this server: {message}"),
         _ => format!("Server error {status} ({code}): {message}"),
     })
 }

@@ -169,6 +169,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err, reason = "figment::Jail fixes the closure's error type (figment::Error)")]
     fn layers_apply_in_order() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("ocrchat.toml", "anon_daily_pages = 7\nfree_monthly_pages = 9\naddr = \"0.0.0.0:1\"")?;

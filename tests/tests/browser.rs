@@ -5,25 +5,55 @@
 //! Checked here: text vs ground truth, every export with an independent
 //! reader, that no request of the cpu tier carries the document, that a second
 //! visit downloads no model, offline use, a corrupt file, the widget.
+//! `tests/browser/drive_server.mjs` covers what involves the server: the vlm
+//! tier and chat against `fake_llm` (with the 402 and 501 messages), and the
+//! widget embedded in a page of another origin (CORS).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
 use ocrchat_tests::pdfgen::scanned_pdf;
-use ocrchat_tests::server::TestServer;
+use ocrchat_tests::server::{FakeLlm, TempDir, TestServer};
 use ocrchat_tests::{bow_f1, testdata_or_skip, workspace_root};
+use reqwest::blocking::{Client, multipart};
 use serde_json::Value;
+
+/// One Chromium at a time: on a 2-core machine a browser reading pages in
+/// wasm, next to another one and their servers, slows all of them past
+/// their timeouts.
+fn one_browser_at_a_time() -> MutexGuard<'static, ()> {
+    static BROWSER: Mutex<()> = Mutex::new(());
+    // A failed test poisons the lock; the next one may still run.
+    BROWSER.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The built app (`make web`); OCRCHAT_TEST_WEB_DIR: an unoptimised build
+/// while developing (wasm-opt takes minutes).
+fn web_dir() -> PathBuf {
+    let dir = std::env::var_os("OCRCHAT_TEST_WEB_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("dist"));
+    assert!(dir.join("index.html").is_file(), "{} missing: build the app with `make web` (make test does)", dir.display());
+    dir
+}
 
 /// Pages of the test PDF (each has a ground-truth `.txt` beside it).
 const PDF_PAGES: [&str; 3] = ["tess_eurotext", "uw3_010001", "uw3_010004"];
 
+/// Where playwright-core is installed (scripts/install-tools.sh).
 fn npm_dir() -> PathBuf {
-    std::env::var_os("OCRCHAT_NPM_DIR").map(PathBuf::from).unwrap_or_else(|| {
+    let npm = std::env::var_os("OCRCHAT_NPM_DIR").map(PathBuf::from).unwrap_or_else(|| {
         let cache = std::env::var_os("XDG_CACHE_HOME")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache"));
         cache.join("ocrchat/tools/npm")
-    })
+    });
+    assert!(
+        npm.join("node_modules/playwright-core").is_dir(),
+        "playwright-core missing in {}: run scripts/install-tools.sh (make test does)",
+        npm.display()
+    );
+    npm
 }
 
 fn pdftotext(path: &Path) -> String {
@@ -119,16 +149,10 @@ fn assert_private(requests: &Value, origin: &str, phase: &str) {
 #[test]
 fn browser_app_reads_exports_and_keeps_files_private() {
     let Some(testdata) = testdata_or_skip("browser app") else { return };
+    let _one = one_browser_at_a_time();
     let root = workspace_root();
-    // OCRCHAT_TEST_WEB_DIR: an unoptimised build while developing (wasm-opt takes minutes).
-    let web_dir = std::env::var_os("OCRCHAT_TEST_WEB_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("dist"));
-    assert!(web_dir.join("index.html").is_file(), "{} missing: build the app with `make web` (make test does)", web_dir.display());
+    let web_dir = web_dir();
     let npm = npm_dir();
-    assert!(
-        npm.join("node_modules/playwright-core").is_dir(),
-        "playwright-core missing in {}: run scripts/install-tools.sh (make test does)",
-        npm.display()
-    );
     let tmp = std::env::temp_dir().join(format!("ocrchat-browser-{}", std::process::id()));
     let downloads = tmp.join("downloads");
     std::fs::create_dir_all(&downloads).unwrap();
@@ -265,4 +289,192 @@ fn browser_app_reads_exports_and_keeps_files_private() {
         assert_eq!(q["body_bytes"], 0, "widget request {q}");
     }
     let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// Runs `tests/browser/drive_server.mjs <mode>` with `env`; what it recorded.
+fn drive_server(mode: &str, env: &[(&str, &str)]) -> Value {
+    let mut cmd = Command::new("node");
+    cmd.arg(workspace_root().join("tests/browser/drive_server.mjs")).arg(mode).env("OCRCHAT_NPM_DIR", npm_dir());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.stderr(Stdio::inherit()).output().expect("node runs (Node.js >= 18 is required)");
+    assert!(out.status.success(), "the browser run ({mode}) failed (see stderr above)");
+    serde_json::from_slice(&out.stdout).expect("drive_server.mjs prints JSON")
+}
+
+fn client() -> Client {
+    Client::builder().timeout(Duration::from_secs(300)).build().unwrap()
+}
+
+/// `POST /api/v1/ocr/` with `tier=vlm` as `token`: (status, body).
+fn submit_vlm(server: &TestServer, token: &str, png: &[u8]) -> (u16, Value) {
+    let form = multipart::Form::new()
+        .part("file", multipart::Part::bytes(png.to_vec()).file_name("tess_phototest.png"))
+        .text("tier", "vlm");
+    let resp = client().post(server.url("/api/v1/ocr/")).bearer_auth(token).multipart(form).send().expect("submit");
+    (resp.status().as_u16(), resp.json().expect("JSON body"))
+}
+
+fn api_get(server: &TestServer, token: &str, path: &str) -> Value {
+    let resp = client().get(server.url(path)).bearer_auth(token).send().expect("GET");
+    assert_eq!(resp.status(), 200, "GET {path}");
+    resp.json().expect("JSON body")
+}
+
+fn collapse(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn browser_vlm_tier_and_chat_show_what_the_server_answered() {
+    let Some(testdata) = testdata_or_skip("browser vlm tier") else { return };
+    let _one = one_browser_at_a_time();
+    let web = web_dir();
+    let web = web.to_str().expect("UTF-8 path");
+    let phototest = testdata.join("tess_phototest.png");
+    let png = std::fs::read(&phototest).unwrap();
+    let tmp = TempDir::new("browser-vlm");
+
+    // The vlm tier and chat on fake_llm; a free month of 5 pages is one vlm
+    // page at the default cost of 5.
+    let fake = FakeLlm::start();
+    let mut env = fake.server_env();
+    env.extend([("OCRCHAT_WEB_DIR", web.to_string()), ("OCRCHAT_MODEL", "tiny".into()), ("OCRCHAT_FREE_MONTHLY_PAGES", "5".into())]);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    std::fs::create_dir_all(tmp.path().join("vlm")).unwrap();
+    let server = TestServer::start(&tmp.path().join("vlm"), &env);
+    let token = server.create_token("paid", 100);
+    // An account whose month is spent (through the API), and the 402 the
+    // server gives it: the UI must show these numbers.
+    let exhausted = server.create_token("free", 0);
+    assert_eq!(submit_vlm(&server, &exhausted, &png).0, 200, "spending the free month");
+    let (status, refused) = submit_vlm(&server, &exhausted, &png);
+    assert_eq!(status, 402, "{refused}");
+    let (used, cap) = (refused["used"].as_i64().expect("used"), refused["cap"].as_i64().expect("cap"));
+    assert_eq!((used, cap), (5, 5), "{refused}");
+
+    // A server without a vision model, and its 501.
+    std::fs::create_dir_all(tmp.path().join("novlm")).unwrap();
+    let novlm = TestServer::start(&tmp.path().join("novlm"), &[("OCRCHAT_WEB_DIR", web), ("OCRCHAT_MODEL", "tiny")]);
+    let novlm_token = novlm.create_token("paid", 100);
+    let (status, not_configured) = submit_vlm(&novlm, &novlm_token, &png);
+    assert_eq!((status, not_configured["error"].as_str()), (501, Some("not_configured")), "{not_configured}");
+
+    let question = "Which preset was the page read with?";
+    let base = format!("{}/", server.base);
+    let novlm_base = format!("{}/", novlm.base);
+    let r = drive_server(
+        "vlm",
+        &[
+            ("OCRCHAT_BASE_URL", &base),
+            ("OCRCHAT_PHOTOTEST", phototest.to_str().unwrap()),
+            ("OCRCHAT_TOKEN", &token),
+            ("OCRCHAT_QUESTION", question),
+            ("OCRCHAT_EXHAUSTED_TOKEN", &exhausted),
+            ("OCRCHAT_NOVLM_URL", &novlm_base),
+            ("OCRCHAT_NOVLM_TOKEN", &novlm_token),
+        ],
+    );
+    eprintln!("browser vlm: {r}");
+    assert_eq!(r["page_errors"], serde_json::json!([]), "errors in the page");
+    // Chromium logs every non-2xx fetch; only the two refusals provoked here may appear.
+    let refusals = [format!("HTTP 402: {base}api/v1/ocr/"), format!("HTTP 501: {novlm_base}api/v1/ocr/")];
+    for e in r["console_errors"].as_array().unwrap() {
+        let e = e.as_str().unwrap_or_default();
+        assert!(e.contains("status of 402") || e.contains("status of 501") || refusals.iter().any(|r| r == e), "console error: {e}");
+    }
+
+    // The token is kept in localStorage and sent as a Bearer token.
+    assert_eq!(r["token_after_reload"], token.as_str());
+    assert_eq!(r["token_in_storage"], token.as_str());
+    assert!(r["privacy_note"].as_str().unwrap_or_default().contains("sends your file"), "{}", r["privacy_note"]);
+    assert_eq!(r["submit_status"], 200);
+    assert_eq!(r["submit_authorization"], format!("Bearer {token}"));
+
+    // The card shows the job the API holds.
+    let uuid = r["uuid"].as_str().expect("the upload's job uuid");
+    let job = api_get(&server, &token, &format!("/api/v1/ocr/{uuid}/"));
+    assert_eq!(job["status"], "done", "{job}");
+    assert_eq!(job["tier"], "vlm", "{job}");
+    let text = job["text"].as_str().unwrap();
+    assert!(text.contains("Fake transcription"), "the job was read by fake_llm: {text}");
+    let card = &r["card"];
+    assert!(card["error"].is_null(), "{card}");
+    assert_eq!(card["text"].as_str(), Some(text), "the text shown is the job's");
+    assert_eq!(card["markdown"].as_str().map(str::trim), job["markdown"].as_str().map(str::trim), "the markdown shown is the job's");
+    assert_eq!(card["chat_shown"], true);
+
+    // Chat: the question and the server's answer with its verified citation.
+    let history = api_get(&server, &token, &format!("/api/v1/chat/{uuid}/history/"));
+    let messages = history["messages"].as_array().expect("history");
+    assert_eq!(messages.len(), 2, "{history}");
+    let answer = &messages[1];
+    assert_eq!(answer["role"], "assistant");
+    let citations = answer["citations"].as_array().expect("the answer cites");
+    assert!(!citations.is_empty(), "{answer}");
+    let chat = r["chat"].as_array().expect("chat lines");
+    assert_eq!(chat.len(), 2, "{chat:?}");
+    assert_eq!((chat[0]["role"].as_str(), chat[0]["content"].as_str()), (Some("you"), Some(question)));
+    assert_eq!(chat[1]["role"], "assistant", "{chat:?}");
+    assert_eq!(chat[1]["content"], answer["content"], "the answer shown is the server's");
+    let shown = chat[1]["citations"].as_array().unwrap();
+    assert_eq!(shown.len(), citations.len(), "{shown:?}");
+    for (ui, api) in shown.iter().zip(citations) {
+        let page = api["page"].as_u64().unwrap();
+        let snippet = api["snippet"].as_str().unwrap();
+        assert_eq!(ui["page"].as_u64(), Some(page));
+        assert_eq!(ui["text"].as_str(), Some(format!("p. {page}: “{snippet}”").as_str()));
+        // The server checked it; so does the test: the snippet is on that page.
+        let page_text = job["pages"][page as usize - 1]["text"].as_str().unwrap();
+        assert!(collapse(page_text).contains(&collapse(snippet)), "{snippet:?} is not on page {page}: {page_text}");
+    }
+
+    // 402 with its numbers, and 501 worded as "not configured".
+    let e402 = r["exhausted_card"]["error"].as_str().unwrap_or_default();
+    assert!(e402.contains(&format!("{used} of {cap} used")), "402 shown as: {e402:?}");
+    assert!(e402.contains(refused["message"].as_str().unwrap()), "402 shown as: {e402:?}");
+    let e501 = r["novlm_card"]["error"].as_str().unwrap_or_default();
+    assert!(e501.to_lowercase().contains("not configured"), "501 shown as: {e501:?}");
+    assert!(e501.contains(not_configured["message"].as_str().unwrap()), "501 shown as: {e501:?}");
+}
+
+#[test]
+fn widget_reads_a_file_on_a_page_of_another_origin() {
+    let Some(testdata) = testdata_or_skip("widget across origins") else { return };
+    let _one = one_browser_at_a_time();
+    let web = web_dir();
+    let tmp = TempDir::new("browser-widget");
+    let server = TestServer::start(tmp.path(), &[("OCRCHAT_WEB_DIR", web.to_str().unwrap()), ("OCRCHAT_MODEL", "tiny")]);
+    let phototest = testdata.join("tess_phototest.png");
+    let base = format!("{}/", server.base);
+    let r = drive_server("widget", &[("OCRCHAT_BASE_URL", &base), ("OCRCHAT_PHOTOTEST", phototest.to_str().unwrap())]);
+    eprintln!("browser widget: {}", serde_json::json!({ "status": r["widget_status"], "ready": r["ready_status"], "errors": r["console_errors"] }));
+
+    let page_origin = r["page_origin"].as_str().unwrap();
+    assert_ne!(page_origin, r["server_origin"].as_str().unwrap(), "the page must be on another origin");
+    assert_eq!(r["location_origin"], page_origin);
+    assert_eq!(r["page_errors"], serde_json::json!([]));
+    assert_eq!(r["console_errors"], serde_json::json!([]));
+    assert_eq!(r["widget_mounted"], true);
+    assert_eq!(r["ready_status"], "ready");
+    assert_eq!(r["widget_status"], "done");
+    let text = r["widget_text"].as_str().unwrap_or_default();
+    let gt = ground_truth(&testdata, "tess_phototest");
+    assert!(bow_f1(text, &gt) >= 0.95, "widget text: {text}");
+
+    // The worker's wasm and the models were cross-origin fetches, allowed by
+    // the server's CORS answer.
+    let requests = r["requests"].as_array().unwrap();
+    let fetched: Vec<&Value> = requests
+        .iter()
+        .filter(|q| q["url"].as_str().is_some_and(|u| u.ends_with("/worker_bg.wasm") || u.contains("/models/")))
+        .collect();
+    assert!(fetched.iter().any(|q| q["url"].as_str().unwrap().ends_with("/worker_bg.wasm")), "{requests:?}");
+    assert!(fetched.iter().filter(|q| q["url"].as_str().unwrap().contains("/models/")).count() >= 3, "manifest and model files: {requests:?}");
+    for q in fetched {
+        assert_eq!(q["status"], 200, "{q}");
+        assert_eq!(q["origin"], page_origin, "a CORS request from the page's origin: {q}");
+        assert_eq!(q["allow_origin"], page_origin, "allowed by the server: {q}");
+    }
 }

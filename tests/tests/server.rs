@@ -348,6 +348,80 @@ fn operations_endpoints_answer() {
 }
 
 #[test]
+fn cors_admits_the_widget_and_api_clients_of_other_origins() {
+    let tmp = TempDir::new("cors");
+    // A stand-in web app directory: only which paths get CORS headers matters here.
+    let web = tmp.path().join("web");
+    std::fs::create_dir_all(&web).unwrap();
+    for f in ["index.html", "worker.js", "worker_bg.wasm", "worker_loader.js", "widget.js", "sw.js"] {
+        std::fs::write(web.join(f), f).unwrap();
+    }
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let server = TestServer::start(&data, &[("OCRCHAT_MODEL", "tiny"), ("OCRCHAT_WEB_DIR", web.to_str().unwrap())]);
+    let origin = "http://someone-elses-site.example";
+    let send = |method: reqwest::Method, path: &str, headers: &[(&str, &str)]| {
+        let mut req = client().request(method, server.url(path)).header("origin", origin);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send().unwrap()
+    };
+    let header = |resp: &Response, name: &str| resp.headers().get(name).map(|v| v.to_str().unwrap().to_ascii_lowercase());
+
+    // Preflight of a browser API call with a Bearer token and a JSON body.
+    for path in ["/api/v1/ocr/", "/api/v1/chat/0123456789abcdef0123456789abcdef/"] {
+        let pre = send(
+            reqwest::Method::OPTIONS,
+            path,
+            &[("access-control-request-method", "POST"), ("access-control-request-headers", "authorization,content-type")],
+        );
+        assert!(pre.status().is_success(), "preflight {path}: {}", pre.status());
+        assert_eq!(header(&pre, "access-control-allow-origin").as_deref(), Some(origin), "{path}");
+        let methods = header(&pre, "access-control-allow-methods").unwrap_or_default();
+        assert!(methods.contains("post") && methods.contains("get"), "{path}: {methods}");
+        let allowed = header(&pre, "access-control-allow-headers").unwrap_or_default();
+        assert!(allowed.contains("authorization") && allowed.contains("content-type"), "{path}: {allowed}");
+        assert!(header(&pre, "access-control-max-age").is_some(), "{path}");
+        // Tokens, never cookies: credentials mode is not allowed.
+        assert_eq!(header(&pre, "access-control-allow-credentials"), None, "{path}");
+    }
+
+    // GETs: the API (errors too, so a page can read a 402's numbers), the
+    // widget's files and the models carry the header.
+    let api = send(reqwest::Method::GET, "/api/v1/tools/", &[]);
+    assert_eq!(api.status(), 200);
+    assert_eq!(header(&api, "access-control-allow-origin").as_deref(), Some(origin));
+    let exposed = header(&api, "access-control-expose-headers").unwrap_or_default();
+    for h in ["x-request-id", "retry-after", "content-disposition"] {
+        assert!(exposed.contains(h), "{h} not exposed: {exposed}");
+    }
+    let missing = send(reqwest::Method::GET, "/api/v1/ocr/0123456789abcdef0123456789abcdef/", &[("authorization", "Bearer nope")]);
+    assert_eq!(missing.status(), 401);
+    assert_eq!(header(&missing, "access-control-allow-origin").as_deref(), Some(origin), "error responses too");
+    for path in ["/widget.js", "/worker.js", "/worker_bg.wasm", "/worker_loader.js", "/models/manifest.json"] {
+        let resp = send(reqwest::Method::GET, path, &[]);
+        assert_eq!(resp.status(), 200, "{path}");
+        assert_eq!(header(&resp, "access-control-allow-origin").as_deref(), Some(origin), "{path}");
+        assert!(header(&resp, "vary").unwrap_or_default().contains("origin"), "{path}: the answer depends on Origin");
+    }
+    assert_eq!(
+        header(&send(reqwest::Method::GET, "/worker_bg.wasm", &[]), "content-type").as_deref(),
+        Some("application/wasm"),
+        "WebAssembly.instantiateStreaming needs the wasm type"
+    );
+
+    // Everything else keeps the same-origin default.
+    for path in ["/", "/index.html", "/sw.js", "/metrics", "/openapi.json", "/healthz"] {
+        let resp = send(reqwest::Method::GET, path, &[]);
+        assert_eq!(resp.status(), 200, "{path}");
+        assert_eq!(header(&resp, "access-control-allow-origin"), None, "{path}");
+    }
+    let pre = send(reqwest::Method::OPTIONS, "/metrics", &[("access-control-request-method", "GET")]);
+    assert_eq!(header(&pre, "access-control-allow-origin"), None, "preflight of /metrics");
+}
+
+#[test]
 fn results_expire_after_the_retention_period() {
     let Some((png, _)) = phototest() else { return };
     let tmp = TempDir::new("retention");

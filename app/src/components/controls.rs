@@ -37,7 +37,7 @@ pub fn Controls() -> impl IntoView {
         <section class="controls">
             <label>
                 "Tier "
-                <select id="tier" on:change=move |ev| {
+                <select id="tier" data-testid="tier" on:change=move |ev| {
                     state.tier.set(if event_target_value(&ev) == "vlm" { Tier::Vlm } else { Tier::Cpu })
                 }>
                     <option value="cpu" selected>"cpu — in this browser"</option>
@@ -69,12 +69,15 @@ pub fn Controls() -> impl IntoView {
             <Show when=move || state.tier.get() == Tier::Vlm>
                 <label>
                     "API token "
+                    // Saved on every keystroke: a file dropped right after
+                    // typing (no blur, so no `change`) still gets the token.
                     <input
                         id="token"
+                        data-testid="token"
                         type="password"
                         placeholder="kept in this browser"
                         prop:value=move || state.token.get()
-                        on:change=move |ev| {
+                        on:input=move |ev| {
                             let t = event_target_value(&ev);
                             api::save_token(&t);
                             state.token.set(t);

@@ -179,34 +179,48 @@ fn PageImage(page: PageView) -> impl IntoView {
     }
 }
 
+/// One line of the chat transcript.
+#[derive(Clone)]
+struct ChatLine {
+    /// `you`, `assistant` or `error`.
+    role: &'static str,
+    /// The question, the answer, or why there is none.
+    text: String,
+    /// (1-based page, verbatim snippet), as the server verified them.
+    citations: Vec<(u64, String)>,
+}
+
 /// Questions about a server job's text (`POST /api/v1/chat/<uuid>/`).
 #[component]
 fn Chat(uuid: String) -> impl IntoView {
     let state = expect_context::<AppState>();
-    let messages = RwSignal::new(Vec::<(String, String)>::new());
+    let messages = RwSignal::new(Vec::<ChatLine>::new());
     let draft = RwSignal::new(String::new());
     let conversation = RwSignal::new(None::<String>);
     let uuid = StoredValue::new(uuid);
-    let ask = move |_| {
+    let ask = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
         let question = draft.get_untracked();
         if question.trim().is_empty() {
             return;
         }
         draft.set(String::new());
-        messages.update(|m| m.push(("you".into(), question.clone())));
+        messages.update(|m| m.push(ChatLine { role: "you", text: question.clone(), citations: Vec::new() }));
         leptos::task::spawn_local(async move {
             let conv = conversation.get_untracked();
             let reply = api::chat(&uuid.get_value(), &question, conv.as_deref(), &state.token.get_untracked()).await;
             let line = match reply {
                 Ok(v) => {
                     conversation.set(v["conversation"].as_str().map(str::to_string));
-                    let mut text = v["message"]["content"].as_str().unwrap_or_default().to_string();
-                    for c in v["message"]["citations"].as_array().into_iter().flatten() {
-                        text.push_str(&format!("\n  p. {}: “{}”", c["page"], c["snippet"].as_str().unwrap_or_default()));
-                    }
-                    ("assistant".to_string(), text)
+                    let citations = v["message"]["citations"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|c| (c["page"].as_u64().unwrap_or(0), c["snippet"].as_str().unwrap_or_default().to_string()))
+                        .collect();
+                    ChatLine { role: "assistant", text: v["message"]["content"].as_str().unwrap_or_default().to_string(), citations }
                 }
-                Err(api::ApiError(e)) => ("error".to_string(), e),
+                Err(api::ApiError(e)) => ChatLine { role: "error", text: e, citations: Vec::new() },
             };
             messages.update(|m| m.push(line));
         });
@@ -215,10 +229,38 @@ fn Chat(uuid: String) -> impl IntoView {
         <section class="chat" data-testid="chat">
             <h3>"Ask about this document"</h3>
             <ul>
-                {move || messages.get().into_iter().map(|(who, text)| view! { <li class=who.clone()><b>{who.clone()}": "</b>{text}</li> }).collect_view()}
+                {move || {
+                    messages
+                        .get()
+                        .into_iter()
+                        .map(|line| view! {
+                            <li class=line.role data-testid="chat-message" data-role=line.role>
+                                <b>{line.role}": "</b>
+                                <span data-testid="chat-content">{line.text}</span>
+                                {(!line.citations.is_empty()).then(|| view! {
+                                    <ul class="citations">
+                                        {line.citations.into_iter().map(|(page, snippet)| view! {
+                                            <li data-testid="chat-citation" data-page=page.to_string()>
+                                                {format!("p. {page}: “{snippet}”")}
+                                            </li>
+                                        }).collect_view()}
+                                    </ul>
+                                })}
+                            </li>
+                        })
+                        .collect_view()
+                }}
             </ul>
-            <input type="text" prop:value=move || draft.get() on:input=move |ev| draft.set(event_target_value(&ev))/>
-            <button on:click=ask>"Ask"</button>
+            <form on:submit=ask>
+                <input
+                    type="text"
+                    data-testid="chat-input"
+                    placeholder="Ask a question; answers cite their page"
+                    prop:value=move || draft.get()
+                    on:input=move |ev| draft.set(event_target_value(&ev))
+                />
+                <button type="submit" data-testid="chat-send">"Ask"</button>
+            </form>
         </section>
     }
 }

@@ -1,7 +1,8 @@
 //! The HTTP surface: routes, per-request middleware (request ids, metrics,
-//! tracing), the web app and the models served to the browser worker.
+//! tracing, CORS), the web app and the models served to the browser worker.
 
 pub mod chat;
+pub mod cors;
 pub mod ocr;
 pub mod ops;
 pub mod view;
@@ -58,7 +59,10 @@ pub fn router(state: AppState, web_dir: Option<&Path>, models_dir: &Path) -> Rou
         Some(dir) => app.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))),
         None => app.fallback(no_web_app),
     };
-    app.layer(middleware::from_fn_with_state(state.clone(), count_request))
+    // CORS innermost: preflights are answered by it, yet still counted and
+    // given a request id by the outer layers.
+    app.layer(cors::layer())
+        .layer(middleware::from_fn_with_state(state.clone(), count_request))
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

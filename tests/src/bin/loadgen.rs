@@ -505,11 +505,11 @@ fn main() -> ExitCode {
         Ok(report) => {
             let md = report.markdown();
             println!("{md}");
-            if let Some(path) = &args.markdown {
-                if let Err(e) = std::fs::write(path, &md) {
-                    eprintln!("loadgen: writing {}: {e}", path.display());
-                    return ExitCode::FAILURE;
-                }
+            if let Some(path) = &args.markdown
+                && let Err(e) = std::fs::write(path, &md)
+            {
+                eprintln!("loadgen: writing {}: {e}", path.display());
+                return ExitCode::FAILURE;
             }
             if report.failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
         }
