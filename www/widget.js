@@ -15,7 +15,9 @@
   function spawnWorker(name) {
     // A blob worker may load scripts from HOST even when the page is elsewhere.
     const src = `importScripts(${JSON.stringify(base + name + '.js')});` +
-      `wasm_bindgen({ module_or_path: ${JSON.stringify(base + name + '_bg.wasm')} });`;
+      `wasm_bindgen({ module_or_path: ${JSON.stringify(base + name + '_bg.wasm')} })` +
+      // Without this a wasm that cannot be fetched (no CORS, offline) leaves the widget waiting forever.
+      `.catch((e) => postMessage({ type: 'error', job: null, message: 'the OCR worker could not start: ' + e }));`;
     return new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
   }
 

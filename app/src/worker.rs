@@ -20,7 +20,7 @@ pub enum Build {
 }
 
 impl Build {
-    /// The worker's loader script (`data-loader-shim`, no file hashes).
+    /// The worker's loader script (`www/*_loader.js`; no file hashes).
     fn url(self) -> &'static str {
         match self {
             Build::Lite => "./worker_loader.js",

@@ -1,0 +1,4 @@
+// Starts the worker_full OCR worker (Trunk's loader shim, plus a report when its wasm
+// cannot be fetched or compiled: the page would otherwise wait forever).
+importScripts('./worker_full.js');
+wasm_bindgen('./worker_full_bg.wasm').catch((e) => postMessage({ type: 'error', job: null, message: `the OCR worker could not start: ${e}` }));
