@@ -264,10 +264,10 @@ impl AppState {
                 }
             }
             Response::Exported { filename, mime, .. } => {
-                if let Some(buf) = payload {
-                    if let Err(e) = crate::util::download(&js_sys::Uint8Array::new(&buf), &filename, &mime) {
-                        web_sys::console::error_2(&"ocrchat: download failed".into(), &e);
-                    }
+                if let Some(buf) = payload
+                    && let Err(e) = crate::util::download(&js_sys::Uint8Array::new(&buf), &filename, &mime)
+                {
+                    web_sys::console::error_2(&"ocrchat: download failed".into(), &e);
                 }
             }
             Response::Error { job: Some(job), message } => self.fail(job, message),

@@ -217,10 +217,10 @@ fn merge_fragments(mut lines: Vec<TextLine>, p: &LayoutParams) -> Vec<TextLine> 
                 best = Some((gap, j));
             }
         }
-        if let Some((gap, j)) = best {
-            if gap <= p.merge_gap * lines[i].height.max(lines[j].height) {
-                unite(&mut parent, i, j);
-            }
+        if let Some((gap, j)) = best
+            && gap <= p.merge_gap * lines[i].height.max(lines[j].height)
+        {
+            unite(&mut parent, i, j);
         }
     }
     groups(&mut parent)

@@ -183,11 +183,11 @@ fn build_line(glyphs: Vec<TextGlyph>) -> Option<RecognizedLine> {
         // TeX draws accents as separate glyphs before the letter they sit
         // on: keep them in the word and put them after that letter as a
         // combining mark ("¨" + "ı" → "ı̈"), as Unicode text expects.
-        if let Some(mark) = g.text.chars().next().and_then(combining_form) {
-            if !words.is_empty() {
-                pending_mark = Some(mark);
-                continue;
-            }
+        if let Some(mark) = g.text.chars().next().and_then(combining_form)
+            && !words.is_empty()
+        {
+            pending_mark = Some(mark);
+            continue;
         }
         let gap = prev_end.map_or(0.0, |e| g.x - e);
         // Justified TeX output has no space glyphs: interword gaps shrink

@@ -178,16 +178,16 @@ async fn fetch_manifest(cache: Option<&Cache>, url: &str) -> Result<serde_json::
 /// A model file from the cache (`true`) or the network (`false`), verified.
 async fn fetch_model_file(cache: Option<&Cache>, url: &str, sha256: &str) -> Result<(Vec<u8>, bool), String> {
     let key = format!("{url}?sha256={sha256}");
-    if let Some(cache) = cache {
-        if let Some(bytes) = cached_bytes(cache, &key).await {
-            return Ok((bytes, true));
-        }
+    if let Some(cache) = cache
+        && let Some(bytes) = cached_bytes(cache, &key).await
+    {
+        return Ok((bytes, true));
     }
     let bytes = fetch_bytes(&key).await?;
-    if let Some(actual) = sha256_hex(&bytes).await {
-        if actual != sha256 {
-            return Err(format!("{url}: sha256 {actual} does not match the manifest"));
-        }
+    if let Some(actual) = sha256_hex(&bytes).await
+        && actual != sha256
+    {
+        return Err(format!("{url}: sha256 {actual} does not match the manifest"));
     }
     if let Some(cache) = cache {
         put(cache, &key, &bytes).await;
@@ -235,8 +235,7 @@ async fn put(cache: &Cache, key: &str, bytes: &[u8]) {
 /// contexts): the check is a guard against corrupt downloads, not a trust root.
 async fn sha256_hex(bytes: &[u8]) -> Option<String> {
     let subtle = scope().crypto().ok()?.subtle();
-    let mut copy = bytes.to_vec();
-    let promise = subtle.digest_with_str_and_u8_array("SHA-256", &mut copy).ok()?;
+    let promise = subtle.digest_with_str_and_u8_array("SHA-256", bytes).ok()?;
     let digest = JsFuture::from(promise).await.ok()?;
     let digest = Uint8Array::new(&digest).to_vec();
     Some(digest.iter().map(|b| format!("{b:02x}")).collect())

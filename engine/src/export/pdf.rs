@@ -513,12 +513,12 @@ pub fn from_original(doc: &Document, bytes: &[u8], limits: DecodeLimits) -> Resu
             format: "pdf",
             reason: format!("page {i} is not in the document"),
         })?;
-        if plain_jpeg && page.rotation == 0 {
-            if let Ok(jpeg) = PageImage::jpeg(bytes.to_vec()) {
-                if jpeg.dimensions() == (page.width, page.height) {
-                    return Ok(jpeg);
-                }
-            }
+        if plain_jpeg
+            && page.rotation == 0
+            && let Ok(jpeg) = PageImage::jpeg(bytes.to_vec())
+            && jpeg.dimensions() == (page.width, page.height)
+        {
+            return Ok(jpeg);
         }
         let img = source.page(i)?;
         let img = match page.rotation {
@@ -530,8 +530,6 @@ pub fn from_original(doc: &Document, bytes: &[u8], limits: DecodeLimits) -> Resu
         Ok(PageImage::rgb(img))
     })
 }
-
-/// Runs the subcommand.
 
 #[cfg(test)]
 mod tests {
