@@ -46,6 +46,8 @@ self.addEventListener('fetch', (event) => {
         }
         return resp;
       })
-      .catch(() => caches.match(req, { ignoreSearch: true }).then((hit) => hit || Response.error())),
+      // ignoreVary: the server's CORS layer answers `Vary: origin`, and module
+      // scripts (crossorigin) are requested with headers the precache did not send.
+      .catch(() => caches.match(req, { ignoreSearch: true, ignoreVary: true }).then((hit) => hit || Response.error())),
   );
 });

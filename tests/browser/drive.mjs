@@ -44,7 +44,7 @@ function record(ctx) {
 async function openApp(ctx, errors) {
   const page = await ctx.newPage();
   page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()} (${m.location().url || 'no url'})`); });
   await page.goto(base);
   await page.waitForFunction(() => /ready/.test(document.querySelector('[data-testid=model-status]')?.textContent || ''),
     null, { timeout: TIMEOUT });
