@@ -64,7 +64,7 @@ pub fn describe_error(status: u16, body: &str) -> ApiError {
     let code = v["error"].as_str().unwrap_or("");
     ApiError(match status {
         402 => format!(
-            "Out of pages: {} of {} used. {message}",
+            "Out of pages ({} of {} used): {message}",
             v["used"].as_i64().map_or("?".into(), |n| n.to_string()),
             v["cap"].as_i64().map_or("?".into(), |n| n.to_string())
         ),

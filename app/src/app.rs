@@ -271,10 +271,13 @@ impl AppState {
                 }
             }
             Response::Error { job: Some(job), message } => self.fail(job, message),
-            // The PDF reader could not start: its waiting files cannot be read.
+            // The PDF reader could not start: its waiting files cannot be read,
+            // and the next PDF starts a new one (the network may be back).
             Response::Error { job: None, message } if build == Build::Full => {
                 let waiting: Vec<u32> = WORKERS.with(|w| {
-                    w.borrow().owner.iter().filter(|&(_, b)| *b == Build::Full).map(|(j, _)| *j).collect()
+                    let mut w = w.borrow_mut();
+                    w.running.remove(&Build::Full);
+                    w.owner.iter().filter(|&(_, b)| *b == Build::Full).map(|(j, _)| *j).collect()
                 });
                 for id in waiting {
                     if self.job(id).is_some_and(|j| !j.with_untracked(FileJob::finished)) {

@@ -97,3 +97,10 @@ impl OcrWorker {
         }
     }
 }
+
+impl Drop for OcrWorker {
+    /// A worker that is dropped (it failed to start) must not linger.
+    fn drop(&mut self) {
+        self.worker.terminate();
+    }
+}
