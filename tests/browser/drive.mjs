@@ -7,21 +7,14 @@
 //      OCRCHAT_CHROMIUM (default /usr/bin/chromium), OCRCHAT_OUT (download dir),
 //      OCRCHAT_SCREENSHOT (png path); files: OCRCHAT_PHOTOTEST, OCRCHAT_PDF, OCRCHAT_CORRUPT.
 // mode `bench`: OCRCHAT_BENCH_FILES (comma list), times drop → text per model.
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { env, launch } from './chromium.mjs';
 
-const env = (k, d) => process.env[k] ?? d;
-const require = createRequire(join(env('OCRCHAT_NPM_DIR', '.'), 'package.json'));
-const { chromium } = require('playwright-core');
 const base = env('OCRCHAT_BASE_URL');
 const origin = new URL(base).origin;
 const TIMEOUT = 600_000;
 
-const browser = await chromium.launch({
-  executablePath: env('OCRCHAT_CHROMIUM', '/usr/bin/chromium'),
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 const out = {};
 try {
   if (process.argv[2] === 'bench') await bench(out); else await test(out);

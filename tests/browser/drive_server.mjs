@@ -10,19 +10,11 @@
 //      OCRCHAT_EXHAUSTED_TOKEN (an account whose pages are used up),
 //      OCRCHAT_NOVLM_URL + OCRCHAT_NOVLM_TOKEN (a server without a vision model).
 import { createServer } from 'node:http';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { env, launch } from './chromium.mjs';
 
-const env = (k, d) => process.env[k] ?? d;
-const require = createRequire(join(env('OCRCHAT_NPM_DIR', '.'), 'package.json'));
-const { chromium } = require('playwright-core');
 const TIMEOUT = 300_000;
 
-const browser = await chromium.launch({
-  executablePath: env('OCRCHAT_CHROMIUM', '/usr/bin/chromium'),
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 const out = { page_errors: [], console_errors: [] };
 try {
   if (process.argv[2] === 'widget') await widget(out); else await vlm(out);
