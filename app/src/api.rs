@@ -39,7 +39,11 @@ fn headers(token: &str) -> Result<Headers, ApiError> {
 }
 
 fn js(e: JsValue) -> ApiError {
-    ApiError(e.as_string().or_else(|| e.dyn_ref::<js_sys::Error>().map(|e| e.message().into())).unwrap_or_else(|| "network error".into()))
+    ApiError(
+        e.as_string()
+            .or_else(|| e.dyn_ref::<js_sys::Error>().map(|e| e.message().into()))
+            .unwrap_or_else(|| "network error".into()),
+    )
 }
 
 async fn call(url: &str, init: &RequestInit) -> Result<web_sys::Response, ApiError> {

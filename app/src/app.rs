@@ -205,7 +205,9 @@ impl AppState {
                 j.server_uuid = v["uuid"].as_str().map(str::to_string);
                 j.phase = Phase::Done;
             }
-            Ok(v) => j.phase = Phase::Failed(v["error"].as_str().unwrap_or("the server could not read the file").to_string()),
+            Ok(v) => {
+                j.phase = Phase::Failed(v["error"].as_str().unwrap_or("the server could not read the file").to_string())
+            }
             Err(api::ApiError(e)) => j.phase = Phase::Failed(e),
         });
     }

@@ -67,7 +67,13 @@ pub struct PageView {
 
 impl PageView {
     /// Builds the view of a `page` message.
-    pub fn parse(index: u32, page_json: &str, pixels: ArrayBuffer, preview_width: u32, preview_height: u32) -> Result<Self, String> {
+    pub fn parse(
+        index: u32,
+        page_json: &str,
+        pixels: ArrayBuffer,
+        preview_width: u32,
+        preview_height: u32,
+    ) -> Result<Self, String> {
         let page: PageJson = serde_json::from_str(page_json).map_err(|e| e.to_string())?;
         Ok(Self {
             index,

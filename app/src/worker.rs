@@ -52,16 +52,18 @@ impl OcrWorker {
         let pending: Pending = Rc::new(RefCell::new(Some(Vec::new())));
         let on_message = Rc::new(on_message);
         let (w, p, deliver) = (worker.clone(), Rc::clone(&pending), Rc::clone(&on_message));
-        let handler = Closure::<dyn Fn(MessageEvent)>::new(move |ev: MessageEvent| match protocol::decode::<Response>(ev.data()) {
-            Ok((Response::Started, _)) => {
-                for (msg, transfer) in p.borrow_mut().take().unwrap_or_default() {
-                    if let Err(e) = w.post_message_with_transfer(&msg, &transfer) {
-                        web_sys::console::error_2(&"ocrchat: cannot post to the worker".into(), &e);
+        let handler = Closure::<dyn Fn(MessageEvent)>::new(move |ev: MessageEvent| {
+            match protocol::decode::<Response>(ev.data()) {
+                Ok((Response::Started, _)) => {
+                    for (msg, transfer) in p.borrow_mut().take().unwrap_or_default() {
+                        if let Err(e) = w.post_message_with_transfer(&msg, &transfer) {
+                            web_sys::console::error_2(&"ocrchat: cannot post to the worker".into(), &e);
+                        }
                     }
                 }
+                Ok((msg, payload)) => deliver(msg, payload),
+                Err(e) => web_sys::console::error_2(&"ocrchat: bad message from the worker".into(), &e),
             }
-            Ok((msg, payload)) => deliver(msg, payload),
-            Err(e) => web_sys::console::error_2(&"ocrchat: bad message from the worker".into(), &e),
         });
         worker.set_onmessage(Some(handler.as_ref().unchecked_ref()));
         // A script that cannot load (offline before it was ever cached) never

@@ -88,9 +88,7 @@ pub fn sniff(bytes: &[u8]) -> Result<InputFormat> {
         Ok(ImageFormat::Tiff) => InputFormat::Tiff,
         Ok(other) => return Err(EngineError::UnsupportedFormat(format!("{other:?}").to_lowercase())),
         Err(_) => {
-            return Err(EngineError::UnsupportedFormat(
-                "not a PNG, JPEG, WEBP, GIF, BMP, TIFF or PDF file".into(),
-            ));
+            return Err(EngineError::UnsupportedFormat("not a PNG, JPEG, WEBP, GIF, BMP, TIFF or PDF file".into()));
         }
     };
     Ok(format)
@@ -426,7 +424,10 @@ mod tests {
         let img = DynamicImage::ImageLuma8(image::GrayImage::new(300, 200));
         let bytes = encode(&img, ImageFormat::Png);
         let limits = DecodeLimits { max_pixels: 10_000, ..Default::default() };
-        assert!(matches!(ImageSource::open(&bytes, limits), Err(EngineError::TooLarge { width: 300, height: 200, .. })));
+        assert!(matches!(
+            ImageSource::open(&bytes, limits),
+            Err(EngineError::TooLarge { width: 300, height: 200, .. })
+        ));
     }
 
     #[test]

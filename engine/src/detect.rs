@@ -263,10 +263,7 @@ pub fn regions_from_probability(prob: NdTensorView<f32, 2>, page: (u32, u32), pa
             continue;
         }
         let clip = |p: Point| {
-            Point::new(
-                (p.x * sx).round().clamp(0.0, page.0 as f32),
-                (p.y * sy).round().clamp(0.0, page.1 as f32),
-            )
+            Point::new((p.x * sx).round().clamp(0.0, page.0 as f32), (p.y * sy).round().clamp(0.0, page.1 as f32))
         };
         let quad = Quad::from_unordered(grown.corners().0.map(clip));
         if quad.0[0].dist(quad.0[1]) <= 3.0 || quad.0[0].dist(quad.0[3]) <= 3.0 {

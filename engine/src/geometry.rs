@@ -53,12 +53,7 @@ pub struct Quad(pub [Point; 4]);
 impl Quad {
     /// Axis-aligned rectangle `[x0, y0, x1, y1]` as a quad.
     pub fn from_rect(x0: f32, y0: f32, x1: f32, y1: f32) -> Self {
-        Quad([
-            Point::new(x0, y0),
-            Point::new(x1, y0),
-            Point::new(x1, y1),
-            Point::new(x0, y1),
-        ])
+        Quad([Point::new(x0, y0), Point::new(x1, y0), Point::new(x1, y1), Point::new(x0, y1)])
     }
 
     /// Length of the text direction (longest of the two "horizontal" edges).
@@ -93,12 +88,7 @@ impl Quad {
     /// The sub-quad between fractions `t0..t1` of the text direction.
     pub fn slice(&self, t0: f32, t1: f32) -> Quad {
         let p = &self.0;
-        Quad([
-            p[0].lerp(p[1], t0),
-            p[0].lerp(p[1], t1),
-            p[3].lerp(p[2], t1),
-            p[3].lerp(p[2], t0),
-        ])
+        Quad([p[0].lerp(p[1], t0), p[0].lerp(p[1], t1), p[3].lerp(p[2], t1), p[3].lerp(p[2], t0)])
     }
 
     /// The same region read upside down (corners rotated by two places).
@@ -262,7 +252,8 @@ mod tests {
     #[test]
     fn min_area_rect_recovers_long_thin_lines() {
         // (width, height, angle): long text lines are where rten's version fails.
-        let cases = [(1800.0, 22.0, 0.0), (1800.0, 22.0, 1.5), (900.0, 18.0, -3.0), (40.0, 30.0, 30.0), (600.0, 9.0, 89.0)];
+        let cases =
+            [(1800.0, 22.0, 0.0), (1800.0, 22.0, 1.5), (900.0, 18.0, -3.0), (40.0, 30.0, 30.0), (600.0, 9.0, 89.0)];
         for (w, h, ang) in cases {
             let r = min_area_rect(&rect_points(500.0, 400.0, w, h, ang)).unwrap();
             let (rw, rh) = if r.width >= r.height { (r.width, r.height) } else { (r.height, r.width) };

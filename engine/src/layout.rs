@@ -44,7 +44,12 @@ impl Rect {
         (self.y1.min(o.y1) - self.y0.max(o.y0)).max(0.0)
     }
     fn to_bbox(self) -> BBox {
-        [self.x0.floor().max(0.0) as u32, self.y0.floor().max(0.0) as u32, self.x1.ceil().max(0.0) as u32, self.y1.ceil().max(0.0) as u32]
+        [
+            self.x0.floor().max(0.0) as u32,
+            self.y0.floor().max(0.0) as u32,
+            self.x1.ceil().max(0.0) as u32,
+            self.y1.ceil().max(0.0) as u32,
+        ]
     }
 }
 
@@ -133,7 +138,11 @@ fn to_text_line(l: &RecognizedLine) -> TextLine {
     let words = l
         .words
         .iter()
-        .map(|w| Word { text: w.text.clone(), bbox: Rect::from_bounds(w.quad.bounds()).to_bbox(), confidence: w.confidence })
+        .map(|w| Word {
+            text: w.text.clone(),
+            bbox: Rect::from_bounds(w.quad.bounds()).to_bbox(),
+            confidence: w.confidence,
+        })
         .collect();
     TextLine {
         rect: Rect::from_bounds(l.quad.bounds()),
@@ -163,7 +172,10 @@ fn split_at_gutters(lines: Vec<TextLine>) -> Vec<TextLine> {
                 .iter()
                 .enumerate()
                 .filter(|&(mi, &(m, mh))| {
-                    mi != li && mh.max(h) <= 1.5 * mh.min(h) && (m.cy() - line.rect.cy()).abs() <= 2.5 * h && m.y_overlap(&line.rect) < 0.5 * h
+                    mi != li
+                        && mh.max(h) <= 1.5 * mh.min(h)
+                        && (m.cy() - line.rect.cy()).abs() <= 2.5 * h
+                        && m.y_overlap(&line.rect) < 0.5 * h
                 })
                 .filter(|&(_, &(m, _))| {
                     let ends_inside = m.x1 >= g0 - 0.5 * h && m.x1 <= g1 + 0.2 * h && m.x0 < g0;
@@ -328,9 +340,16 @@ fn find_gutters(units: &[Unit]) -> Vec<Gutter> {
                 continue;
             }
             let (lo, hi) = (a.rect.y0.max(b.rect.y0), a.rect.y1.min(b.rect.y1));
-            let between = paras.iter().any(|c| c.rect.x0 >= a.rect.x1 && c.rect.x1 <= b.rect.x0 && c.rect.y1 > lo && c.rect.y0 < hi);
+            let between = paras
+                .iter()
+                .any(|c| c.rect.x0 >= a.rect.x1 && c.rect.x1 <= b.rect.x0 && c.rect.y1 > lo && c.rect.y0 < hi);
             if !between {
-                out.push(Gutter { x0: a.rect.x1, x1: b.rect.x0, y0: a.rect.y0.min(b.rect.y0), y1: a.rect.y1.max(b.rect.y1) });
+                out.push(Gutter {
+                    x0: a.rect.x1,
+                    x1: b.rect.x0,
+                    y0: a.rect.y0.min(b.rect.y0),
+                    y1: a.rect.y1.max(b.rect.y1),
+                });
             }
         }
     }
@@ -370,7 +389,9 @@ fn reading_order(units: &[Unit], med_h: f32) -> Vec<usize> {
                     a.cy() < b.cy()
                 } else if a.x1 <= b.x0 && across_gutter(a, b) {
                     let (ylo, yhi) = (a.y0.min(b.y0), a.y1.max(b.y1));
-                    !(0..n).any(|w| w != u && w != v && r[w].y1 >= ylo && r[w].y0 <= yhi && r[w].x0 < a.x1 && r[w].x1 > b.x0)
+                    !(0..n).any(|w| {
+                        w != u && w != v && r[w].y1 >= ylo && r[w].y0 <= yhi && r[w].x0 < a.x1 && r[w].x1 > b.x0
+                    })
                 } else if b.x1 <= a.x0 && across_gutter(b, a) {
                     false
                 } else {
@@ -408,12 +429,16 @@ fn reading_order(units: &[Unit], med_h: f32) -> Vec<usize> {
 /// most of its height with.
 fn rows_of(lines: &[TextLine], idx: &[usize]) -> Vec<Vec<usize>> {
     let mut sorted: Vec<usize> = idx.to_vec();
-    sorted.sort_by(|&a, &b| lines[a].rect.cy().total_cmp(&lines[b].rect.cy()).then(lines[a].rect.x0.total_cmp(&lines[b].rect.x0)));
+    sorted.sort_by(|&a, &b| {
+        lines[a].rect.cy().total_cmp(&lines[b].rect.cy()).then(lines[a].rect.x0.total_cmp(&lines[b].rect.x0))
+    });
     let mut rows: Vec<(Rect, Vec<usize>)> = Vec::new();
     for i in sorted {
         let l = &lines[i];
         match rows.last_mut() {
-            Some((rect, members)) if l.rect.cy() < rect.y1 && rect.y_overlap(&l.rect) >= 0.5 * l.height.min(rect.y1 - rect.y0) => {
+            Some((rect, members))
+                if l.rect.cy() < rect.y1 && rect.y_overlap(&l.rect) >= 0.5 * l.height.min(rect.y1 - rect.y0) =>
+            {
                 *rect = rect.union(&l.rect);
                 members.push(i);
             }
@@ -446,7 +471,8 @@ fn is_list_marker(text: &str) -> bool {
     let t = text.trim_start();
     let mut chars = t.chars();
     let Some(first) = chars.next() else { return false };
-    if matches!(first, '•' | '●' | '▪' | '■' | '◦' | '○' | '·' | '‣' | '–' | '-' | '*' | '►' | '✓') {
+    if matches!(first, '•' | '●' | '▪' | '■' | '◦' | '○' | '·' | '‣' | '–' | '-' | '*' | '►' | '✓')
+    {
         return chars.next().is_some_and(char::is_whitespace);
     }
     // "1." "12)" "(3)" "a." "b)"
@@ -463,7 +489,13 @@ fn is_list_marker(text: &str) -> bool {
     matches!(rc.next(), Some('.' | ')')) && rc.next().is_some_and(char::is_whitespace)
 }
 
-fn make_block(kind: BlockKind, lines: &[TextLine], rows: &[Vec<usize>], table: Option<Vec<Vec<String>>>, p: &LayoutParams) -> Block {
+fn make_block(
+    kind: BlockKind,
+    lines: &[TextLine],
+    rows: &[Vec<usize>],
+    table: Option<Vec<Vec<String>>>,
+    p: &LayoutParams,
+) -> Block {
     let mut rows: Vec<Vec<TextLine>> = rows.iter().map(|r| r.iter().map(|&i| lines[i].clone()).collect()).collect();
     if p.join_hyphens && matches!(kind, BlockKind::Paragraph | BlockKind::ListItem) {
         join_hyphenated(&mut rows);
@@ -479,7 +511,12 @@ fn make_block(kind: BlockKind, lines: &[TextLine], rows: &[Vec<usize>], table: O
     let confidence = members.iter().map(|l| l.confidence).sum::<f32>() / members.len().max(1) as f32;
     let out_lines = members
         .iter()
-        .map(|l| Line { text: l.text.clone(), bbox: l.rect.to_bbox(), confidence: l.confidence, words: l.words.clone() })
+        .map(|l| Line {
+            text: l.text.clone(),
+            bbox: l.rect.to_bbox(),
+            confidence: l.confidence,
+            words: l.words.clone(),
+        })
         .collect();
     let bbox = members.iter().map(|l| l.rect).reduce(|a, b| a.union(&b)).expect("a block has lines").to_bbox();
     Block { kind, text, bbox, confidence, lines: out_lines, table }
@@ -544,7 +581,10 @@ fn flush_lines(lines: &[TextLine], run: &[(usize, usize)], p: &LayoutParams, out
     let mut rows: Vec<(usize, Vec<usize>)> = Vec::new();
     for &(block, i) in run {
         match rows.last_mut() {
-            Some((_, row)) if same_row(&lines[row[0]], &lines[i]) && lines[i].rect.x0 >= lines[*row.last().expect("non-empty")].rect.x0 => {
+            Some((_, row))
+                if same_row(&lines[row[0]], &lines[i])
+                    && lines[i].rect.x0 >= lines[*row.last().expect("non-empty")].rect.x0 =>
+            {
                 row.push(i);
             }
             _ => rows.push((block, vec![i])),
@@ -681,7 +721,8 @@ mod tests {
     #[test]
     fn receipt_rows_are_read_row_by_row_as_a_table() {
         let mut lines = Vec::new();
-        for (i, (item, price)) in [("COFFEE", "3.50"), ("BAGEL WITH CREAM", "4.25"), ("TEA", "2.00")].iter().enumerate() {
+        for (i, (item, price)) in [("COFFEE", "3.50"), ("BAGEL WITH CREAM", "4.25"), ("TEA", "2.00")].iter().enumerate()
+        {
             let y = 100.0 + i as f32 * 30.0;
             lines.push(line(20.0, y, 20.0 + 14.0 * item.len() as f32, y + 26.0, item));
             lines.push(line(400.0, y, 460.0, y + 26.0, price));
@@ -728,12 +769,21 @@ mod tests {
             if i == 1 {
                 // detection joined the two columns' lines into one region
                 let quad = Quad::from_rect(100.0, y, 1100.0, y + 30.0);
-                let w = |t: &str, x0: f32, x1: f32| RecognizedWord { text: t.into(), quad: Quad::from_rect(x0, y, x1, y + 30.0), confidence: 0.9 };
+                let w = |t: &str, x0: f32, x1: f32| RecognizedWord {
+                    text: t.into(),
+                    quad: Quad::from_rect(x0, y, x1, y + 30.0),
+                    confidence: 0.9,
+                };
                 lines.push(RecognizedLine {
                     quad,
                     text: "left one right one".into(),
                     confidence: 0.9,
-                    words: vec![w("left", 100.0, 300.0), w("one", 310.0, 575.0), w("right", 625.0, 900.0), w("one", 910.0, 1100.0)],
+                    words: vec![
+                        w("left", 100.0, 300.0),
+                        w("one", 310.0, 575.0),
+                        w("right", 625.0, 900.0),
+                        w("one", 910.0, 1100.0),
+                    ],
                 });
             } else {
                 lines.push(line(100.0, y, 580.0, y + 30.0, &format!("left {i}")));
@@ -749,10 +799,19 @@ mod tests {
         let words = |y: f32, ws: &[(&str, f32, f32)]| {
             let w: Vec<RecognizedWord> = ws
                 .iter()
-                .map(|&(t, x0, x1)| RecognizedWord { text: t.into(), quad: Quad::from_rect(x0, y, x1, y + 30.0), confidence: 1.0 })
+                .map(|&(t, x0, x1)| RecognizedWord {
+                    text: t.into(),
+                    quad: Quad::from_rect(x0, y, x1, y + 30.0),
+                    confidence: 1.0,
+                })
                 .collect();
             let text = ws.iter().map(|w| w.0).collect::<Vec<_>>().join(" ");
-            RecognizedLine { quad: Quad::from_rect(ws[0].1, y, ws[ws.len() - 1].2, y + 30.0), text, confidence: 1.0, words: w }
+            RecognizedLine {
+                quad: Quad::from_rect(ws[0].1, y, ws[ws.len() - 1].2, y + 30.0),
+                text,
+                confidence: 1.0,
+                words: w,
+            }
         };
         let lines = vec![
             words(10.0, &[("the", 10.0, 60.0), ("inter-", 70.0, 500.0)]),
@@ -778,7 +837,15 @@ mod tests {
 
     #[test]
     fn list_markers() {
-        for (t, want) in [("• x", true), ("1. Intro", true), ("(2) b", true), ("a) c", true), ("1.5 m", false), ("Apple", false), ("-5", false)] {
+        for (t, want) in [
+            ("• x", true),
+            ("1. Intro", true),
+            ("(2) b", true),
+            ("a) c", true),
+            ("1.5 m", false),
+            ("Apple", false),
+            ("-5", false),
+        ] {
             assert_eq!(is_list_marker(t), want, "{t}");
         }
     }

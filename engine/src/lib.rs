@@ -69,7 +69,8 @@ pub fn installed_models(dir: &std::path::Path) -> Vec<ModelSpec> {
 pub fn load_engine(dir: &std::path::Path, spec: &ModelSpec, config: EngineConfig) -> Result<OcrEngine, EngineError> {
     let base = dir.join(spec.name);
     let read = |f: &str| {
-        std::fs::read(base.join(f)).map_err(|e| EngineError::ModelsMissing { detail: format!("{}: {e}", base.join(f).display()) })
+        std::fs::read(base.join(f))
+            .map_err(|e| EngineError::ModelsMissing { detail: format!("{}: {e}", base.join(f).display()) })
     };
     let dict = String::from_utf8(read("dict.txt")?)
         .map_err(|e| EngineError::InvalidModel { name: spec.name.into(), reason: e.to_string() })?;

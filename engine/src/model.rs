@@ -130,7 +130,10 @@ impl RecognitionModel for RtenRecognizer {
         if classes != self.alphabet.len() + 2 {
             return Err(invalid(
                 &self.name,
-                format!("{classes} output classes but the dictionary has {} entries (+2 expected)", self.alphabet.len()),
+                format!(
+                    "{classes} output classes but the dictionary has {} entries (+2 expected)",
+                    self.alphabet.len()
+                ),
             ));
         }
         Ok(out)

@@ -5,9 +5,9 @@
 
 use hayro::hayro_interpret::InterpreterSettings;
 use hayro::hayro_interpret::util::TransformExt;
-use hayro::kurbo::Affine;
 use hayro::hayro_syntax::object::Stream;
 use hayro::hayro_syntax::{LoadPdfError, Pdf};
+use hayro::kurbo::Affine;
 use hayro::vello_cpu::color::palette::css::WHITE;
 use hayro::{PixmapSettings, RenderCache, RenderSettings};
 use image::RgbImage;
@@ -117,7 +117,14 @@ impl PdfSource {
         let cache = RenderCache::new();
         let pixmap = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let mut ctx = RenderContext::new(rw, rh);
-            hayro::render_into(page, &cache, &InterpreterSettings::default(), &RenderSettings::default(), &mut ctx, transform);
+            hayro::render_into(
+                page,
+                &cache,
+                &InterpreterSettings::default(),
+                &RenderSettings::default(),
+                &mut ctx,
+                transform,
+            );
             ctx.flush();
             let mut pixmap = Pixmap::new(rw, rh);
             let settings = RasterizerSettings { target_init: TargetInit::Clear(WHITE), ..Default::default() };
@@ -126,7 +133,8 @@ impl PdfSource {
         }))
         .map_err(|_| pdf_error(format!("page {} could not be rendered", index + 1)))?;
         let rgb: Vec<u8> = pixmap.data_as_u8_slice().chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
-        RgbImage::from_raw(u32::from(rw), u32::from(rh), rgb).ok_or_else(|| pdf_error("renderer returned a short buffer"))
+        RgbImage::from_raw(u32::from(rw), u32::from(rh), rgb)
+            .ok_or_else(|| pdf_error("renderer returned a short buffer"))
     }
 
     /// Renders page `index` (zero-based) to RGB on a white background.

@@ -78,7 +78,13 @@ impl<'a> Device<'a> for TextCollector {
             if !size.is_finite() || size < 0.5 {
                 continue;
             }
-            self.glyphs.push(TextGlyph { text, x: origin.x as f32, baseline: origin.y as f32, x_end: end.x as f32, size });
+            self.glyphs.push(TextGlyph {
+                text,
+                x: origin.x as f32,
+                baseline: origin.y as f32,
+                x_end: end.x as f32,
+                size,
+            });
         }
     }
 }
@@ -138,9 +144,11 @@ pub fn text_layer(page: &Page<'_>, transform: Affine, size: (u32, u32)) -> TextL
     let bbox = KRect::new(0.0, 0.0, f64::from(size.0), f64::from(size.1));
     let mut ctx = Context::new(transform, bbox, &cache, page.xref(), InterpreterSettings::default());
     let mut dev = TextCollector { glyphs: Vec::new(), unmapped: 0 };
-    let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| interpret_page(page, &mut ctx, &mut dev))).is_ok();
+    let ok =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| interpret_page(page, &mut ctx, &mut dev))).is_ok();
     let total_chars: usize = dev.glyphs.iter().map(|g| g.text.chars().filter(|c| !c.is_whitespace()).count()).sum();
-    let garbage: usize = dev.glyphs.iter().map(|g| g.text.chars().filter(|&c| is_garbage(c)).count()).sum::<usize>() + dev.unmapped;
+    let garbage: usize =
+        dev.glyphs.iter().map(|g| g.text.chars().filter(|&c| is_garbage(c)).count()).sum::<usize>() + dev.unmapped;
     let usable = ok && total_chars >= 20 && (garbage as f32) <= 0.02 * (total_chars + dev.unmapped) as f32;
     TextLayer { lines: if usable { group_lines(dev.glyphs) } else { Vec::new() }, usable }
 }
@@ -214,7 +222,11 @@ fn build_line(glyphs: Vec<TextGlyph>) -> Option<RecognizedLine> {
     let words: Vec<RecognizedWord> = words
         .into_iter()
         .filter(|w| !w.0.is_empty())
-        .map(|(text, x0, x1)| RecognizedWord { text, quad: Quad::from_rect(x0, top, x1.max(x0 + 1.0), bottom), confidence: 1.0 })
+        .map(|(text, x0, x1)| RecognizedWord {
+            text,
+            quad: Quad::from_rect(x0, top, x1.max(x0 + 1.0), bottom),
+            confidence: 1.0,
+        })
         .collect();
     if words.is_empty() {
         return None;

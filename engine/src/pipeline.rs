@@ -70,7 +70,8 @@ impl OcrEngine {
     pub fn recognize(&self, page: &RgbImage, regions: &[TextRegion]) -> Result<Vec<RecognizedLine>> {
         let start = Instant::now();
         let quads: Vec<_> = regions.iter().map(|r| r.quad).collect();
-        let lines: Vec<_> = recognize::recognize(self.rec.as_ref(), page, &quads, &self.config.rec)?.into_iter().flatten().collect();
+        let lines: Vec<_> =
+            recognize::recognize(self.rec.as_ref(), page, &quads, &self.config.rec)?.into_iter().flatten().collect();
         debug!(lines = lines.len(), ms = start.elapsed().as_millis() as u64, "recognised");
         Ok(lines)
     }
@@ -84,7 +85,8 @@ impl OcrEngine {
     fn orientation_sample(regions: &[TextRegion]) -> Vec<usize> {
         let long = |q: &Quad| q.width().max(q.height());
         let short = |q: &Quad| q.width().min(q.height());
-        let mut idx: Vec<usize> = (0..regions.len()).filter(|&i| long(&regions[i].quad) >= 2.0 * short(&regions[i].quad)).collect();
+        let mut idx: Vec<usize> =
+            (0..regions.len()).filter(|&i| long(&regions[i].quad) >= 2.0 * short(&regions[i].quad)).collect();
         idx.sort_by(|&a, &b| long(&regions[b].quad).total_cmp(&long(&regions[a].quad)).then(a.cmp(&b)));
         idx.truncate(ORIENTATION_SAMPLE);
         idx
@@ -336,6 +338,9 @@ mod tests {
         let page = engine.ocr_image(&blank, 0).unwrap();
         assert!(page.blocks.is_empty() && page.text.is_empty());
         assert!(matches!(engine.ocr_bytes(b"", |_, _| {}), Err(crate::EngineError::Empty)));
-        assert!(matches!(engine.ocr_bytes(b"\x89PNG\r\n\x1a\ngarbage", |_, _| {}), Err(crate::EngineError::Decode { .. })));
+        assert!(matches!(
+            engine.ocr_bytes(b"\x89PNG\r\n\x1a\ngarbage", |_, _| {}),
+            Err(crate::EngineError::Decode { .. })
+        ));
     }
 }

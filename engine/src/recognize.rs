@@ -3,8 +3,8 @@
 //! greedily, and place words using the CTC frame positions.
 
 use image::RgbImage;
-use rten_tensor::{NdTensor, NdTensorView};
 use rten_tensor::prelude::*;
+use rten_tensor::{NdTensor, NdTensorView};
 
 use crate::error::Result;
 use crate::geometry::{Point, Quad};
@@ -180,7 +180,13 @@ fn is_cjk(c: char) -> bool {
 /// Builds the line text and words from decoded characters. Words split at
 /// spaces; CJK characters are words of their own (no spaces in those scripts),
 /// which keeps word boxes useful for selection and search.
-fn assemble_line(chars: &[CtcChar], alphabet: &[String], quad: Quad, cw: usize, min_conf: f32) -> Option<RecognizedLine> {
+fn assemble_line(
+    chars: &[CtcChar],
+    alphabet: &[String],
+    quad: Quad,
+    cw: usize,
+    min_conf: f32,
+) -> Option<RecognizedLine> {
     let space = alphabet.len() + 1;
     let text_of = |c: &CtcChar| -> &str {
         if c.class == space || c.class == 0 || c.class > alphabet.len() { " " } else { alphabet[c.class - 1].as_str() }

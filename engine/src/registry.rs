@@ -46,9 +46,9 @@ pub struct ModelSpec {
 
 /// Latin-script languages PP-OCRv6 recognises (from its model card), ISO 639-1.
 const LATIN: &[&str] = &[
-    "af", "az", "bs", "ca", "cs", "cy", "da", "de", "en", "es", "et", "eu", "fi", "fr", "ga", "gl", "hr", "hu",
-    "id", "is", "it", "ku", "la", "lb", "lt", "lv", "mi", "ms", "mt", "nl", "no", "oc", "pl", "pt", "qu", "rm",
-    "ro", "sr-latn", "sk", "sl", "sq", "sv", "sw", "tl", "tr", "uz", "vi",
+    "af", "az", "bs", "ca", "cs", "cy", "da", "de", "en", "es", "et", "eu", "fi", "fr", "ga", "gl", "hr", "hu", "id",
+    "is", "it", "ku", "la", "lb", "lt", "lv", "mi", "ms", "mt", "nl", "no", "oc", "pl", "pt", "qu", "rm", "ro",
+    "sr-latn", "sk", "sl", "sq", "sv", "sw", "tl", "tr", "uz", "vi",
 ];
 
 const fn concat<const N: usize>(a: &[&'static str], b: &[&'static str]) -> [&'static str; N] {

@@ -127,7 +127,10 @@ impl FromRequestParts<AppState> for Caller {
         let account = state.store.account_by_token_hash(&token_hash(&token)).await?;
         match account {
             Some(account) => Ok(Caller { account: Some(account), ip }),
-            None => Err(ApiError::Unauthorized { code: "invalid_token", message: "the API token is unknown or revoked".into() }),
+            None => Err(ApiError::Unauthorized {
+                code: "invalid_token",
+                message: "the API token is unknown or revoked".into(),
+            }),
         }
     }
 }

@@ -52,11 +52,10 @@ pub fn run(args: OcrArgs) -> ExitCode {
     let size = ModelSize::parse(&args.model).expect("clap validated the model");
     let dir = ocrchat::paths::find_models_dir(args.models_dir.as_deref());
     let installed = ocrchat_engine::installed_models(&dir);
-    let engine = registry::select_model(&args.language, size, &installed)
-        .and_then(|spec| {
-            let config = EngineConfig { force_ocr: args.force_ocr, ..EngineConfig::default() };
-            ocrchat_engine::load_engine(&dir, &spec, config)
-        });
+    let engine = registry::select_model(&args.language, size, &installed).and_then(|spec| {
+        let config = EngineConfig { force_ocr: args.force_ocr, ..EngineConfig::default() };
+        ocrchat_engine::load_engine(&dir, &spec, config)
+    });
     let engine = match engine {
         Ok(e) => e,
         Err(EngineError::ModelsMissing { .. }) => {

@@ -50,7 +50,12 @@ pub async fn process(state: &AppState, job: Job) -> Result<(), StoreError> {
         Err(JobError::Store(e)) => return Err(e),
         Err(JobError::Failed(message)) => {
             let ok_pages = state.store.pages(&job.uuid).await?.iter().filter(|p| p.page.is_some()).count() as i64;
-            Finish { status: JobStatus::Failed, error: Some(message), result: None, refund_pages: job.page_count - ok_pages }
+            Finish {
+                status: JobStatus::Failed,
+                error: Some(message),
+                result: None,
+                refund_pages: job.page_count - ok_pages,
+            }
         }
     };
     state.store.finish(&job.uuid, &finish, now()).await?;
@@ -68,8 +73,11 @@ pub async fn process(state: &AppState, job: Job) -> Result<(), StoreError> {
 
 /// Recognises every page not yet checkpointed.
 async fn recognise_pages(state: &AppState, job: &Job) -> Result<(), JobError> {
-    let path = job.upload_path.clone().ok_or_else(|| JobError::Failed("the uploaded file is no longer available".into()))?;
-    let bytes = tokio::fs::read(&path).await.map_err(|e| JobError::Failed(format!("the uploaded file could not be read: {e}")))?;
+    let path =
+        job.upload_path.clone().ok_or_else(|| JobError::Failed("the uploaded file is no longer available".into()))?;
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|e| JobError::Failed(format!("the uploaded file could not be read: {e}")))?;
     let done: HashSet<i64> = state.store.pages(&job.uuid).await?.iter().map(|p| p.index).collect();
     if done.len() as i64 >= job.page_count {
         return Ok(());
@@ -121,7 +129,8 @@ fn ocr_pages_blocking(
         let permit = handle.block_on(state.inference.acquire()).map_err(|e| JobError::Failed(e.to_string()))?;
         let start = Instant::now();
         // A panic in a decoder or the runtime fails this page, not the server.
-        let result = std::panic::catch_unwind(AssertUnwindSafe(|| engine.ocr_page(&source, index as usize, &mut check)));
+        let result =
+            std::panic::catch_unwind(AssertUnwindSafe(|| engine.ocr_page(&source, index as usize, &mut check)));
         drop(permit);
         state.metrics.page_seconds.observe(start.elapsed().as_secs_f64());
         let page = match result {
@@ -140,13 +149,21 @@ fn ocr_pages_blocking(
 
 /// The page's Markdown translated by the chat model, as a page.
 fn translate_page(page: &Page, llm: &LlmClient, to: &str, handle: &tokio::runtime::Handle) -> Result<Page, String> {
-    let markdown = export::export(&Document::from_pages(vec![page.clone()]), ExportFormat::Md).map_err(|e| e.to_string())?;
-    let translated = handle.block_on(llm.translate_markdown(&String::from_utf8_lossy(&markdown), to)).map_err(|e| e.to_string())?;
+    let markdown =
+        export::export(&Document::from_pages(vec![page.clone()]), ExportFormat::Md).map_err(|e| e.to_string())?;
+    let translated =
+        handle.block_on(llm.translate_markdown(&String::from_utf8_lossy(&markdown), to)).map_err(|e| e.to_string())?;
     Ok(page_from_markdown(page.index, page.width, page.height, &translated.markdown))
 }
 
 /// Checkpoints one page's outcome (from a blocking thread).
-fn save(state: &AppState, job: &Job, index: i64, page: Result<Page, String>, handle: &tokio::runtime::Handle) -> Result<(), JobError> {
+fn save(
+    state: &AppState,
+    job: &Job,
+    index: i64,
+    page: Result<Page, String>,
+    handle: &tokio::runtime::Handle,
+) -> Result<(), JobError> {
     let record = match page {
         Ok(page) => {
             let json = serde_json::to_string(&page).map_err(|e| JobError::Failed(e.to_string()))?;
@@ -240,7 +257,8 @@ async fn assemble(state: &AppState, job: &Job) -> Result<Finish, StoreError> {
     let doc = Document::from_pages(pages);
     write_searchable_pdf(state, job, &doc).await;
     let result = serde_json::to_string(&doc).map_err(|e| StoreError::new(e.to_string()))?;
-    let error = (!failed.is_empty()).then(|| format!("{} of {} pages could not be read: {}", failed.len(), job.page_count, failed[0]));
+    let error = (!failed.is_empty())
+        .then(|| format!("{} of {} pages could not be read: {}", failed.len(), job.page_count, failed[0]));
     Ok(Finish { status: JobStatus::Done, error, result: Some(result), refund_pages })
 }
 

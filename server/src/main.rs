@@ -92,7 +92,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Ocr(args) => return cli_ocr::run(args),
-        Command::Serve { addr, data_dir, models_dir, web_dir, config } => serve(config, Overrides { addr, data_dir, models_dir, web_dir }),
+        Command::Serve { addr, data_dir, models_dir, web_dir, config } => {
+            serve(config, Overrides { addr, data_dir, models_dir, web_dir })
+        }
         Command::Token { action, data_dir } => token(action, data_dir.unwrap_or_else(default_data_dir)),
     };
     match result {
@@ -123,10 +125,14 @@ fn token(action: TokenAction, data_dir: PathBuf) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     rt.block_on(async {
         match action {
-            TokenAction::Create { plan, credits, label } => ocrchat::tokens::create(&data_dir, &plan, credits, label.as_deref(), &mut out).await,
+            TokenAction::Create { plan, credits, label } => {
+                ocrchat::tokens::create(&data_dir, &plan, credits, label.as_deref(), &mut out).await
+            }
             TokenAction::List => ocrchat::tokens::list(&data_dir, &mut out).await,
             TokenAction::Revoke { which } => ocrchat::tokens::revoke(&data_dir, &which, &mut out).await,
-            TokenAction::Credit { account, credits } => ocrchat::tokens::credit(&data_dir, account, credits, &mut out).await,
+            TokenAction::Credit { account, credits } => {
+                ocrchat::tokens::credit(&data_dir, account, credits, &mut out).await
+            }
         }
     })
 }

@@ -56,15 +56,17 @@ pub fn page_from_markdown(index: usize, width: u32, height: u32, markdown: &str)
     }
     flush_table(&mut table, &mut blocks);
     flush_paragraph(&mut paragraph, &mut blocks);
-    let mut page =
-        Page { index, width, height, rotation: 0, source: PageSource::Vlm, text: String::new(), blocks };
+    let mut page = Page { index, width, height, rotation: 0, source: PageSource::Vlm, text: String::new(), blocks };
     page.refresh_text();
     page
 }
 
 fn heading_text(line: &str) -> Option<String> {
     let hashes = line.chars().take_while(|&c| c == '#').count();
-    (1..=6).contains(&hashes).then(|| line[hashes..].trim().trim_end_matches('#').trim().to_string()).filter(|t| !t.is_empty())
+    (1..=6)
+        .contains(&hashes)
+        .then(|| line[hashes..].trim().trim_end_matches('#').trim().to_string())
+        .filter(|t| !t.is_empty())
 }
 
 fn is_list_item(line: &str) -> bool {
@@ -84,7 +86,10 @@ fn block(kind: BlockKind, lines: Vec<String>, table: Option<Vec<Vec<String>>>, b
     let lines: Vec<Line> = lines
         .into_iter()
         .map(|text| Line {
-            words: text.split_whitespace().map(|w| Word { text: w.to_string(), bbox, confidence: MODEL_CONFIDENCE }).collect(),
+            words: text
+                .split_whitespace()
+                .map(|w| Word { text: w.to_string(), bbox, confidence: MODEL_CONFIDENCE })
+                .collect(),
             text,
             bbox,
             confidence: MODEL_CONFIDENCE,
@@ -105,7 +110,14 @@ mod tests {
         let kinds: Vec<BlockKind> = page.blocks.iter().map(|b| b.kind).collect();
         assert_eq!(
             kinds,
-            [BlockKind::Heading, BlockKind::Paragraph, BlockKind::Table, BlockKind::ListItem, BlockKind::ListItem, BlockKind::Paragraph]
+            [
+                BlockKind::Heading,
+                BlockKind::Paragraph,
+                BlockKind::Table,
+                BlockKind::ListItem,
+                BlockKind::ListItem,
+                BlockKind::Paragraph
+            ]
         );
         assert_eq!(page.blocks[0].text, "INVOICE");
         assert_eq!(page.blocks[1].text, "Acme Corp\nMain St 1");

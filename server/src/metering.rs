@@ -22,7 +22,9 @@ pub fn charge_for(caller: &Caller, config: &Config, now: OffsetDateTime) -> Char
                 period: format!("{:04}-{:02}", date.year(), u8::from(date.month())),
                 cap: config.free_monthly_pages,
             },
-            Plan::Paid => Charge { subject: format!("acct:{}", account.id), period: "credits".into(), cap: account.credits },
+            Plan::Paid => {
+                Charge { subject: format!("acct:{}", account.id), period: "credits".into(), cap: account.credits }
+            }
         },
     }
 }

@@ -27,7 +27,8 @@ pub struct DataDirLock(#[allow(dead_code)] std::fs::File);
 /// Creates the data directory layout and takes its lock.
 pub fn lock_data_dir(data_dir: &Path) -> anyhow::Result<DataDirLock> {
     for sub in ["uploads", "results"] {
-        std::fs::create_dir_all(data_dir.join(sub)).with_context(|| format!("creating {}", data_dir.join(sub).display()))?;
+        std::fs::create_dir_all(data_dir.join(sub))
+            .with_context(|| format!("creating {}", data_dir.join(sub).display()))?;
     }
     let file = std::fs::OpenOptions::new()
         .create(true)
@@ -54,11 +55,15 @@ pub async fn run(config: Config, on_listen: impl FnOnce(SocketAddr)) -> anyhow::
     let store = SqliteStore::open(&database_path(&data_dir)).await.context("opening the database")?;
 
     let models_dir = find_models_dir(config.models_dir.as_deref());
-    let size = ModelSize::parse(&config.model).with_context(|| format!("model must be tiny or small, not {:?}", config.model))?;
+    let size = ModelSize::parse(&config.model)
+        .with_context(|| format!("model must be tiny or small, not {:?}", config.model))?;
     let limits = DecodeLimits { max_pixels: config.max_page_pixels, ..DecodeLimits::default() };
     let engines = Engines::new(&models_dir, size, EngineConfig { limits, ..EngineConfig::default() });
     if engines.installed().is_empty() {
-        bail!("no OCR models in {}; fetch them with `make models` or set models_dir / OCRCHAT_MODELS_DIR", models_dir.display());
+        bail!(
+            "no OCR models in {}; fetch them with `make models` or set models_dir / OCRCHAT_MODELS_DIR",
+            models_dir.display()
+        );
     }
     // Load the default model now: the first request should not pay for it,
     // and a broken model should stop the server at start, not mid-job.
@@ -91,7 +96,9 @@ pub async fn run(config: Config, on_listen: impl FnOnce(SocketAddr)) -> anyhow::
 
     let web_dir = find_web_dir(state.config.web_dir.as_deref());
     let app = api::router(state.clone(), web_dir.as_deref(), &models_dir);
-    let listener = tokio::net::TcpListener::bind(&state.config.addr).await.with_context(|| format!("binding {}", state.config.addr))?;
+    let listener = tokio::net::TcpListener::bind(&state.config.addr)
+        .await
+        .with_context(|| format!("binding {}", state.config.addr))?;
     let local = listener.local_addr()?;
     info!(%local, data_dir = %data_dir.display(), models = %models_dir.display(), web = ?web_dir, workers, "serving");
     on_listen(local);
@@ -104,9 +111,15 @@ pub async fn run(config: Config, on_listen: impl FnOnce(SocketAddr)) -> anyhow::
 /// The vlm and chat clients from `vlm_*` / `llm_*` settings; chat falls back
 /// to the vlm endpoint (a VLM also chats) when no separate one is set.
 fn llm_clients(config: &Config) -> anyhow::Result<(Option<LlmClient>, Option<LlmClient>)> {
-    let make = |role: &str, url: Option<&String>, model: Option<&String>, key: Option<&String>| -> anyhow::Result<Option<LlmClient>> {
+    let make = |role: &str,
+                url: Option<&String>,
+                model: Option<&String>,
+                key: Option<&String>|
+     -> anyhow::Result<Option<LlmClient>> {
         let Some(url) = url.filter(|u| !u.trim().is_empty()) else { return Ok(None) };
-        let model = model.filter(|m| !m.trim().is_empty()).with_context(|| format!("{role}_url is set but {role}_model is not"))?;
+        let model = model
+            .filter(|m| !m.trim().is_empty())
+            .with_context(|| format!("{role}_url is set but {role}_model is not"))?;
         let mut llm = LlmConfig::new(url.trim(), model.trim());
         llm.api_key = key.cloned();
         llm.timeout_secs = config.llm_timeout_secs;

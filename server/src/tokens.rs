@@ -18,7 +18,13 @@ async fn open(data_dir: &Path) -> anyhow::Result<SqliteStore> {
 }
 
 /// Creates an account and writes its token, alone, as the last line of `out`.
-pub async fn create(data_dir: &Path, plan: &str, credits: i64, label: Option<&str>, out: &mut dyn Write) -> anyhow::Result<()> {
+pub async fn create(
+    data_dir: &Path,
+    plan: &str,
+    credits: i64,
+    label: Option<&str>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let plan = Plan::parse(plan).with_context(|| format!("plan must be free or paid, not {plan:?}"))?;
     if credits < 0 {
         bail!("credits must not be negative");
@@ -26,7 +32,13 @@ pub async fn create(data_dir: &Path, plan: &str, credits: i64, label: Option<&st
     let store = open(data_dir).await?;
     let token = new_token();
     let account = store.create_account(&token_hash(&token), &token_prefix(&token), plan, credits, label, now()).await?;
-    writeln!(out, "account {} ({}, {} credits); the token is shown once — store it now:", account.id, plan.as_str(), account.credits)?;
+    writeln!(
+        out,
+        "account {} ({}, {} credits); the token is shown once — store it now:",
+        account.id,
+        plan.as_str(),
+        account.credits
+    )?;
     writeln!(out, "{token}")?;
     Ok(())
 }

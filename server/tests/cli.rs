@@ -31,7 +31,8 @@ fn every_format_is_written_and_is_what_it_claims() {
     let image = dir.join("tess_phototest.png");
     let gt = std::fs::read_to_string(dir.join("tess_phototest.txt")).unwrap();
     // The tiny model: this checks the CLI's plumbing, not accuracy.
-    let run = |format: &str| ocr_to_file(&image, format, &tmp.join(format!("phototest.{format}")), &["--model", "tiny"]);
+    let run =
+        |format: &str| ocr_to_file(&image, format, &tmp.join(format!("phototest.{format}")), &["--model", "tiny"]);
 
     let txt = String::from_utf8(run("txt")).expect("txt is UTF-8");
     let f1 = bow_f1(&txt, &gt);
@@ -57,8 +58,13 @@ fn every_format_is_written_and_is_what_it_claims() {
     assert!(pdf[pdf.len().saturating_sub(32)..].windows(5).any(|w| w == b"%%EOF"), "pdf ends with %%EOF");
 
     let csv = run("csv");
-    let rows: Vec<csv::StringRecord> =
-        csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(csv.as_slice()).records().collect::<Result<_, _>>().expect("csv parses");
+    let rows: Vec<csv::StringRecord> = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(csv.as_slice())
+        .records()
+        .collect::<Result<_, _>>()
+        .expect("csv parses");
     // No table on this page: one row per text line.
     assert!(rows.len() >= 8, "{} csv rows", rows.len());
     assert!(rows.iter().any(|r| r.iter().any(|c| c.contains("quick brown dog"))));

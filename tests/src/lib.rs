@@ -18,7 +18,8 @@ pub fn workspace_root() -> PathBuf {
 /// `../shared/testdata` beside the checkout (or `OCRCHAT_SHARED_DIR/testdata`),
 /// if present. A user's fresh clone has none: callers skip loudly.
 pub fn testdata_dir() -> Option<PathBuf> {
-    let shared = std::env::var_os("OCRCHAT_SHARED_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("../shared"));
+    let shared =
+        std::env::var_os("OCRCHAT_SHARED_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("../shared"));
     let dir = shared.join("testdata");
     dir.join("manifest.tsv").is_file().then_some(dir)
 }
@@ -35,7 +36,8 @@ pub fn testdata_or_skip(test: &str) -> Option<PathBuf> {
 /// The models directory (`OCRCHAT_MODELS_DIR` or `models/`). Panics with the
 /// command that fetches them when missing: every test needs real models.
 pub fn models_dir() -> PathBuf {
-    let dir = std::env::var_os("OCRCHAT_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("models"));
+    let dir =
+        std::env::var_os("OCRCHAT_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("models"));
     assert!(dir.join("manifest.json").is_file(), "models missing in {}: run `make models` first", dir.display());
     dir
 }

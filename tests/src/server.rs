@@ -19,7 +19,11 @@ pub fn ocrchat_bin() -> PathBuf {
     // target/release/deps/<test> → target/release/ocrchat
     let exe = std::env::current_exe().expect("test executable path");
     let bin = exe.parent().and_then(Path::parent).map(|d| d.join("ocrchat")).expect("target dir");
-    assert!(bin.is_file(), "{} missing: build it with `cargo build --release -p ocrchat` (make test does)", bin.display());
+    assert!(
+        bin.is_file(),
+        "{} missing: build it with `cargo build --release -p ocrchat` (make test does)",
+        bin.display()
+    );
     bin
 }
 
@@ -30,9 +34,11 @@ impl TempDir {
     /// Creates `target/test-tmp/<name>-<pid>-<n>`.
     pub fn new(name: &str) -> Self {
         static N: AtomicU32 = AtomicU32::new(0);
-        let dir = workspace_root()
-            .join("target/test-tmp")
-            .join(format!("{name}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+        let dir = workspace_root().join("target/test-tmp").join(format!(
+            "{name}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create temp dir");
         Self(dir)

@@ -30,13 +30,17 @@ fn hostile_files_give_typed_errors_in_bounded_memory() {
             // Open first (page count known before any work), then read at most
             // two pages so the 352-page book stays a quick test.
             let limits = DecodeLimits { max_pages: 400, ..Default::default() };
-            let opened = std::panic::catch_unwind(|| Source::open(&bytes, limits)).unwrap_or_else(|_| panic!("{name}: panicked"));
+            let opened = std::panic::catch_unwind(|| Source::open(&bytes, limits))
+                .unwrap_or_else(|_| panic!("{name}: panicked"));
             let outcome = opened.and_then(|source| {
                 let pages = source.page_count();
                 assert!(pages >= 1);
                 if name == "freeculture_352pages.pdf" {
                     assert_eq!(pages, 352);
-                    assert!(matches!(Source::open(&bytes, DecodeLimits { max_pages: 50, ..Default::default() }), Err(EngineError::TooManyPages { limit: 50 })));
+                    assert!(matches!(
+                        Source::open(&bytes, DecodeLimits { max_pages: 50, ..Default::default() }),
+                        Err(EngineError::TooManyPages { limit: 50 })
+                    ));
                 }
                 (0..pages.min(2)).try_for_each(|i| source.page(i).map(|_| ()))
             });

@@ -32,8 +32,13 @@ fn one_browser_at_a_time() -> MutexGuard<'static, ()> {
 /// The built app (`make web`); OCRCHAT_TEST_WEB_DIR: an unoptimised build
 /// while developing (wasm-opt takes minutes).
 fn web_dir() -> PathBuf {
-    let dir = std::env::var_os("OCRCHAT_TEST_WEB_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("dist"));
-    assert!(dir.join("index.html").is_file(), "{} missing: build the app with `make web` (make test does)", dir.display());
+    let dir =
+        std::env::var_os("OCRCHAT_TEST_WEB_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("dist"));
+    assert!(
+        dir.join("index.html").is_file(),
+        "{} missing: build the app with `make web` (make test does)",
+        dir.display()
+    );
     dir
 }
 
@@ -58,7 +63,9 @@ fn npm_dir() -> PathBuf {
 
 fn pdftotext(path: &Path) -> String {
     let out = Command::new("pdftotext").args(["-enc", "UTF-8"]).arg(path).arg("-").output().unwrap_or_else(|e| {
-        panic!("pdftotext could not run ({e}): install poppler-utils (scripts/install-pdf-tools.sh, run by `make test`)")
+        panic!(
+            "pdftotext could not run ({e}): install poppler-utils (scripts/install-pdf-tools.sh, run by `make test`)"
+        )
     });
     assert!(out.status.success(), "pdftotext refused {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).expect("UTF-8")
@@ -140,7 +147,8 @@ fn assert_private(requests: &Value, origin: &str, phase: &str) {
         let asset = path == "/"
             || path.starts_with("/models/")
             || ["/index.html", "/style.css", "/sw.js", "/widget.js", "/favicon.ico"].contains(&path)
-            || (path.starts_with("/ocrchat-app") || path.starts_with("/worker")) && (path.ends_with(".js") || path.ends_with(".wasm"));
+            || (path.starts_with("/ocrchat-app") || path.starts_with("/worker"))
+                && (path.ends_with(".js") || path.ends_with(".wasm"));
         assert!(asset, "{phase}: {url} is not an app or model asset");
         assert!(!path.starts_with("/api/"), "{phase}: the cpu tier called the API: {url}");
     }
@@ -157,8 +165,10 @@ fn browser_app_reads_exports_and_keeps_files_private() {
     let downloads = tmp.join("downloads");
     std::fs::create_dir_all(&downloads).unwrap();
 
-    let images: Vec<image::RgbImage> =
-        PDF_PAGES.iter().map(|s| image::open(testdata.join(format!("{s}.png"))).expect("test page").to_rgb8()).collect();
+    let images: Vec<image::RgbImage> = PDF_PAGES
+        .iter()
+        .map(|s| image::open(testdata.join(format!("{s}.png"))).expect("test page").to_rgb8())
+        .collect();
     let pdf_path = tmp.join("three-pages.pdf");
     std::fs::write(&pdf_path, scanned_pdf(&images.iter().collect::<Vec<_>>(), 300.0)).unwrap();
     let phototest = testdata.join("tess_phototest.png");
@@ -198,7 +208,10 @@ fn browser_app_reads_exports_and_keeps_files_private() {
     // fetched by the page only when a PDF arrives (the service worker may
     // precache it once the model is ready, off the critical path).
     let first = r["first_load_requests"].as_array().expect("first load requests");
-    assert!(first.iter().any(|q| q["url"].as_str().is_some_and(|u| u.ends_with("/worker_bg.wasm"))), "the worker loaded");
+    assert!(
+        first.iter().any(|q| q["url"].as_str().is_some_and(|u| u.ends_with("/worker_bg.wasm"))),
+        "the worker loaded"
+    );
     let early_pdf_worker: Vec<&Value> = first
         .iter()
         .filter(|q| q["service_worker"] != true && q["url"].as_str().is_some_and(|u| u.contains("worker_full")))
@@ -224,7 +237,11 @@ fn browser_app_reads_exports_and_keeps_files_private() {
     // Per-page progress was visible while the PDF was read (1/3 or 2/3 seen).
     let seen = r["progress_seen"].to_string();
     assert!(seen.contains("1/3") || seen.contains("2/3"), "no intermediate PDF progress seen: {seen}");
-    assert!(r["hover_info"].as_str().unwrap_or_default().contains("confidence"), "hover shows text and confidence: {}", r["hover_info"]);
+    assert!(
+        r["hover_info"].as_str().unwrap_or_default().contains("confidence"),
+        "hover shows text and confidence: {}",
+        r["hover_info"]
+    );
 
     // Every export, read by something other than our code.
     let dls = r["downloads"].as_array().expect("downloads");
@@ -253,7 +270,12 @@ fn browser_app_reads_exports_and_keeps_files_private() {
     assert_eq!(fetched_models(&r["cpu_requests"]), 3, "first visit downloads det, rec and dict once");
     // Second visit (photo read and exported again): no model download.
     assert_private(&r["second_load_requests"], &origin, "second visit");
-    assert_eq!(fetched_models(&r["second_load_requests"]), 0, "second visit downloaded a model: {}", r["second_load_requests"]);
+    assert_eq!(
+        fetched_models(&r["second_load_requests"]),
+        0,
+        "second visit downloaded a model: {}",
+        r["second_load_requests"]
+    );
     assert!(r["second_model_status"].as_str().unwrap_or_default().contains("from this browser's cache"));
 
     // A corrupt file: an error on its card, and the page still reads the next file.
@@ -266,7 +288,12 @@ fn browser_app_reads_exports_and_keeps_files_private() {
     let offline = r["offline_cards"][0]["text"].as_str().unwrap_or_default();
     assert!(bow_f1(offline, &photo_gt) >= 0.95, "offline run: {} {}", r["offline_error"], r["offline_cards"]);
     let offline_pdf = r["offline_cards"][1]["text"].as_str().unwrap_or_default();
-    assert!(bow_f1(offline_pdf, &pdf_gt) >= 0.95, "offline PDF: {} {}", r["offline_error"], r["offline_cards"][1]["error"]);
+    assert!(
+        bow_f1(offline_pdf, &pdf_gt) >= 0.95,
+        "offline PDF: {} {}",
+        r["offline_error"],
+        r["offline_cards"][1]["error"]
+    );
     // Offline after a first visit that read no PDF: the PDF worker was precached.
     let first_visit_pdf = r["offline_first_visit_pdf"][0]["text"].as_str().unwrap_or_default();
     assert!(
@@ -340,7 +367,11 @@ fn browser_vlm_tier_and_chat_show_what_the_server_answered() {
     // page at the default cost of 5.
     let fake = FakeLlm::start();
     let mut env = fake.server_env();
-    env.extend([("OCRCHAT_WEB_DIR", web.to_string()), ("OCRCHAT_MODEL", "tiny".into()), ("OCRCHAT_FREE_MONTHLY_PAGES", "5".into())]);
+    env.extend([
+        ("OCRCHAT_WEB_DIR", web.to_string()),
+        ("OCRCHAT_MODEL", "tiny".into()),
+        ("OCRCHAT_FREE_MONTHLY_PAGES", "5".into()),
+    ]);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     std::fs::create_dir_all(tmp.path().join("vlm")).unwrap();
     let server = TestServer::start(&tmp.path().join("vlm"), &env);
@@ -382,7 +413,10 @@ fn browser_vlm_tier_and_chat_show_what_the_server_answered() {
     let refusals = [format!("HTTP 402: {base}api/v1/ocr/"), format!("HTTP 501: {novlm_base}api/v1/ocr/")];
     for e in r["console_errors"].as_array().unwrap() {
         let e = e.as_str().unwrap_or_default();
-        assert!(e.contains("status of 402") || e.contains("status of 501") || refusals.iter().any(|r| r == e), "console error: {e}");
+        assert!(
+            e.contains("status of 402") || e.contains("status of 501") || refusals.iter().any(|r| r == e),
+            "console error: {e}"
+        );
     }
 
     // The token is kept in localStorage and sent as a Bearer token.
@@ -402,7 +436,11 @@ fn browser_vlm_tier_and_chat_show_what_the_server_answered() {
     let card = &r["card"];
     assert!(card["error"].is_null(), "{card}");
     assert_eq!(card["text"].as_str(), Some(text), "the text shown is the job's");
-    assert_eq!(card["markdown"].as_str().map(str::trim), job["markdown"].as_str().map(str::trim), "the markdown shown is the job's");
+    assert_eq!(
+        card["markdown"].as_str().map(str::trim),
+        job["markdown"].as_str().map(str::trim),
+        "the markdown shown is the job's"
+    );
     assert_eq!(card["chat_shown"], true);
 
     // Chat: the question and the server's answer with its verified citation.
@@ -445,11 +483,15 @@ fn widget_reads_a_file_on_a_page_of_another_origin() {
     let _one = one_browser_at_a_time();
     let web = web_dir();
     let tmp = TempDir::new("browser-widget");
-    let server = TestServer::start(tmp.path(), &[("OCRCHAT_WEB_DIR", web.to_str().unwrap()), ("OCRCHAT_MODEL", "tiny")]);
+    let server =
+        TestServer::start(tmp.path(), &[("OCRCHAT_WEB_DIR", web.to_str().unwrap()), ("OCRCHAT_MODEL", "tiny")]);
     let phototest = testdata.join("tess_phototest.png");
     let base = format!("{}/", server.base);
     let r = drive_server("widget", &[("OCRCHAT_BASE_URL", &base), ("OCRCHAT_PHOTOTEST", phototest.to_str().unwrap())]);
-    eprintln!("browser widget: {}", serde_json::json!({ "status": r["widget_status"], "ready": r["ready_status"], "errors": r["console_errors"] }));
+    eprintln!(
+        "browser widget: {}",
+        serde_json::json!({ "status": r["widget_status"], "ready": r["ready_status"], "errors": r["console_errors"] })
+    );
 
     let page_origin = r["page_origin"].as_str().unwrap();
     assert_ne!(page_origin, r["server_origin"].as_str().unwrap(), "the page must be on another origin");
@@ -471,7 +513,10 @@ fn widget_reads_a_file_on_a_page_of_another_origin() {
         .filter(|q| q["url"].as_str().is_some_and(|u| u.ends_with("/worker_bg.wasm") || u.contains("/models/")))
         .collect();
     assert!(fetched.iter().any(|q| q["url"].as_str().unwrap().ends_with("/worker_bg.wasm")), "{requests:?}");
-    assert!(fetched.iter().filter(|q| q["url"].as_str().unwrap().contains("/models/")).count() >= 3, "manifest and model files: {requests:?}");
+    assert!(
+        fetched.iter().filter(|q| q["url"].as_str().unwrap().contains("/models/")).count() >= 3,
+        "manifest and model files: {requests:?}"
+    );
     for q in fetched {
         assert_eq!(q["status"], 200, "{q}");
         assert_eq!(q["origin"], page_origin, "a CORS request from the page's origin: {q}");

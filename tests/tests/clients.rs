@@ -43,7 +43,12 @@ fn example(file: &str, base: &str, token: &str, input: &str) -> String {
 
 fn run(cmd: &mut Command) -> String {
     let out = cmd.output().expect("run client");
-    assert!(out.status.success(), "client failed: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "client failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -61,7 +66,9 @@ fn phototest_png(dir: &Path) -> Vec<u8> {
 fn python_example_polls_a_vlm_job_and_downloads_docx() {
     let Some(dir) = testdata_or_skip("python client example") else { return };
     let Ok(python) = std::env::var("OCRCHAT_TEST_PYTHON") else {
-        eprintln!("SKIP python client example: OCRCHAT_TEST_PYTHON (a python with requests) is not set; `make test` sets it");
+        eprintln!(
+            "SKIP python client example: OCRCHAT_TEST_PYTHON (a python with requests) is not set; `make test` sets it"
+        );
         return;
     };
     let s = setup("client-py", &[]);
@@ -87,9 +94,13 @@ fn node_example_submits_and_prints_markdown() {
     let s = setup("client-node", &[]);
     let token = s.server.create_token("free", 0);
     std::fs::write(s.work.path().join("page.png"), phototest_png(&dir)).unwrap();
-    std::fs::write(s.work.path().join("example.mjs"), example("example.mjs", &s.server.base, &token, "page.png")).unwrap();
+    std::fs::write(s.work.path().join("example.mjs"), example("example.mjs", &s.server.base, &token, "page.png"))
+        .unwrap();
     let stdout = run(Command::new("node").arg("example.mjs").current_dir(s.work.path()));
-    assert!(stdout.contains("| width | 640 |") && stdout.contains("| height | 480 |"), "the VLM saw the page: {stdout}");
+    assert!(
+        stdout.contains("| width | 640 |") && stdout.contains("| height | 480 |"),
+        "the VLM saw the page: {stdout}"
+    );
 }
 
 #[test]
@@ -121,7 +132,8 @@ fn vlm_tier_is_metered_at_its_page_cost_and_validates_tools() {
     let s = setup("vlm-meter", &[("OCRCHAT_VLM_PAGE_COST", "5")]);
     let token = s.server.create_token("paid", 7);
     let submit = |fields: &[(&str, &str)]| {
-        let mut form = multipart::Form::new().part("file", multipart::Part::bytes(phototest_png(&dir)).file_name("p.png"));
+        let mut form =
+            multipart::Form::new().part("file", multipart::Part::bytes(phototest_png(&dir)).file_name("p.png"));
         for (k, v) in fields {
             form = form.text((*k).to_string(), (*v).to_string());
         }
@@ -147,7 +159,14 @@ fn chat_answers_from_the_document_with_verbatim_citations() {
     let s = setup("chat", &[]);
     let token = s.server.create_token("free", 0);
     let form = multipart::Form::new().part("file", multipart::Part::bytes(phototest_png(&dir)).file_name("p.png"));
-    let job: Value = Client::new().post(s.server.url("/api/v1/ocr/")).bearer_auth(&token).multipart(form).send().unwrap().json().unwrap();
+    let job: Value = Client::new()
+        .post(s.server.url("/api/v1/ocr/"))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
     assert_eq!(job["status"], "done");
     let uuid = job["uuid"].as_str().unwrap();
     let page_text = job["pages"][0]["text"].as_str().unwrap().to_string();
@@ -176,9 +195,15 @@ fn chat_answers_from_the_document_with_verbatim_citations() {
         assert!(page_text.contains(snippet), "snippet {snippet:?} occurs verbatim in page 1");
     }
 
-    let unanswerable: Value = chat(json!({"message": "Which currency is the invoice total in?", "conversation": conversation})).json().unwrap();
+    let unanswerable: Value =
+        chat(json!({"message": "Which currency is the invoice total in?", "conversation": conversation}))
+            .json()
+            .unwrap();
     assert_eq!(unanswerable["conversation"], conversation.as_str());
-    assert!(unanswerable["message"]["citations"].as_array().unwrap().is_empty(), "no invented citation: {unanswerable}");
+    assert!(
+        unanswerable["message"]["citations"].as_array().unwrap().is_empty(),
+        "no invented citation: {unanswerable}"
+    );
 
     let unknown = chat(json!({"message": "hi", "conversation": "nope"}));
     assert_eq!(unknown.status(), 404);
@@ -188,6 +213,7 @@ fn chat_answers_from_the_document_with_verbatim_citations() {
     assert_eq!(history["messages"][0]["content"], "What did the quick brown dog jump over?");
     // Another account sees neither the job nor its chat.
     let other = s.server.create_token("free", 0);
-    let resp = Client::new().get(s.server.url(&format!("/api/v1/chat/{uuid}/history/"))).bearer_auth(&other).send().unwrap();
+    let resp =
+        Client::new().get(s.server.url(&format!("/api/v1/chat/{uuid}/history/"))).bearer_auth(&other).send().unwrap();
     assert_eq!(resp.status(), 404);
 }

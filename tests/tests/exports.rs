@@ -71,11 +71,16 @@ fn docx_export_reads_back_in_python_docx() {
             text.push(cell.as_str().unwrap());
         }
         let f1 = bow_f1(&text.join("\n"), &doc.text());
-        eprintln!("{file}: docx BoW-F1 vs document text {f1:.4} ({} paragraphs, {} tables)", paragraphs.len(), tables.len());
+        eprintln!(
+            "{file}: docx BoW-F1 vs document text {f1:.4} ({} paragraphs, {} tables)",
+            paragraphs.len(),
+            tables.len()
+        );
         assert!(f1 >= 0.98, "{file}: the docx loses text: BoW-F1 {f1:.4}");
 
         let blocks = || doc.pages.iter().flat_map(|p| &p.blocks);
-        let n_tables = blocks().filter(|b| b.kind == BlockKind::Table && b.table.as_ref().is_some_and(|t| !t.is_empty())).count();
+        let n_tables =
+            blocks().filter(|b| b.kind == BlockKind::Table && b.table.as_ref().is_some_and(|t| !t.is_empty())).count();
         assert_eq!(tables.len(), n_tables, "{file}: every table block is a Word table");
         let headings = paragraphs.iter().filter(|p| p["style"].as_str().unwrap().starts_with("Heading")).count();
         let n_headings = blocks().filter(|b| b.kind == BlockKind::Heading).count();
@@ -88,7 +93,8 @@ fn csv_export_of_a_receipt_is_rectangular() {
     let Some(dir) = testdata_or_skip("csv export") else { return };
     let doc = ocr(&dir.join("sroie_000.jpg"));
     let out = String::from_utf8(export(&doc, ExportFormat::Csv).expect("csv export")).expect("UTF-8");
-    let tables: Vec<&Vec<Vec<String>>> = doc.pages.iter().flat_map(|p| &p.blocks).filter_map(|b| b.table.as_ref()).filter(|t| !t.is_empty()).collect();
+    let tables: Vec<&Vec<Vec<String>>> =
+        doc.pages.iter().flat_map(|p| &p.blocks).filter_map(|b| b.table.as_ref()).filter(|t| !t.is_empty()).collect();
 
     // Tables are separated by one blank line (OCR cells hold no CRLF pairs).
     let chunks: Vec<&str> = out.split("\r\n\r\n").collect();

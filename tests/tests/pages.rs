@@ -55,8 +55,11 @@ fn check_golden(model: &str, stem: &str, text: &str) {
         // character; anything beyond that is a behaviour change.
         let drift = cer(text, &golden);
         let first = golden.lines().zip(text.lines()).find(|(a, b)| a != b);
-        assert!(drift <= 0.01, "{stem}: output differs from golden (CER {drift:.4}); first difference: {first:?}. \
-             If the change is intended, run UPDATE_GOLDEN=1 make test and review the diff.");
+        assert!(
+            drift <= 0.01,
+            "{stem}: output differs from golden (CER {drift:.4}); first difference: {first:?}. \
+             If the change is intended, run UPDATE_GOLDEN=1 make test and review the diff."
+        );
         eprintln!("NOTE {stem}: output drifts from golden by CER {drift:.4} (tolerated ≤ 0.01)");
     }
 }
@@ -140,7 +143,8 @@ fn every_page_of_a_multi_page_tiff_is_read() {
         enc.write_image::<colortype::RGB8>(page.width(), page.height(), page.as_raw()).unwrap();
     }
     let mut progress = Vec::new();
-    let doc = engine(ModelSize::Small).ocr_bytes(&buf.into_inner(), |done, total| progress.push((done, total))).unwrap();
+    let doc =
+        engine(ModelSize::Small).ocr_bytes(&buf.into_inner(), |done, total| progress.push((done, total))).unwrap();
     assert_eq!(doc.pages.len(), 2);
     assert_eq!(progress, [(1, 2), (2, 2)]);
     for (page, f) in doc.pages.iter().zip(files) {

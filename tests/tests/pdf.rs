@@ -24,7 +24,11 @@ fn born_digital_pdf_is_read_from_its_text_layer() {
     // figure drawn with an unmapped font.
     assert!(f1 >= 0.98, "BoW-F1 {f1:.3}");
     assert!(text.contains("interpreter") && !text.contains("inter-\npreter"), "hyphenated words are joined");
-    assert!(text.starts_with("Trace-based Just-in-Time Type Specialization for Dynamic Languages\n"), "{}", &text[..200]);
+    assert!(
+        text.starts_with("Trace-based Just-in-Time Type Specialization for Dynamic Languages\n"),
+        "{}",
+        &text[..200]
+    );
     assert!(doc.mean_confidence == 1.0);
     // Two columns read one after the other: the last line of the left column
     // of page 1 comes before the first line of its right column.
@@ -33,7 +37,6 @@ fn born_digital_pdf_is_read_from_its_text_layer() {
     let right = p1.find("are used for").map_or(usize::MAX, |i| i);
     assert!(left < right || right == usize::MAX);
 }
-
 
 #[test]
 fn scanned_pdf_pages_are_rendered_and_recognised() {
@@ -59,9 +62,13 @@ fn scanned_pdf_pages_are_rendered_and_recognised() {
 /// layer: each of `words` (text and pixel box) drawn in Helvetica whose
 /// `ToUnicode` map sends every byte `b` to `to_unicode(b)` — what a font
 /// with a broken or missing Unicode map gives a text extractor.
-fn pdf_with_text_layer(img: &image::RgbImage, words: &[(String, [u32; 4])], to_unicode: impl Fn(u8) -> char) -> Vec<u8> {
+fn pdf_with_text_layer(
+    img: &image::RgbImage,
+    words: &[(String, [u32; 4])],
+    to_unicode: impl Fn(u8) -> char,
+) -> Vec<u8> {
     use pdf_writer::types::{SystemInfo, TextRenderingMode, UnicodeCmap};
-    use pdf_writer::{Str, Name as N};
+    use pdf_writer::{Name as N, Str};
     let px = 72.0 / 300.0;
     let (w, h) = img.dimensions();
     let (wpt, hpt) = (w as f32 * px, h as f32 * px);

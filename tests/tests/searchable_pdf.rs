@@ -15,7 +15,9 @@ fn pdftotext(pdf: &[u8], name: &str) -> String {
     let path = dir.join(format!("{name}.pdf"));
     std::fs::write(&path, pdf).unwrap();
     let out = Command::new("pdftotext").args(["-enc", "UTF-8"]).arg(&path).arg("-").output().unwrap_or_else(|e| {
-        panic!("pdftotext could not run ({e}): install poppler-utils (scripts/install-pdf-tools.sh, run by `make test`)")
+        panic!(
+            "pdftotext could not run ({e}): install poppler-utils (scripts/install-pdf-tools.sh, run by `make test`)"
+        )
     });
     assert!(out.status.success(), "pdftotext failed on {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
     let _ = std::fs::remove_file(&path);
@@ -68,9 +70,8 @@ fn jpeg_input_is_embedded_as_jpeg() {
     // The receipt ends in two Chinese lines, which pdftotext splits at other
     // places than the OCR's words, and its table columns come out in another
     // order: bag of words over the other words, and the same CJK characters.
-    let latin = |s: &str| {
-        s.split_whitespace().filter(|w| !w.chars().any(|c| c as u32 >= 0x2E80)).collect::<Vec<_>>().join(" ")
-    };
+    let latin =
+        |s: &str| s.split_whitespace().filter(|w| !w.chars().any(|c| c as u32 >= 0x2E80)).collect::<Vec<_>>().join(" ");
     let f1 = bow_f1(&latin(&text), &latin(&doc.text()));
     let cjk = |s: &str| {
         let mut v: Vec<char> = s.chars().filter(|&c| c as u32 >= 0x2E80).collect();

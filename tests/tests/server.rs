@@ -56,7 +56,10 @@ fn job_json(resp: Response) -> Value {
 
 fn phototest() -> Option<(Vec<u8>, String)> {
     let dir = testdata_or_skip("server")?;
-    Some((std::fs::read(dir.join("tess_phototest.png")).unwrap(), std::fs::read_to_string(dir.join("tess_phototest.txt")).unwrap()))
+    Some((
+        std::fs::read(dir.join("tess_phototest.png")).unwrap(),
+        std::fs::read_to_string(dir.join("tess_phototest.txt")).unwrap(),
+    ))
 }
 
 /// A scanned PDF of `n` copies of the phototest page.
@@ -90,7 +93,10 @@ fn image_is_done_inline_and_downloads_in_every_format() {
     assert!(!blocks.is_empty());
     for b in blocks {
         let bbox: Vec<u64> = b["bbox"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
-        assert!(bbox.len() == 4 && bbox[0] < bbox[2] && bbox[1] < bbox[3] && bbox[2] <= 640 && bbox[3] <= 480, "{bbox:?}");
+        assert!(
+            bbox.len() == 4 && bbox[0] < bbox[2] && bbox[1] < bbox[3] && bbox[2] <= 640 && bbox[3] <= 480,
+            "{bbox:?}"
+        );
         assert!(b["confidence"].as_f64().unwrap() > 0.0);
     }
     let uuid = job["uuid"].as_str().unwrap();
@@ -144,11 +150,19 @@ fn every_error_status_has_the_spec_body() {
     expect_error(client().post(server.url("/api/v1/ocr/")).multipart(form).send().unwrap(), 400, "no_file");
     expect_error(client().post(server.url("/api/v1/ocr/")).body("{}").send().unwrap(), 400, "no_file");
     expect_error(submit(&server, None, "empty.png", Vec::new(), &[]), 400, "empty_file");
-    expect_error(submit(&server, None, "notes.png", b"just some text, not an image".to_vec(), &[]), 400, "unsupported_type");
+    expect_error(
+        submit(&server, None, "notes.png", b"just some text, not an image".to_vec(), &[]),
+        400,
+        "unsupported_type",
+    );
     expect_error(submit(&server, None, "a.png", png.clone(), &[("tier", "gpu")]), 400, "invalid_tier");
     expect_error(submit(&server, None, "a.png", png.clone(), &[("language", "xx")]), 400, "unsupported_language");
     expect_error(submit(&server, None, "a.png", png.clone(), &[("tool", "nope")]), 400, "unknown_tool");
-    expect_error(submit(&server, None, "a.png", png.clone(), &[("tool", "handwriting-to-text")]), 400, "tool_needs_other_tier");
+    expect_error(
+        submit(&server, None, "a.png", png.clone(), &[("tool", "handwriting-to-text")]),
+        400,
+        "tool_needs_other_tier",
+    );
     expect_error(submit(&server, None, "a.png", png.clone(), &[("translate_to", "de")]), 400, "invalid_field");
     // 413 while streaming: 150 kB over a 100 kB limit.
     let big = [png.clone(), vec![0u8; 150_000]].concat();
@@ -159,7 +173,10 @@ fn every_error_status_has_the_spec_body() {
     let job = job_json(submit(&server, Some(&token), "a.png", png.clone(), &[]));
     let uuid = job["uuid"].as_str().unwrap();
     let chat = |t: Option<&str>, body: &str| {
-        let mut req = client().post(server.url(&format!("/api/v1/chat/{uuid}/"))).header("content-type", "application/json").body(body.to_string());
+        let mut req = client()
+            .post(server.url(&format!("/api/v1/chat/{uuid}/")))
+            .header("content-type", "application/json")
+            .body(body.to_string());
         if let Some(t) = t {
             req = req.bearer_auth(t);
         }
@@ -367,14 +384,18 @@ fn cors_admits_the_widget_and_api_clients_of_other_origins() {
         }
         req.send().unwrap()
     };
-    let header = |resp: &Response, name: &str| resp.headers().get(name).map(|v| v.to_str().unwrap().to_ascii_lowercase());
+    let header =
+        |resp: &Response, name: &str| resp.headers().get(name).map(|v| v.to_str().unwrap().to_ascii_lowercase());
 
     // Preflight of a browser API call with a Bearer token and a JSON body.
     for path in ["/api/v1/ocr/", "/api/v1/chat/0123456789abcdef0123456789abcdef/"] {
         let pre = send(
             reqwest::Method::OPTIONS,
             path,
-            &[("access-control-request-method", "POST"), ("access-control-request-headers", "authorization,content-type")],
+            &[
+                ("access-control-request-method", "POST"),
+                ("access-control-request-headers", "authorization,content-type"),
+            ],
         );
         assert!(pre.status().is_success(), "preflight {path}: {}", pre.status());
         assert_eq!(header(&pre, "access-control-allow-origin").as_deref(), Some(origin), "{path}");
@@ -396,7 +417,11 @@ fn cors_admits_the_widget_and_api_clients_of_other_origins() {
     for h in ["x-request-id", "retry-after", "content-disposition"] {
         assert!(exposed.contains(h), "{h} not exposed: {exposed}");
     }
-    let missing = send(reqwest::Method::GET, "/api/v1/ocr/0123456789abcdef0123456789abcdef/", &[("authorization", "Bearer nope")]);
+    let missing = send(
+        reqwest::Method::GET,
+        "/api/v1/ocr/0123456789abcdef0123456789abcdef/",
+        &[("authorization", "Bearer nope")],
+    );
     assert_eq!(missing.status(), 401);
     assert_eq!(header(&missing, "access-control-allow-origin").as_deref(), Some(origin), "error responses too");
     for path in ["/widget.js", "/worker.js", "/worker_bg.wasm", "/worker_loader.js", "/models/manifest.json"] {

@@ -10,7 +10,9 @@ use ocrchat_tests::{engine, models_dir, testdata_or_skip, workspace_root};
 fn wasm_engine_reads_a_page_like_native() {
     let Some(dir) = testdata_or_skip("wasm vs native") else { return };
     let page = dir.join("tess_phototest.png");
-    let pkg = std::env::var_os("OCRCHAT_WASM_PKG").map(std::path::PathBuf::from).unwrap_or_else(|| workspace_root().join("target/wasm-node"));
+    let pkg = std::env::var_os("OCRCHAT_WASM_PKG")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/wasm-node"));
     assert!(
         pkg.join("ocrchat_worker_bg.wasm").is_file(),
         "wasm package missing in {}: build it with `make wasm` (make test does)",

@@ -21,7 +21,8 @@ impl Engine {
     pub fn new(size: &str, det_onnx: Vec<u8>, rec_onnx: Vec<u8>, dict: &str) -> Result<Engine, JsError> {
         let size = ModelSize::parse(size).ok_or_else(|| JsError::new("model size must be tiny or small"))?;
         let spec = registry::CATALOG.iter().find(|m| m.size == size).ok_or_else(|| JsError::new("unknown model"))?;
-        let inner = ocrchat_engine::engine_from_bytes(spec, det_onnx, rec_onnx, dict, EngineConfig::default()).map_err(js_err)?;
+        let inner = ocrchat_engine::engine_from_bytes(spec, det_onnx, rec_onnx, dict, EngineConfig::default())
+            .map_err(js_err)?;
         Ok(Engine { inner })
     }
 

@@ -144,8 +144,8 @@ async fn load(model: &str, models_url: &str) -> Result<Response, String> {
     let dict = String::from_utf8(files.pop().unwrap_or_default()).map_err(|_| "dictionary is not UTF-8")?;
     let rec = files.pop().unwrap_or_default();
     let det = files.pop().unwrap_or_default();
-    let engine =
-        ocrchat_engine::engine_from_bytes(&spec, det, rec, &dict, EngineConfig::default()).map_err(|e| e.to_string())?;
+    let engine = ocrchat_engine::engine_from_bytes(&spec, det, rec, &dict, EngineConfig::default())
+        .map_err(|e| e.to_string())?;
     STATE.with(|s| s.borrow_mut().session.set_engine(model, engine));
     Ok(Response::Ready { model: model.to_string(), cached, languages })
 }
@@ -242,5 +242,8 @@ async fn sha256_hex(bytes: &[u8]) -> Option<String> {
 }
 
 fn js_text(v: &JsValue) -> String {
-    v.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).or_else(|| v.as_string()).unwrap_or_else(|| format!("{v:?}"))
+    v.dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| v.as_string())
+        .unwrap_or_else(|| format!("{v:?}"))
 }

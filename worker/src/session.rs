@@ -66,7 +66,8 @@ impl Session {
             let mut pages = Vec::with_capacity(total as usize);
             let mut check = TextLayerCheck::default();
             for i in 0..total as usize {
-                let (page, upright) = engine.ocr_page_with_image(&source, i, &mut check).map_err(|e| format!("page {}: {e}", i + 1))?;
+                let (page, upright) =
+                    engine.ocr_page_with_image(&source, i, &mut check).map_err(|e| format!("page {}: {e}", i + 1))?;
                 // Text-layer pages were not rasterised for OCR; render them for the view.
                 let img = match upright {
                     Some(img) => img,
@@ -75,7 +76,10 @@ impl Session {
                 let (preview_width, preview_height, rgba) = preview(&img);
                 drop(img);
                 let page_json = serde_json::to_string(&page).map_err(|e| e.to_string())?;
-                emit(Response::Page { job, index: i as u32, pages: total, page_json, preview_width, preview_height }, Some(rgba));
+                emit(
+                    Response::Page { job, index: i as u32, pages: total, page_json, preview_width, preview_height },
+                    Some(rgba),
+                );
                 pages.push(page);
             }
             Document::from_pages(pages)

@@ -10,8 +10,14 @@ use crate::app::{AppState, JobSignal, send};
 use crate::model::{PageView, Phase, Tier};
 
 /// Export formats, in button order.
-const FORMATS: [(&str, &str); 6] =
-    [("txt", "Text"), ("md", "Markdown"), ("docx", "Word"), ("pdf", "Searchable PDF"), ("csv", "CSV"), ("json", "JSON")];
+const FORMATS: [(&str, &str); 6] = [
+    ("txt", "Text"),
+    ("md", "Markdown"),
+    ("docx", "Word"),
+    ("pdf", "Searchable PDF"),
+    ("csv", "CSV"),
+    ("json", "JSON"),
+];
 
 /// A file's card.
 #[component]
@@ -23,9 +29,16 @@ pub fn FileCard(job: JobSignal) -> impl IntoView {
     let progress_label = move || {
         job.with(|j| match &j.phase {
             Phase::Queued => "queued".to_string(),
-            Phase::Running => format!("page {} of {}", (j.pages_done + 1).min(j.pages_total.max(1)), j.pages_total.max(1)),
+            Phase::Running => {
+                format!("page {} of {}", (j.pages_done + 1).min(j.pages_total.max(1)), j.pages_total.max(1))
+            }
             Phase::Done if j.tier == Tier::Cpu => {
-                format!("{} page(s) in {:.1} s, confidence {:.0}%", j.pages_total, j.millis / 1000.0, j.confidence * 100.0)
+                format!(
+                    "{} page(s) in {:.1} s, confidence {:.0}%",
+                    j.pages_total,
+                    j.millis / 1000.0,
+                    j.confidence * 100.0
+                )
             }
             Phase::Done => format!("{} page(s) read by the server", j.pages_total),
             Phase::Failed(_) => "failed".into(),
@@ -40,7 +53,11 @@ pub fn FileCard(job: JobSignal) -> impl IntoView {
                 let stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s).to_string();
                 match api::download(&uuid, format, &state.token.get_untracked()).await {
                     Ok(bytes) => {
-                        let _ = crate::util::download(&js_sys::Uint8Array::from(&bytes[..]), &format!("{stem}.{format}"), "application/octet-stream");
+                        let _ = crate::util::download(
+                            &js_sys::Uint8Array::from(&bytes[..]),
+                            &format!("{stem}.{format}"),
+                            "application/octet-stream",
+                        );
                     }
                     Err(api::ApiError(e)) => job.update(|j| j.phase = Phase::Failed(e)),
                 }
@@ -129,8 +146,7 @@ fn PageImage(page: PageView) -> impl IntoView {
         // The worker's RGBA goes straight into the canvas (no copy into wasm).
         let data = js_sys::Uint8ClampedArray::new(&pixels);
         let drawn = web_sys::ImageData::new_with_js_u8_clamped_array_and_sh(&data, pw, ph).and_then(|img| {
-            let ctx: web_sys::CanvasRenderingContext2d =
-                c.get_context("2d")?.ok_or("no 2d context")?.unchecked_into();
+            let ctx: web_sys::CanvasRenderingContext2d = c.get_context("2d")?.ok_or("no 2d context")?.unchecked_into();
             ctx.put_image_data(&img, 0.0, 0.0)
         });
         if let Err(e) = drawn {
@@ -216,9 +232,15 @@ fn Chat(uuid: String) -> impl IntoView {
                         .as_array()
                         .into_iter()
                         .flatten()
-                        .map(|c| (c["page"].as_u64().unwrap_or(0), c["snippet"].as_str().unwrap_or_default().to_string()))
+                        .map(|c| {
+                            (c["page"].as_u64().unwrap_or(0), c["snippet"].as_str().unwrap_or_default().to_string())
+                        })
                         .collect();
-                    ChatLine { role: "assistant", text: v["message"]["content"].as_str().unwrap_or_default().to_string(), citations }
+                    ChatLine {
+                        role: "assistant",
+                        text: v["message"]["content"].as_str().unwrap_or_default().to_string(),
+                        citations,
+                    }
                 }
                 Err(api::ApiError(e)) => ChatLine { role: "error", text: e, citations: Vec::new() },
             };

@@ -39,8 +39,12 @@ fn heading_style(id: &str, name: &str, half_points: usize, outline: usize) -> St
 /// a list when edited rather than paragraphs that happen to start with `•`.
 fn bullet_numbering() -> AbstractNumbering {
     AbstractNumbering::new(BULLET_NUMBERING).add_level(
-        Level::new(0, Start::new(1), NumberFormat::new("bullet"), LevelText::new("•"), LevelJc::new("left"))
-            .indent(Some(720), Some(SpecialIndentType::Hanging(360)), None, None),
+        Level::new(0, Start::new(1), NumberFormat::new("bullet"), LevelText::new("•"), LevelJc::new("left")).indent(
+            Some(720),
+            Some(SpecialIndentType::Hanging(360)),
+            None,
+            None,
+        ),
     )
 }
 
@@ -63,7 +67,9 @@ fn table(rows: &[Vec<String>]) -> Table {
             // Ragged rows are padded: Word requires every row to fill the grid.
             TableRow::new(
                 (0..cols)
-                    .map(|c| TableCell::new().add_paragraph(text_paragraph(&reflow(row.get(c).map_or("", String::as_str)))))
+                    .map(|c| {
+                        TableCell::new().add_paragraph(text_paragraph(&reflow(row.get(c).map_or("", String::as_str))))
+                    })
                     .collect(),
             )
         })
@@ -82,7 +88,12 @@ fn add_block(docx: Docx, b: &Block, largest_heading: bool) -> Docx {
             // Numbered items keep their own number: renumbering them could
             // disagree with the page (lists that start at 3, "a)", …).
             if text.starts_with(|c: char| c.is_ascii_digit()) {
-                docx.add_paragraph(text_paragraph(&text).indent(Some(720), Some(SpecialIndentType::Hanging(360)), None, None))
+                docx.add_paragraph(text_paragraph(&text).indent(
+                    Some(720),
+                    Some(SpecialIndentType::Hanging(360)),
+                    None,
+                    None,
+                ))
             } else {
                 let body = text.trim_start_matches(BULLETS).trim_start();
                 docx.add_paragraph(
@@ -120,9 +131,7 @@ pub fn render(doc: &Document) -> Result<Vec<u8>> {
         }
     }
     let mut out = Cursor::new(Vec::new());
-    docx.build()
-        .pack(&mut out)
-        .map_err(|e| EngineError::Export { format: "docx", reason: e.to_string() })?;
+    docx.build().pack(&mut out).map_err(|e| EngineError::Export { format: "docx", reason: e.to_string() })?;
     Ok(out.into_inner())
 }
 
@@ -165,7 +174,9 @@ mod tests {
         let bytes = render(&Document::from_pages(vec![page1, page2])).unwrap();
 
         let xml = part(&bytes, "word/document.xml");
-        for text in ["Annual Report", "Summary", "First line second line", "apples", "2. pears", "Page two", "Item", "3,50"] {
+        for text in
+            ["Annual Report", "Summary", "First line second line", "apples", "2. pears", "Page two", "Item", "3,50"]
+        {
             assert!(xml.contains(&format!(">{text}<")), "{text:?} missing from {xml}");
         }
         assert!(xml.contains("Tea &amp; &lt;cake&gt;"), "markup in text is escaped");

@@ -7,7 +7,8 @@ use crate::document::{Block, BlockKind, Document};
 fn escape_line(line: &str) -> String {
     let t = line.trim_start();
     let needs = t.starts_with(['#', '>', '-', '+', '*', '=', '|', '`'])
-        || t.split_once(['.', ')']).is_some_and(|(n, _)| !n.is_empty() && n.len() <= 9 && n.chars().all(|c| c.is_ascii_digit()));
+        || t.split_once(['.', ')'])
+            .is_some_and(|(n, _)| !n.is_empty() && n.len() <= 9 && n.chars().all(|c| c.is_ascii_digit()));
     if needs { format!("\\{t}") } else { t.to_string() }
 }
 
@@ -28,7 +29,9 @@ fn render_block(b: &Block, largest: bool) -> String {
             if numbered {
                 t.to_string()
             } else {
-                let body = t.trim_start_matches(['•', '●', '▪', '■', '◦', '○', '·', '‣', '–', '-', '*', '►', '✓']).trim_start();
+                let body = t
+                    .trim_start_matches(['•', '●', '▪', '■', '◦', '○', '·', '‣', '–', '-', '*', '►', '✓'])
+                    .trim_start();
                 format!("- {body}")
             }
         }
@@ -47,7 +50,9 @@ fn render_block(b: &Block, largest: bool) -> String {
             }
             _ => b.text.lines().map(escape_line).collect::<Vec<_>>().join("\n"),
         },
-        BlockKind::Paragraph => b.text.lines().map(|l| escape_line(&l.replace('\t', " "))).collect::<Vec<_>>().join("\n"),
+        BlockKind::Paragraph => {
+            b.text.lines().map(|l| escape_line(&l.replace('\t', " "))).collect::<Vec<_>>().join("\n")
+        }
     }
 }
 
@@ -58,11 +63,7 @@ pub fn render(doc: &Document) -> String {
         .iter()
         .map(|p| {
             let is_title = super::title_headings(p);
-            p.blocks
-                .iter()
-                .map(|b| render_block(b, is_title(b)))
-                .collect::<Vec<_>>()
-                .join("\n\n")
+            p.blocks.iter().map(|b| render_block(b, is_title(b))).collect::<Vec<_>>().join("\n\n")
         })
         .collect();
     let mut out = pages.join("\n\n---\n\n");

@@ -73,8 +73,9 @@ pub fn export(doc: &Document, format: ExportFormat) -> Result<Vec<u8>> {
     Ok(match format {
         ExportFormat::Txt => txt::render(doc).into_bytes(),
         ExportFormat::Md => markdown::render(doc).into_bytes(),
-        ExportFormat::Json => serde_json::to_vec_pretty(doc)
-            .map_err(|e| EngineError::Export { format: "json", reason: e.to_string() })?,
+        ExportFormat::Json => {
+            serde_json::to_vec_pretty(doc).map_err(|e| EngineError::Export { format: "json", reason: e.to_string() })?
+        }
         #[cfg(feature = "docx")]
         ExportFormat::Docx => docx::render(doc)?,
         #[cfg(not(feature = "docx"))]

@@ -158,7 +158,10 @@ pub fn render(doc: &Document, pages: &mut dyn FnMut(usize) -> Result<PageImage>)
         let image = pages(page.index)?;
         let (iw, ih) = image.dimensions();
         if iw == 0 || ih == 0 {
-            return Err(EngineError::Export { format: "pdf", reason: format!("page {} image is empty", page.index + 1) });
+            return Err(EngineError::Export {
+                format: "pdf",
+                reason: format!("page {} image is empty", page.index + 1),
+            });
         }
         let dpi = if image.dpi.is_finite() && image.dpi > 0.0 { image.dpi } else { DEFAULT_DPI };
         let (wpt, hpt) = (iw as f32 * 72.0 / dpi, ih as f32 * 72.0 / dpi);
@@ -407,7 +410,8 @@ pub fn glyphless_ttf() -> Vec<u8> {
     // cmap: one (3,1) format-4 subtable mapping nothing (only the 0xFFFF end segment).
     let cmap = u16s(&[0, 1, 3, 1, 0, 12, 4, 24, 0, 2, 2, 0, 0, 0xFFFF, 0, 0xFFFF, 1, 0]);
     let name = {
-        let records: [(u16, &str); 4] = [(1, "GlyphLessFont"), (2, "Regular"), (4, "GlyphLessFont"), (6, "GlyphLessFont")];
+        let records: [(u16, &str); 4] =
+            [(1, "GlyphLessFont"), (2, "Regular"), (4, "GlyphLessFont"), (6, "GlyphLessFont")];
         let mut strings = Vec::new();
         let mut t = u16s(&[0, records.len() as u16, 6 + 12 * records.len() as u16]);
         for (id, s) in records {
@@ -509,10 +513,11 @@ pub fn from_original(doc: &Document, bytes: &[u8], limits: DecodeLimits) -> Resu
             .and_then(|mut d| d.orientation().ok())
             .is_none_or(|o| o == image::metadata::Orientation::NoTransforms);
     render(doc, &mut |i| {
-        let page = doc.pages.iter().find(|p| p.index == i).ok_or_else(|| EngineError::Export {
-            format: "pdf",
-            reason: format!("page {i} is not in the document"),
-        })?;
+        let page = doc
+            .pages
+            .iter()
+            .find(|p| p.index == i)
+            .ok_or_else(|| EngineError::Export { format: "pdf", reason: format!("page {i} is not in the document") })?;
         if plain_jpeg
             && page.rotation == 0
             && let Ok(jpeg) = PageImage::jpeg(bytes.to_vec())
@@ -552,7 +557,13 @@ mod tests {
                 index,
                 width,
                 height,
-                blocks: vec![Block { text: String::new(), bbox: [0, 0, width, height], confidence: 0.9, lines, ..Block::default() }],
+                blocks: vec![Block {
+                    text: String::new(),
+                    bbox: [0, 0, width, height],
+                    confidence: 0.9,
+                    lines,
+                    ..Block::default()
+                }],
                 ..Page::default()
             };
             p.blocks[0].text = p.blocks[0].lines.iter().map(|l| l.text.as_str()).collect::<Vec<_>>().join("\n");

@@ -43,7 +43,12 @@ enum TextLayerPage {
 impl OcrEngine {
     /// Page `index` from its text layer when `source` is a PDF with a usable
     /// one and OCR is not forced; `None`: OCR the page. Updates `check`.
-    pub(super) fn text_layer_of(&self, source: &Source<'_>, index: usize, check: &mut TextLayerCheck) -> Result<Option<Page>> {
+    pub(super) fn text_layer_of(
+        &self,
+        source: &Source<'_>,
+        index: usize,
+        check: &mut TextLayerCheck,
+    ) -> Result<Option<Page>> {
         let Source::Pdf(pdf) = source else { return Ok(None) };
         if self.config.force_ocr {
             return Ok(None);
@@ -77,7 +82,8 @@ impl OcrEngine {
         // typesetting, not content: join the word as pdftotext does.
         let params = LayoutParams { join_hyphens: true, ..self.config.layout };
         let blocks = layout::layout(&layer.lines, &params);
-        let mut page = Page { index, width, height, rotation: 0, source: PageSource::TextLayer, text: String::new(), blocks };
+        let mut page =
+            Page { index, width, height, rotation: 0, source: PageSource::TextLayer, text: String::new(), blocks };
         page.refresh_text();
         Ok(TextLayerPage::Page { page, read_back: verdict.is_some() })
     }
@@ -88,7 +94,13 @@ impl OcrEngine {
     /// pixels tell. Pages without a sample the recogniser could read (other
     /// scripts, formulas) or whose strip cannot be rendered give `None`:
     /// nothing to check.
-    fn text_layer_reads_back(&self, pdf: &crate::pdf::PdfSource, index: usize, lines: &[RecognizedLine], size: (u32, u32)) -> Result<Option<bool>> {
+    fn text_layer_reads_back(
+        &self,
+        pdf: &crate::pdf::PdfSource,
+        index: usize,
+        lines: &[RecognizedLine],
+        size: (u32, u32),
+    ) -> Result<Option<bool>> {
         let start = Instant::now();
         let alphabet: HashSet<char> = self
             .rec

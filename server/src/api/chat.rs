@@ -1,19 +1,19 @@
 //! `POST /api/v1/chat/{uuid}/` and `GET /api/v1/chat/{uuid}/history/`.
 
 use axum::Json;
-use axum::extract::{Path, State};
 use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::ocr::owned_job;
 use super::view::{document, rfc3339};
-use crate::jobs;
-use crate::llm::{ChatRole, ChatTurn};
-use crate::store::ChatRecord;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
+use crate::jobs;
+use crate::llm::{ChatRole, ChatTurn};
 use crate::state::AppState;
+use crate::store::ChatRecord;
 use crate::store::JobStatus;
 
 /// Request body of a chat message.
@@ -90,16 +90,22 @@ pub async fn send(
     if job.status != JobStatus::Done {
         return Err(ApiError::NotReady { status: job.status.as_str() });
     }
-    let Json(request) = body.map_err(|e| ApiError::bad_request("invalid_body", format!("expected JSON {{\"message\": …}}: {e}")))?;
+    let Json(request) =
+        body.map_err(|e| ApiError::bad_request("invalid_body", format!("expected JSON {{\"message\": …}}: {e}")))?;
     let question = request.message.trim();
     if question.is_empty() {
         return Err(ApiError::bad_request("empty_message", "the message is empty"));
     }
     if question.chars().count() > MAX_MESSAGE_CHARS {
-        return Err(ApiError::bad_request("message_too_long", format!("messages are limited to {MAX_MESSAGE_CHARS} characters")));
+        return Err(ApiError::bad_request(
+            "message_too_long",
+            format!("messages are limited to {MAX_MESSAGE_CHARS} characters"),
+        ));
     }
     let llm = state.llm.clone().ok_or_else(|| ApiError::NotConfigured {
-        message: "chat is not configured on this server (set llm_url / OCRCHAT_LLM_URL to an OpenAI-compatible endpoint)".into(),
+        message:
+            "chat is not configured on this server (set llm_url / OCRCHAT_LLM_URL to an OpenAI-compatible endpoint)"
+                .into(),
     })?;
     let records = state.store.chat_history(&job.uuid, account_id).await?;
     let conversation = match request.conversation.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
@@ -110,15 +116,25 @@ pub async fn send(
     let history: Vec<ChatTurn> = records
         .iter()
         .filter(|r| r.conversation == conversation)
-        .map(|r| ChatTurn { role: if r.role == "assistant" { ChatRole::Assistant } else { ChatRole::User }, content: r.content.clone() })
+        .map(|r| ChatTurn {
+            role: if r.role == "assistant" { ChatRole::Assistant } else { ChatRole::User },
+            content: r.content.clone(),
+        })
         .collect();
     let doc = document(&job)?.ok_or_else(|| ApiError::Internal("done job without a result".into()))?;
     let pages: Vec<String> = doc.pages.iter().map(|p| p.text.clone()).collect();
     let answer = llm.answer(&pages, &history, question).await?;
 
     let now = jobs::now();
-    let citations: Vec<Citation> = answer.citations.into_iter().map(|c| Citation { page: c.page, snippet: c.snippet }).collect();
-    let user = ChatRecord { conversation: conversation.clone(), role: "user".into(), content: question.to_string(), citations: None, created_at: now };
+    let citations: Vec<Citation> =
+        answer.citations.into_iter().map(|c| Citation { page: c.page, snippet: c.snippet }).collect();
+    let user = ChatRecord {
+        conversation: conversation.clone(),
+        role: "user".into(),
+        content: question.to_string(),
+        citations: None,
+        created_at: now,
+    };
     let assistant = ChatRecord {
         conversation: conversation.clone(),
         role: "assistant".into(),
@@ -149,7 +165,11 @@ fn message(r: ChatRecord) -> ChatMessage {
     params(("uuid" = String, Path, description = "Job id")),
     responses((status = 200, body = ChatHistory), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("api_token" = [])))]
-pub async fn history(State(state): State<AppState>, caller: Caller, Path(uuid): Path<String>) -> Result<Json<ChatHistory>, ApiError> {
+pub async fn history(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(uuid): Path<String>,
+) -> Result<Json<ChatHistory>, ApiError> {
     let account = caller.require_account()?.clone();
     let job = owned_job(&state, &caller, &uuid).await?;
     let records = state.store.chat_history(&job.uuid, account.id).await?;

@@ -62,7 +62,17 @@ mod tests {
         ] {
             assert!(is_cross_origin_path(yes), "{yes}");
         }
-        for no in ["/", "/index.html", "/sw.js", "/metrics", "/openapi.json", "/healthz", "/worker/x.js", "/workers.txt", "/api/v2/x"] {
+        for no in [
+            "/",
+            "/index.html",
+            "/sw.js",
+            "/metrics",
+            "/openapi.json",
+            "/healthz",
+            "/worker/x.js",
+            "/workers.txt",
+            "/api/v2/x",
+        ] {
             assert!(!is_cross_origin_path(no), "{no}");
         }
     }

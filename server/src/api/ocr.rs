@@ -14,11 +14,11 @@ use super::view::{JobView, document};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::jobs::{self, now, result_pdf_path};
-use crate::state::AppState;
-use crate::store::{Job, JobStatus, Plan};
 use crate::llm::Tier;
 use crate::llm::tools;
 use crate::metering;
+use crate::state::AppState;
+use crate::store::{Job, JobStatus, Plan};
 
 /// The multipart form of a submission (for the OpenAPI document).
 #[derive(ToSchema)]
@@ -155,13 +155,18 @@ pub async fn submit(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Json<JobView>, ApiError> {
     let owner = caller.owner();
-    let busy = |what: &str| ApiError::TooManyRequests { message: format!("too many {what}; retry shortly"), retry_after: 2 };
-    let _all = state.submissions.clone().try_acquire_owned().map_err(|_| busy("submissions in progress on this server"))?;
+    let busy =
+        |what: &str| ApiError::TooManyRequests { message: format!("too many {what}; retry shortly"), retry_after: 2 };
+    let _all =
+        state.submissions.clone().try_acquire_owned().map_err(|_| busy("submissions in progress on this server"))?;
     let queued = state.store.unfinished_jobs(&owner, state.config.inline_max_pages).await?;
-    let _mine =
-        state.enter_inflight(&owner, queued, state.config.max_inflight_per_caller).ok_or_else(|| busy("requests in flight for this caller"))?;
+    let _mine = state
+        .enter_inflight(&owner, queued, state.config.max_inflight_per_caller)
+        .ok_or_else(|| busy("requests in flight for this caller"))?;
 
-    let multipart = multipart.map_err(|e| ApiError::bad_request("no_file", format!("expected a multipart/form-data body with a `file` field ({e})")))?;
+    let multipart = multipart.map_err(|e| {
+        ApiError::bad_request("no_file", format!("expected a multipart/form-data body with a `file` field ({e})"))
+    })?;
     let uuid = uuid::Uuid::new_v4().simple().to_string();
     let mut upload = UploadFile { path: state.uploads_dir.join(&uuid), keep: false };
     let limit = state.config.max_upload_bytes;
@@ -190,8 +195,11 @@ pub async fn submit(
     let limits = state.engines.limits();
     let (format, page_count) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
         let bytes = std::fs::read(&path).map_err(|e| ApiError::Internal(e.to_string()))?;
-        let opened = std::panic::catch_unwind(|| Source::open(&bytes, limits).map(|s| (s.format().name(), s.page_count())));
-        opened.map_err(|_| ApiError::bad_request("undecodable_file", "the file could not be decoded"))?.map_err(ApiError::from)
+        let opened =
+            std::panic::catch_unwind(|| Source::open(&bytes, limits).map(|s| (s.format().name(), s.page_count())));
+        opened
+            .map_err(|_| ApiError::bad_request("undecodable_file", "the file could not be decoded"))?
+            .map_err(ApiError::from)
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))??;
@@ -285,7 +293,11 @@ pub async fn owned_job(state: &AppState, caller: &Caller, uuid: &str) -> Result<
     params(("uuid" = String, Path, description = "Job id")),
     responses((status = 200, body = JobView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security((), ("bearer" = []), ("api_token" = [])))]
-pub async fn get_job(State(state): State<AppState>, caller: Caller, Path(uuid): Path<String>) -> Result<Json<JobView>, ApiError> {
+pub async fn get_job(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(uuid): Path<String>,
+) -> Result<Json<JobView>, ApiError> {
     let job = owned_job(&state, &caller, &uuid).await?;
     Ok(Json(JobView::new(&job)?))
 }
@@ -316,13 +328,18 @@ pub async fn download(
     let job = owned_job(&state, &caller, &uuid).await?;
     let wanted = query.format.unwrap_or_default();
     let format = ExportFormat::parse(&wanted).ok_or_else(|| {
-        ApiError::bad_request("invalid_format", format!("format must be one of txt, md, docx, pdf, csv, json (got {wanted:?})"))
+        ApiError::bad_request(
+            "invalid_format",
+            format!("format must be one of txt, md, docx, pdf, csv, json (got {wanted:?})"),
+        )
     })?;
     if job.status != JobStatus::Done {
         return Err(ApiError::NotReady { status: job.status.as_str() });
     }
     let body = match format {
-        ExportFormat::Json => serde_json::to_vec_pretty(&JobView::new(&job)?).map_err(|e| ApiError::Internal(e.to_string()))?,
+        ExportFormat::Json => {
+            serde_json::to_vec_pretty(&JobView::new(&job)?).map_err(|e| ApiError::Internal(e.to_string()))?
+        }
         ExportFormat::Pdf => tokio::fs::read(result_pdf_path(&state.results_dir, &job.uuid))
             .await
             .map_err(|e| ApiError::Internal(format!("searchable PDF of {} unavailable: {e}", job.uuid)))?,
@@ -338,7 +355,8 @@ pub async fn download(
     let stem = if stem.is_empty() { "document" } else { stem };
     let disposition = format!("attachment; filename=\"{stem}.{}\"", format.extension());
     let content_type = if format == ExportFormat::Json { "application/json" } else { format.content_type() };
-    Ok(([(header::CONTENT_TYPE, content_type.to_string()), (header::CONTENT_DISPOSITION, disposition)], body).into_response())
+    Ok(([(header::CONTENT_TYPE, content_type.to_string()), (header::CONTENT_DISPOSITION, disposition)], body)
+        .into_response())
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@ use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::llm::tools::{LANGUAGES, ToolInfo, catalogue};
+use crate::state::AppState;
 
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, description = "ok")))]

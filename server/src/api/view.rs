@@ -60,7 +60,9 @@ pub fn rfc3339(unix: i64) -> String {
 /// The stored result of a done job.
 pub fn document(job: &Job) -> Result<Option<Document>, ApiError> {
     match (&job.status, &job.result) {
-        (JobStatus::Done, Some(json)) => serde_json::from_str(json).map(Some).map_err(|e| ApiError::Internal(format!("stored result of {}: {e}", job.uuid))),
+        (JobStatus::Done, Some(json)) => serde_json::from_str(json)
+            .map(Some)
+            .map_err(|e| ApiError::Internal(format!("stored result of {}: {e}", job.uuid))),
         _ => Ok(None),
     }
 }

@@ -17,8 +17,7 @@ use super::verify::verify_quote;
 use super::{LlmClient, LlmError};
 
 /// The answer when the document does not support one.
-pub const NOT_IN_DOCUMENT: &str =
-    "The document does not say: I found nothing about this in its text.";
+pub const NOT_IN_DOCUMENT: &str = "The document does not say: I found nothing about this in its text.";
 
 /// History turns sent with a question: enough for follow-ups ("and the
 /// date?"), bounded so a long conversation cannot crowd out the document.
@@ -73,10 +72,7 @@ pub struct ChatAnswer {
 
 impl ChatAnswer {
     fn not_in_document() -> Self {
-        ChatAnswer {
-            content: NOT_IN_DOCUMENT.to_string(),
-            citations: Vec::new(),
-        }
+        ChatAnswer { content: NOT_IN_DOCUMENT.to_string(), citations: Vec::new() }
     }
 }
 
@@ -92,12 +88,7 @@ does not say, and \"citations\" to [].\n\
 - Answer in the language of the question.";
 
 /// The user message: the excerpts, then the question.
-fn document_prompt(
-    pages: &[String],
-    excerpts: &[Excerpt],
-    partial: bool,
-    question: &str,
-) -> String {
+fn document_prompt(pages: &[String], excerpts: &[Excerpt], partial: bool, question: &str) -> String {
     let mut out = String::new();
     out.push_str(if partial {
         "Excerpts of the document (the passages most related to the question; page numbers start at 1):\n\n"
@@ -105,11 +96,7 @@ fn document_prompt(
         "The document's text, page by page (page numbers start at 1):\n\n"
     });
     for e in excerpts {
-        out.push_str(&format!(
-            "<page number=\"{}\">\n{}\n</page>\n\n",
-            e.page + 1,
-            &pages[e.page][e.range.clone()]
-        ));
+        out.push_str(&format!("<page number=\"{}\">\n{}\n</page>\n\n", e.page + 1, &pages[e.page][e.range.clone()]));
     }
     out.push_str("Question: ");
     out.push_str(question.trim());
@@ -134,27 +121,17 @@ fn parse_model_answer(raw: &str) -> Option<ModelAnswer> {
     let start = raw.find('{')?;
     let end = raw.rfind('}')?;
     let value: serde_json::Value = serde_json::from_str(raw.get(start..=end)?).ok()?;
-    let answer = ["answer", "content", "response"]
-        .iter()
-        .find_map(|k| value.get(k)?.as_str())?
-        .trim()
-        .to_string();
+    let answer = ["answer", "content", "response"].iter().find_map(|k| value.get(k)?.as_str())?.trim().to_string();
     let citations = value
         .get("citations")
         .and_then(|c| c.as_array())
         .map(|list| {
             list.iter()
                 .filter_map(|c| {
-                    let quote = ["quote", "snippet", "text"]
-                        .iter()
-                        .find_map(|k| c.get(k)?.as_str())?;
+                    let quote = ["quote", "snippet", "text"].iter().find_map(|k| c.get(k)?.as_str())?;
                     let page = match c.get("page") {
-                        Some(serde_json::Value::Number(n)) => {
-                            n.as_u64().and_then(|n| u32::try_from(n).ok())
-                        }
-                        Some(serde_json::Value::String(s)) => {
-                            s.trim().trim_start_matches("p.").trim().parse().ok()
-                        }
+                        Some(serde_json::Value::Number(n)) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+                        Some(serde_json::Value::String(s)) => s.trim().trim_start_matches("p.").trim().parse().ok(),
                         _ => None,
                     };
                     Some((page, quote.to_string()))
@@ -163,11 +140,7 @@ fn parse_model_answer(raw: &str) -> Option<ModelAnswer> {
         })
         .unwrap_or_default();
     let found = value.get("found").and_then(|f| f.as_bool()).unwrap_or(true);
-    Some(ModelAnswer {
-        found,
-        answer,
-        citations,
-    })
+    Some(ModelAnswer { found, answer, citations })
 }
 
 /// Keeps the citations whose quote occurs in a page. The cited page is tried
@@ -177,13 +150,8 @@ fn ground(pages: &[String], model: &ModelAnswer) -> (Vec<Citation>, Vec<(u32, u3
     let mut out: Vec<Citation> = Vec::new();
     let mut moved = Vec::new();
     for (page, quote) in &model.citations {
-        let cited = page
-            .and_then(|p| p.checked_sub(1))
-            .map(|p| p as usize)
-            .filter(|&p| p < pages.len());
-        let order = cited
-            .into_iter()
-            .chain((0..pages.len()).filter(|&p| Some(p) != cited));
+        let cited = page.and_then(|p| p.checked_sub(1)).map(|p| p as usize).filter(|&p| p < pages.len());
+        let order = cited.into_iter().chain((0..pages.len()).filter(|&p| Some(p) != cited));
         let mut found = false;
         for p in order {
             let snippets = verify_quote(&pages[p], quote);
@@ -195,10 +163,7 @@ fn ground(pages: &[String], model: &ModelAnswer) -> (Vec<Citation>, Vec<(u32, u3
                 tracing::debug!(cited = ?page, found = p + 1, "citation re-attributed to the page that has the quote");
             }
             for snippet in snippets {
-                let c = Citation {
-                    page: p as u32 + 1,
-                    snippet,
-                };
+                let c = Citation { page: p as u32 + 1, snippet };
                 if !out.contains(&c) {
                     out.push(c);
                 }
@@ -218,11 +183,8 @@ fn ground(pages: &[String], model: &ModelAnswer) -> (Vec<Citation>, Vec<(u32, u3
 /// page N to another page, when no verified citation is left on page N (so
 /// the marker can only have meant the moved quote).
 fn renumber_pages(content: &str, moved: &[(u32, u32)], citations: &[Citation]) -> String {
-    let map: Vec<(u32, u32)> = moved
-        .iter()
-        .copied()
-        .filter(|(from, _)| !citations.iter().any(|c| c.page == *from))
-        .collect();
+    let map: Vec<(u32, u32)> =
+        moved.iter().copied().filter(|(from, _)| !citations.iter().any(|c| c.page == *from)).collect();
     if map.is_empty() {
         return content.to_string();
     }
@@ -231,10 +193,7 @@ fn renumber_pages(content: &str, moved: &[(u32, u32)], citations: &[Citation]) -
     while let Some(at) = rest.find("(p. ") {
         let after = &rest[at + 4..];
         let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-        let target = after[..digits]
-            .parse::<u32>()
-            .ok()
-            .filter(|_| after[digits..].starts_with(')'));
+        let target = after[..digits].parse::<u32>().ok().filter(|_| after[digits..].starts_with(')'));
         match target.and_then(|n| map.iter().find(|(from, _)| *from == n)) {
             Some((_, to)) => {
                 out.push_str(&rest[..at]);
@@ -275,22 +234,15 @@ fn finish(pages: &[String], raw: &str) -> ChatAnswer {
 impl LlmClient {
     /// Answers `question` about a job from its page texts (index 0 = page 1)
     /// and the conversation so far (oldest first).
-    pub async fn answer(
-        &self,
-        pages: &[String],
-        history: &[ChatTurn],
-        question: &str,
-    ) -> Result<ChatAnswer, LlmError> {
+    pub async fn answer(&self, pages: &[String], history: &[ChatTurn], question: &str) -> Result<ChatAnswer, LlmError> {
         let question = truncate_chars(question.trim(), MAX_QUESTION_CHARS);
         if pages.iter().all(|p| p.trim().is_empty()) {
             // Nothing to ground an answer in: no need to ask a model.
             return Ok(ChatAnswer::not_in_document());
         }
         let recent = &history[history.len().saturating_sub(MAX_HISTORY_TURNS)..];
-        let history_chars: usize = recent
-            .iter()
-            .map(|t| truncate_chars(&t.content, MAX_HISTORY_TURN_CHARS).len())
-            .sum();
+        let history_chars: usize =
+            recent.iter().map(|t| truncate_chars(&t.content, MAX_HISTORY_TURN_CHARS).len()).sum();
         let budget = self
             .config()
             .max_context_chars
@@ -298,26 +250,13 @@ impl LlmClient {
             .max(1000);
         // The last user turn joins the query so a follow-up ("and the due
         // date?") still retrieves the passage the conversation is about.
-        let previous_question = recent
-            .iter()
-            .rev()
-            .find(|t| t.role == ChatRole::User)
-            .map_or("", |t| t.content.as_str());
-        let query = format!(
-            "{question}\n{}",
-            truncate_chars(previous_question, MAX_HISTORY_TURN_CHARS)
-        );
+        let previous_question =
+            recent.iter().rev().find(|t| t.role == ChatRole::User).map_or("", |t| t.content.as_str());
+        let query = format!("{question}\n{}", truncate_chars(previous_question, MAX_HISTORY_TURN_CHARS));
         let excerpts = retrieval::select(pages, &query, budget);
         let total: usize = pages.iter().map(|p| p.trim().len()).sum();
         let sent: usize = excerpts.iter().map(|e| e.range.len()).sum();
-        tracing::debug!(
-            pages = pages.len(),
-            excerpts = excerpts.len(),
-            sent,
-            total,
-            budget,
-            "chat context selected"
-        );
+        tracing::debug!(pages = pages.len(), excerpts = excerpts.len(), sent, total, budget, "chat context selected");
 
         let mut messages = vec![Message::system(SYSTEM)];
         for turn in recent {
@@ -327,20 +266,13 @@ impl LlmClient {
                 ChatRole::Assistant => Message::assistant(text),
             });
         }
-        messages.push(Message::user(document_prompt(
-            pages,
-            &excerpts,
-            sent < total,
-            question,
-        )));
+        messages.push(Message::user(document_prompt(pages, &excerpts, sent < total, question)));
         let request = ChatRequest {
             model: &self.config().model,
             messages,
             temperature: 0.0,
             max_tokens: self.config().max_output_tokens.min(MAX_ANSWER_TOKENS),
-            response_format: Some(ResponseFormat {
-                kind: "json_object",
-            }),
+            response_format: Some(ResponseFormat { kind: "json_object" }),
             stream: false,
         };
         let done = self.complete(&request).await?;
@@ -354,8 +286,7 @@ mod tests {
 
     fn pages() -> Vec<String> {
         vec![
-            "INVOICE No. 17\nAcme Corp\n\nThe invoice total is\n$42.00, due on March 3."
-                .to_string(),
+            "INVOICE No. 17\nAcme Corp\n\nThe invoice total is\n$42.00, due on March 3.".to_string(),
             "Terms\n\nPayment by bank transfer only.\nLate payments incur a 2% fee.".to_string(),
         ]
     }
@@ -381,35 +312,16 @@ mod tests {
             ),
             (
                 r#"{"answer":"no","citations":[]}"#,
-                Some(ModelAnswer {
-                    found: true,
-                    answer: "no".into(),
-                    citations: vec![],
-                }),
+                Some(ModelAnswer { found: true, answer: "no".into(), citations: vec![] }),
             ),
-            (
-                r#"{"answer":"no"}"#,
-                Some(ModelAnswer {
-                    found: true,
-                    answer: "no".into(),
-                    citations: vec![],
-                }),
-            ),
+            (r#"{"answer":"no"}"#, Some(ModelAnswer { found: true, answer: "no".into(), citations: vec![] })),
             (
                 r#"{"response":"r","citations":[{"page":"p. 3","text":"t"}]}"#,
-                Some(ModelAnswer {
-                    found: true,
-                    answer: "r".into(),
-                    citations: vec![(Some(3), "t".into())],
-                }),
+                Some(ModelAnswer { found: true, answer: "r".into(), citations: vec![(Some(3), "t".into())] }),
             ),
             (
                 r#"{"found":false,"answer":"Not stated.","citations":[]}"#,
-                Some(ModelAnswer {
-                    found: false,
-                    answer: "Not stated.".into(),
-                    citations: vec![],
-                }),
+                Some(ModelAnswer { found: false, answer: "Not stated.".into(), citations: vec![] }),
             ),
             ("The total is $42.", None),
             (r#"{"citations":[]}"#, None),
@@ -450,17 +362,9 @@ mod tests {
                 &[],
             ),
             // A claim without any citation.
-            (
-                r#"{"answer":"The total is $99.","citations":[]}"#,
-                NOT_IN_DOCUMENT,
-                &[],
-            ),
+            (r#"{"answer":"The total is $99.","citations":[]}"#, NOT_IN_DOCUMENT, &[]),
             // The model says it does not know.
-            (
-                r#"{"answer":"The document does not mention a CEO.","citations":[]}"#,
-                NOT_IN_DOCUMENT,
-                &[],
-            ),
+            (r#"{"answer":"The document does not mention a CEO.","citations":[]}"#, NOT_IN_DOCUMENT, &[]),
             // Out-of-range page and a duplicate quote.
             (
                 r#"{"answer":"b","citations":[{"page":9,"quote":"Acme Corp"},{"page":1,"quote":"acme corp"}]}"#,
@@ -479,51 +383,24 @@ mod tests {
         for &(raw, content, cites) in cases {
             let got = finish(&p, raw);
             assert_eq!(got.content, content, "{raw}");
-            let want: Vec<Citation> = cites
-                .iter()
-                .map(|&(page, s)| Citation {
-                    page,
-                    snippet: s.into(),
-                })
-                .collect();
+            let want: Vec<Citation> = cites.iter().map(|&(page, s)| Citation { page, snippet: s.into() }).collect();
             assert_eq!(got.citations, want, "{raw}");
             for c in &got.citations {
-                assert!(
-                    p[c.page as usize - 1].contains(&c.snippet),
-                    "snippet verbatim in its page"
-                );
+                assert!(p[c.page as usize - 1].contains(&c.snippet), "snippet verbatim in its page");
             }
         }
     }
 
     #[test]
     fn page_markers_follow_moved_citations() {
-        let cite = |page| Citation {
-            page,
-            snippet: "s".into(),
-        };
+        let cite = |page| Citation { page, snippet: "s".into() };
         // (answer, moves from → to, pages still cited, expected answer)
         type Case<'a> = (&'a str, &'a [(u32, u32)], &'a [u32], &'a str);
         let cases: &[Case] = &[
             ("a (p. 1).", &[(1, 2)], &[2], "a (p. 2)."),
-            (
-                "a (p. 1), b (p. 3).",
-                &[(1, 2), (3, 1)],
-                &[2, 1],
-                "a (p. 1), b (p. 1).",
-            ), // page 1 still cited
-            (
-                "a (p. 1), b (p. 3).",
-                &[(3, 4)],
-                &[1, 4],
-                "a (p. 1), b (p. 4).",
-            ),
-            (
-                "a (p. 12) (p. 1x) (p. ",
-                &[(12, 2)],
-                &[2],
-                "a (p. 2) (p. 1x) (p. ",
-            ),
+            ("a (p. 1), b (p. 3).", &[(1, 2), (3, 1)], &[2, 1], "a (p. 1), b (p. 1)."), // page 1 still cited
+            ("a (p. 1), b (p. 3).", &[(3, 4)], &[1, 4], "a (p. 1), b (p. 4)."),
+            ("a (p. 12) (p. 1x) (p. ", &[(12, 2)], &[2], "a (p. 2) (p. 1x) (p. "),
             ("no markers", &[(1, 2)], &[2], "no markers"),
         ];
         for &(content, moved, pages, want) in cases {
@@ -537,10 +414,7 @@ mod tests {
         let p = pages();
         let ex = retrieval::select(&p, "fee", 1 << 20);
         let prompt = document_prompt(&p, &ex, false, " What fee? ");
-        assert!(
-            prompt.contains("<page number=\"1\">\nINVOICE No. 17"),
-            "{prompt}"
-        );
+        assert!(prompt.contains("<page number=\"1\">\nINVOICE No. 17"), "{prompt}");
         assert!(prompt.contains("<page number=\"2\">\nTerms"));
         assert!(prompt.ends_with("Question: What fee?"));
     }

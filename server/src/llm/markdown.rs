@@ -8,10 +8,8 @@ use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 
 /// Plain text of a Markdown transcription.
 pub fn markdown_to_text(markdown: &str) -> String {
-    let options = Options::ENABLE_TABLES
-        | Options::ENABLE_STRIKETHROUGH
-        | Options::ENABLE_MATH
-        | Options::ENABLE_TASKLISTS;
+    let options =
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_MATH | Options::ENABLE_TASKLISTS;
     let mut out = Out::default();
     // Ordered-list counters, one per open list (`None` for bullet lists).
     let mut lists: Vec<Option<u64>> = Vec::new();
@@ -19,11 +17,7 @@ pub fn markdown_to_text(markdown: &str) -> String {
         match event {
             Event::Start(tag) => match tag {
                 // Inside a list item a paragraph continues the item's line.
-                Tag::Paragraph
-                | Tag::Heading { .. }
-                | Tag::CodeBlock(_)
-                | Tag::BlockQuote(_)
-                | Tag::HtmlBlock
+                Tag::Paragraph | Tag::Heading { .. } | Tag::CodeBlock(_) | Tag::BlockQuote(_) | Tag::HtmlBlock
                     if lists.is_empty() =>
                 {
                     out.block_break()
@@ -48,10 +42,7 @@ pub fn markdown_to_text(markdown: &str) -> String {
                 _ => {}
             },
             Event::End(tag) => match tag {
-                TagEnd::Paragraph
-                | TagEnd::Heading(_)
-                | TagEnd::CodeBlock
-                | TagEnd::BlockQuote(_)
+                TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::CodeBlock | TagEnd::BlockQuote(_)
                     if lists.is_empty() =>
                 {
                     out.block_break()
@@ -126,20 +117,14 @@ impl Out {
                 return;
             };
             let tag = rest[lt + 1..lt + gt].trim().to_ascii_lowercase();
-            let name: String = tag
-                .trim_start_matches('/')
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric())
-                .collect();
+            let name: String = tag.trim_start_matches('/').chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
             let closing = tag.starts_with('/');
             match (name.as_str(), closing) {
                 ("td" | "th", true) => self.push("\t"),
                 ("tr", true) => self.end_row(),
                 ("br", _) => self.push("\n"),
                 ("table", false) => self.block_break(),
-                ("p" | "div" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "table" | "li", true) => {
-                    self.line_break()
-                }
+                ("p" | "div" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "table" | "li", true) => self.line_break(),
                 _ => {}
             }
             rest = &rest[lt + gt + 1..];
@@ -187,18 +172,9 @@ mod tests {
         let cases: &[(&str, &str)] = &[
             ("", ""),
             ("plain", "plain"),
-            (
-                "# Title\n\nFirst line\nsecond line",
-                "Title\n\nFirst line\nsecond line",
-            ),
-            (
-                "**Acme** _Corp_ `x=1` \\*not emphasis\\*",
-                "Acme Corp x=1 *not emphasis*",
-            ),
-            (
-                "[the site](http://x.invalid) and ![a logo](l.png)",
-                "the site and a logo",
-            ),
+            ("# Title\n\nFirst line\nsecond line", "Title\n\nFirst line\nsecond line"),
+            ("**Acme** _Corp_ `x=1` \\*not emphasis\\*", "Acme Corp x=1 *not emphasis*"),
+            ("[the site](http://x.invalid) and ![a logo](l.png)", "the site and a logo"),
             ("- one\n- two\n\nafter", "one\ntwo\n\nafter"),
             ("1. first\n2. second", "1. first\n2. second"),
             ("3. c\n4. d", "3. c\n4. d"),
@@ -211,10 +187,7 @@ mod tests {
                 "Before\n\nItem\tPrice\nTea\t2.50\nCake\n\nAfter",
             ),
             ("| a \\| b | c |\n|-|-|\n| 1 | 2 |", "a | b\tc\n1\t2"),
-            (
-                "Energy $E=mc^2$ here\n\n$$\\int_0^1 x\\,dx$$",
-                "Energy E=mc^2 here\n\n\\int_0^1 x\\,dx",
-            ),
+            ("Energy $E=mc^2$ here\n\n$$\\int_0^1 x\\,dx$$", "Energy E=mc^2 here\n\n\\int_0^1 x\\,dx"),
             ("line one<br>line two", "line one\nline two"),
             (
                 "<table><tr><th>Item</th><th>Qty</th></tr><tr><td>Tea &amp; milk</td><td>2</td></tr></table>\n\nEnd",

@@ -107,50 +107,25 @@ impl LlmConfig {
     }
 
     /// [`LlmConfig::from_env`] over any key lookup (tests, config layering).
-    pub fn from_lookup(
-        prefix: &str,
-        get: impl Fn(&str) -> Option<String>,
-    ) -> Result<Option<Self>, LlmError> {
-        let var = |suffix: &str| {
-            get(&format!("{prefix}_{suffix}"))
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
+    pub fn from_lookup(prefix: &str, get: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, LlmError> {
+        let var =
+            |suffix: &str| get(&format!("{prefix}_{suffix}")).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         let Some(url) = var("URL") else {
             return Ok(None);
         };
-        let model = var("MODEL").ok_or_else(|| {
-            LlmError::InvalidConfig(format!("{prefix}_URL is set but {prefix}_MODEL is not"))
-        })?;
+        let model = var("MODEL")
+            .ok_or_else(|| LlmError::InvalidConfig(format!("{prefix}_URL is set but {prefix}_MODEL is not")))?;
         let mut config = LlmConfig::new(url, model);
         config.api_key = var("API_KEY");
-        fn num<T: std::str::FromStr>(
-            key: String,
-            v: Option<String>,
-            into: &mut T,
-        ) -> Result<(), LlmError> {
+        fn num<T: std::str::FromStr>(key: String, v: Option<String>, into: &mut T) -> Result<(), LlmError> {
             if let Some(v) = v {
-                *into = v.parse().map_err(|_| {
-                    LlmError::InvalidConfig(format!("{key} must be a number, got {v:?}"))
-                })?;
+                *into = v.parse().map_err(|_| LlmError::InvalidConfig(format!("{key} must be a number, got {v:?}")))?;
             }
             Ok(())
         }
-        num(
-            format!("{prefix}_TIMEOUT_SECS"),
-            var("TIMEOUT_SECS"),
-            &mut config.timeout_secs,
-        )?;
-        num(
-            format!("{prefix}_MAX_CONTEXT_CHARS"),
-            var("MAX_CONTEXT_CHARS"),
-            &mut config.max_context_chars,
-        )?;
-        num(
-            format!("{prefix}_MAX_CONCURRENT"),
-            var("MAX_CONCURRENT"),
-            &mut config.max_concurrent,
-        )?;
+        num(format!("{prefix}_TIMEOUT_SECS"), var("TIMEOUT_SECS"), &mut config.timeout_secs)?;
+        num(format!("{prefix}_MAX_CONTEXT_CHARS"), var("MAX_CONTEXT_CHARS"), &mut config.max_context_chars)?;
+        num(format!("{prefix}_MAX_CONCURRENT"), var("MAX_CONCURRENT"), &mut config.max_concurrent)?;
         Ok(Some(config))
     }
 }
@@ -251,25 +226,11 @@ mod tests {
     #[test]
     fn config_from_env_lookup() {
         let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.to_string())
-            }
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
         };
-        assert_eq!(
-            LlmConfig::from_lookup("OCRCHAT_VLM", env(&[])).unwrap(),
-            None
-        );
-        assert_eq!(
-            LlmConfig::from_lookup("OCRCHAT_VLM", env(&[("OCRCHAT_VLM_URL", " ")])).unwrap(),
-            None
-        );
-        assert!(
-            LlmConfig::from_lookup("OCRCHAT_VLM", env(&[("OCRCHAT_VLM_URL", "http://x/v1")]))
-                .is_err()
-        );
+        assert_eq!(LlmConfig::from_lookup("OCRCHAT_VLM", env(&[])).unwrap(), None);
+        assert_eq!(LlmConfig::from_lookup("OCRCHAT_VLM", env(&[("OCRCHAT_VLM_URL", " ")])).unwrap(), None);
+        assert!(LlmConfig::from_lookup("OCRCHAT_VLM", env(&[("OCRCHAT_VLM_URL", "http://x/v1")])).is_err());
         let c = LlmConfig::from_lookup(
             "OCRCHAT_LLM",
             env(&[
@@ -281,29 +242,16 @@ mod tests {
         )
         .unwrap()
         .unwrap();
-        assert_eq!(
-            (c.model.as_str(), c.api_key.as_deref(), c.timeout_secs),
-            ("m", Some("sk-secret"), 7)
-        );
-        assert!(
-            !format!("{c:?}").contains("sk-secret"),
-            "Debug must hide the key"
-        );
-        let bad = LlmConfig::from_lookup(
-            "P",
-            env(&[
-                ("P_URL", "http://h/v1"),
-                ("P_MODEL", "m"),
-                ("P_TIMEOUT_SECS", "soon"),
-            ]),
-        );
+        assert_eq!((c.model.as_str(), c.api_key.as_deref(), c.timeout_secs), ("m", Some("sk-secret"), 7));
+        assert!(!format!("{c:?}").contains("sk-secret"), "Debug must hide the key");
+        let bad =
+            LlmConfig::from_lookup("P", env(&[("P_URL", "http://h/v1"), ("P_MODEL", "m"), ("P_TIMEOUT_SECS", "soon")]));
         assert!(matches!(bad, Err(LlmError::InvalidConfig(_))));
     }
 
     #[test]
     fn config_deserializes_with_defaults() {
-        let c: LlmConfig =
-            serde_json::from_str(r#"{"base_url":"http://h/v1","model":"m"}"#).unwrap();
+        let c: LlmConfig = serde_json::from_str(r#"{"base_url":"http://h/v1","model":"m"}"#).unwrap();
         assert_eq!(c, LlmConfig::new("http://h/v1", "m"));
     }
 }

@@ -71,22 +71,13 @@ pub(crate) struct ImageUrl {
 
 impl Message {
     pub fn system(text: impl Into<String>) -> Self {
-        Message {
-            role: "system",
-            content: Content::Text(text.into()),
-        }
+        Message { role: "system", content: Content::Text(text.into()) }
     }
     pub fn user(text: impl Into<String>) -> Self {
-        Message {
-            role: "user",
-            content: Content::Text(text.into()),
-        }
+        Message { role: "user", content: Content::Text(text.into()) }
     }
     pub fn assistant(text: impl Into<String>) -> Self {
-        Message {
-            role: "assistant",
-            content: Content::Text(text.into()),
-        }
+        Message { role: "assistant", content: Content::Text(text.into()) }
     }
 }
 
@@ -132,10 +123,7 @@ pub struct LlmClient {
 
 impl std::fmt::Debug for LlmClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LlmClient")
-            .field("endpoint", &self.endpoint.as_str())
-            .field("config", &self.config)
-            .finish()
+        f.debug_struct("LlmClient").field("endpoint", &self.endpoint.as_str()).field("config", &self.config).finish()
     }
 }
 
@@ -149,17 +137,13 @@ impl LlmClient {
             return Err(LlmError::InvalidConfig("the model name is empty".into()));
         }
         if config.timeout_secs == 0 || config.max_concurrent == 0 {
-            return Err(LlmError::InvalidConfig(
-                "timeout_secs and max_concurrent must be at least 1".into(),
-            ));
+            return Err(LlmError::InvalidConfig("timeout_secs and max_concurrent must be at least 1".into()));
         }
         let base = config.base_url.trim().trim_end_matches('/');
         let endpoint = reqwest::Url::parse(&format!("{base}/chat/completions"))
             .map_err(|e| LlmError::InvalidConfig(format!("base_url {base:?}: {e}")))?;
         if !matches!(endpoint.scheme(), "http" | "https") || endpoint.host().is_none() {
-            return Err(LlmError::InvalidConfig(format!(
-                "base_url {base:?} must be an http(s) URL"
-            )));
+            return Err(LlmError::InvalidConfig(format!("base_url {base:?} must be an http(s) URL")));
         }
         if endpoint.scheme() == "http" && !is_loopback(&endpoint) {
             // Allowed (a model server on the LAN), but the page images and
@@ -176,16 +160,9 @@ impl LlmClient {
             // A model on this machine must never be reached through an HTTP proxy.
             builder = builder.no_proxy();
         }
-        let http = builder
-            .build()
-            .map_err(|e| LlmError::InvalidConfig(format!("HTTP client: {e}")))?;
+        let http = builder.build().map_err(|e| LlmError::InvalidConfig(format!("HTTP client: {e}")))?;
         let slots = Arc::new(Semaphore::new(config.max_concurrent));
-        Ok(LlmClient {
-            http,
-            endpoint,
-            config: Arc::new(config),
-            slots,
-        })
+        Ok(LlmClient { http, endpoint, config: Arc::new(config), slots })
     }
 
     /// The configuration this client was built from.
@@ -199,8 +176,7 @@ impl LlmClient {
     pub(crate) async fn complete(&self, request: &ChatRequest<'_>) -> Result<Completion, LlmError> {
         let secs = self.config.timeout_secs;
         let started = std::time::Instant::now();
-        let result =
-            tokio::time::timeout(Duration::from_secs(secs), self.complete_unbounded(request)).await;
+        let result = tokio::time::timeout(Duration::from_secs(secs), self.complete_unbounded(request)).await;
         let result = result.unwrap_or(Err(LlmError::Timeout { secs }));
         match &result {
             Ok(c) => tracing::debug!(
@@ -218,11 +194,7 @@ impl LlmClient {
     }
 
     async fn complete_unbounded(&self, request: &ChatRequest<'_>) -> Result<Completion, LlmError> {
-        let _slot = self
-            .slots
-            .acquire()
-            .await
-            .map_err(|_| LlmError::Unreachable("client closed".into()))?;
+        let _slot = self.slots.acquire().await.map_err(|_| LlmError::Unreachable("client closed".into()))?;
         let mut req = self.http.post(self.endpoint.clone()).json(request);
         if let Some(key) = &self.config.api_key {
             req = req.bearer_auth(key);
@@ -239,26 +211,19 @@ impl LlmClient {
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(|e| self.transport_error(e))? {
             if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                return Err(LlmError::Malformed(format!(
-                    "response exceeds the {MAX_RESPONSE_BYTES}-byte limit"
-                )));
+                return Err(LlmError::Malformed(format!("response exceeds the {MAX_RESPONSE_BYTES}-byte limit")));
             }
             body.extend_from_slice(&chunk);
         }
         if !status.is_success() {
-            return Err(LlmError::Upstream {
-                status: status.as_u16(),
-                detail: excerpt(&body),
-            });
+            return Err(LlmError::Upstream { status: status.as_u16(), detail: excerpt(&body) });
         }
         parse_completion(&body)
     }
 
     fn transport_error(&self, e: reqwest::Error) -> LlmError {
         if e.is_timeout() {
-            LlmError::Timeout {
-                secs: self.config.timeout_secs,
-            }
+            LlmError::Timeout { secs: self.config.timeout_secs }
         } else {
             // Without the URL: it is logged once by `complete` already.
             LlmError::Unreachable(error_chain(&e.without_url()))
@@ -268,39 +233,24 @@ impl LlmClient {
 
 /// Parses a chat-completions response body into the first choice's text.
 fn parse_completion(body: &[u8]) -> Result<Completion, LlmError> {
-    let parsed: ChatResponse = serde_json::from_slice(body).map_err(|e| {
-        LlmError::Malformed(format!(
-            "not a chat-completions JSON body ({e}): {}",
-            excerpt(body)
-        ))
-    })?;
+    let parsed: ChatResponse = serde_json::from_slice(body)
+        .map_err(|e| LlmError::Malformed(format!("not a chat-completions JSON body ({e}): {}", excerpt(body))))?;
     let Some(choice) = parsed.choices.into_iter().next() else {
-        let why = parsed
-            .error
-            .map(|e| e.to_string())
-            .unwrap_or_else(|| "no choices".into());
-        return Err(LlmError::Malformed(truncate_chars(
-            &why,
-            ERROR_DETAIL_CHARS,
-        )));
+        let why = parsed.error.map(|e| e.to_string()).unwrap_or_else(|| "no choices".into());
+        return Err(LlmError::Malformed(truncate_chars(&why, ERROR_DETAIL_CHARS)));
     };
     let content = match choice.message.content {
         Some(serde_json::Value::String(s)) => s,
         // A few servers return content as parts even for text-only answers.
-        Some(serde_json::Value::Array(parts)) => parts
-            .iter()
-            .filter_map(|p| p.get("text").and_then(|t| t.as_str()))
-            .collect::<Vec<_>>()
-            .join(""),
+        Some(serde_json::Value::Array(parts)) => {
+            parts.iter().filter_map(|p| p.get("text").and_then(|t| t.as_str())).collect::<Vec<_>>().join("")
+        }
         _ => String::new(),
     };
     if content.trim().is_empty() {
         return Err(LlmError::Malformed("the answer is empty".into()));
     }
-    Ok(Completion {
-        content,
-        truncated: choice.finish_reason.as_deref() == Some("length"),
-    })
+    Ok(Completion { content, truncated: choice.finish_reason.as_deref() == Some("length") })
 }
 
 fn is_loopback(url: &reqwest::Url) -> bool {
@@ -308,10 +258,7 @@ fn is_loopback(url: &reqwest::Url) -> bool {
         return false;
     };
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The error with its causes ("error sending request: connection refused").
@@ -352,19 +299,14 @@ mod tests {
                     content: Content::Parts(vec![
                         Part::Text { text: "t".into() },
                         Part::ImageUrl {
-                            image_url: ImageUrl {
-                                url: "data:image/png;base64,AA==".into(),
-                                detail: "high",
-                            },
+                            image_url: ImageUrl { url: "data:image/png;base64,AA==".into(), detail: "high" },
                         },
                     ]),
                 },
             ],
             temperature: 0.0,
             max_tokens: 10,
-            response_format: Some(ResponseFormat {
-                kind: "json_object",
-            }),
+            response_format: Some(ResponseFormat { kind: "json_object" }),
             stream: false,
         };
         let v = serde_json::to_value(&req).unwrap();
@@ -399,15 +341,9 @@ mod tests {
             br#"{"error":{"message":"model not loaded"}}"#,
             br#"{"choices":[{"message":{"content":null}}]}"#,
         ] {
-            assert!(
-                matches!(parse_completion(bad), Err(LlmError::Malformed(_))),
-                "{}",
-                String::from_utf8_lossy(bad)
-            );
+            assert!(matches!(parse_completion(bad), Err(LlmError::Malformed(_))), "{}", String::from_utf8_lossy(bad));
         }
-        let Err(LlmError::Malformed(m)) =
-            parse_completion(br#"{"error":{"message":"model not loaded"}}"#)
-        else {
+        let Err(LlmError::Malformed(m)) = parse_completion(br#"{"error":{"message":"model not loaded"}}"#) else {
             panic!()
         };
         assert!(m.contains("model not loaded"));
@@ -428,13 +364,7 @@ mod tests {
             assert_eq!(r.is_ok(), ok, "{url:?} {model:?}: {r:?}");
         }
         let c = LlmClient::new(LlmConfig::new("http://localhost:1/v1/", "m")).unwrap();
-        assert_eq!(
-            c.endpoint.as_str(),
-            "http://localhost:1/v1/chat/completions"
-        );
-        assert!(matches!(
-            LlmClient::new(LlmConfig::new("", "m")),
-            Err(LlmError::NotConfigured(_))
-        ));
+        assert_eq!(c.endpoint.as_str(), "http://localhost:1/v1/chat/completions");
+        assert!(matches!(LlmClient::new(LlmConfig::new("", "m")), Err(LlmError::NotConfigured(_))));
     }
 }

@@ -26,11 +26,10 @@ pub(crate) struct Excerpt {
 /// Words that carry no topic in questions (English; BM25's IDF handles the
 /// rest, but with a handful of chunks "what" and "the" would still count).
 const STOPWORDS: &[&str] = &[
-    "a", "about", "an", "and", "any", "are", "as", "at", "be", "by", "can", "did", "do", "does",
-    "document", "for", "from", "has", "have", "how", "i", "in", "is", "it", "its", "me", "much",
-    "my", "of", "on", "or", "page", "say", "says", "tell", "that", "the", "their", "there", "this",
-    "to", "was", "were", "what", "when", "where", "which", "who", "whom", "why", "with", "you",
-    "your",
+    "a", "about", "an", "and", "any", "are", "as", "at", "be", "by", "can", "did", "do", "does", "document", "for",
+    "from", "has", "have", "how", "i", "in", "is", "it", "its", "me", "much", "my", "of", "on", "or", "page", "say",
+    "says", "tell", "that", "the", "their", "there", "this", "to", "was", "were", "what", "when", "where", "which",
+    "who", "whom", "why", "with", "you", "your",
 ];
 
 fn is_cjk(c: char) -> bool {
@@ -98,12 +97,7 @@ pub(crate) fn chunk_page(text: &str) -> Vec<Range<usize>> {
             let half = window.len() / 2;
             let cut = ["\n\n", "\n", ". ", " "]
                 .iter()
-                .find_map(|sep| {
-                    window
-                        .rfind(sep)
-                        .filter(|&i| i >= half)
-                        .map(|i| i + sep.len())
-                })
+                .find_map(|sep| window.rfind(sep).filter(|&i| i >= half).map(|i| i + sep.len()))
                 .unwrap_or(window.len());
             start + cut
         };
@@ -143,21 +137,14 @@ pub(crate) fn select(pages: &[String], query: &str, budget: usize) -> Vec<Excerp
             .filter(|(_, p)| !p.trim().is_empty())
             .map(|(i, p)| {
                 let start = p.len() - p.trim_start().len();
-                Excerpt {
-                    page: i,
-                    range: start..start + p.trim().len(),
-                }
+                Excerpt { page: i, range: start..start + p.trim().len() }
             })
             .collect();
     }
     let chunks: Vec<Excerpt> = pages
         .iter()
         .enumerate()
-        .flat_map(|(i, p)| {
-            chunk_page(p)
-                .into_iter()
-                .map(move |range| Excerpt { page: i, range })
-        })
+        .flat_map(|(i, p)| chunk_page(p).into_iter().map(move |range| Excerpt { page: i, range }))
         .collect();
     let scores = bm25(pages, &chunks, query);
     let mut order: Vec<usize> = (0..chunks.len()).collect();
@@ -186,9 +173,7 @@ pub(crate) fn select(pages: &[String], query: &str, budget: usize) -> Vec<Excerp
         let c = &chunks[i];
         if let Some(last) = out.last_mut()
             && last.page == c.page
-            && pages[c.page][last.range.end..c.range.start]
-                .trim()
-                .is_empty()
+            && pages[c.page][last.range.end..c.range.start].trim().is_empty()
         {
             last.range.end = c.range.end;
             continue;
@@ -210,10 +195,7 @@ fn bm25(pages: &[String], chunks: &[Excerpt], query: &str) -> Vec<f64> {
             tf
         })
         .collect();
-    let lens: Vec<f64> = docs
-        .iter()
-        .map(|d| d.values().sum::<usize>() as f64)
-        .collect();
+    let lens: Vec<f64> = docs.iter().map(|d| d.values().sum::<usize>() as f64).collect();
     let n = docs.len() as f64;
     let avg = (lens.iter().sum::<f64>() / n.max(1.0)).max(1.0);
     let mut terms = tokenize(query);
@@ -245,15 +227,9 @@ mod tests {
         let cases: &[(&str, &[&str])] = &[
             ("What is the Invoice total?", &["invoice", "total"]),
             // Same stem on both sides is all BM25 needs, pretty or not.
-            (
-                "invoices, glasses; glass bus",
-                &["invoice", "glasse", "glass", "bus"],
-            ),
+            ("invoices, glasses; glass bus", &["invoice", "glasse", "glass", "bus"]),
             ("Straße 12-B", &["straße", "12", "b"]),
-            (
-                "合計金額",
-                &["合", "計", "合計", "金", "計金", "額", "金額"],
-            ),
+            ("合計金額", &["合", "計", "合計", "金", "計金", "額", "金額"]),
             ("", &[]),
         ];
         for &(text, want) in cases {
@@ -268,70 +244,40 @@ mod tests {
         let chunks = chunk_page(&page);
         for c in &chunks {
             assert!(c.len() <= CHUNK_BYTES, "{c:?}");
-            assert_eq!(
-                &page[c.clone()],
-                page[c.clone()].trim(),
-                "chunks are trimmed"
-            );
+            assert_eq!(&page[c.clone()], page[c.clone()].trim(), "chunks are trimmed");
         }
-        assert_eq!(
-            &page[chunks[0].clone()],
-            format!("{para}\n\n{para}").trim(),
-            "cut at the blank line"
-        );
+        assert_eq!(&page[chunks[0].clone()], format!("{para}\n\n{para}").trim(), "cut at the blank line");
         let squeeze = |s: &str| s.split_whitespace().collect::<String>();
         let covered: String = chunks.iter().map(|c| squeeze(&page[c.clone()])).collect();
         assert_eq!(covered, squeeze(&page), "nothing lost or duplicated");
         // Multi-byte text never splits a character.
         let cjk = "合計金額".repeat(300);
         let chunks = chunk_page(&cjk);
-        assert_eq!(
-            chunks
-                .iter()
-                .map(|c| cjk[c.clone()].to_string())
-                .collect::<String>(),
-            cjk
-        );
+        assert_eq!(chunks.iter().map(|c| cjk[c.clone()].to_string()).collect::<String>(), cjk);
         assert!(chunk_page("  \n ").is_empty());
     }
 
     #[test]
     fn selection_fits_the_budget_and_finds_the_passage() {
         let filler = |k: usize| {
-            (0..40)
-                .map(|i| format!("Filler sentence {k}-{i} about nothing much."))
-                .collect::<Vec<_>>()
-                .join("\n")
+            (0..40).map(|i| format!("Filler sentence {k}-{i} about nothing much.")).collect::<Vec<_>>().join("\n")
         };
         let pages = vec![
             filler(1),
-            format!(
-                "{}\n\nThe invoice total is 215.00 USD, due on March 3.\n\n{}",
-                filler(2),
-                filler(3)
-            ),
+            format!("{}\n\nThe invoice total is 215.00 USD, due on March 3.\n\n{}", filler(2), filler(3)),
             filler(4),
         ];
         // Small documents go whole.
         let all = select(&pages, "total", 1 << 20);
         assert_eq!(all.len(), 3);
-        assert!(
-            all.iter()
-                .all(|e| e.range.len() == pages[e.page].trim().len())
-        );
+        assert!(all.iter().all(|e| e.range.len() == pages[e.page].trim().len()));
         // Over budget: the chunk with the answer, nothing beyond the budget.
         for budget in [800, 1500, 3000] {
             let got = select(&pages, "What is the invoice total?", budget);
             let used: usize = got.iter().map(|e| e.range.len()).sum();
             assert!(used <= budget, "{used} > {budget}");
-            let text: String = got
-                .iter()
-                .map(|e| &pages[e.page][e.range.clone()])
-                .collect();
-            assert!(
-                text.contains("The invoice total is 215.00 USD"),
-                "budget {budget}: {got:?}"
-            );
+            let text: String = got.iter().map(|e| &pages[e.page][e.range.clone()]).collect();
+            assert!(text.contains("The invoice total is 215.00 USD"), "budget {budget}: {got:?}");
             assert_eq!(got[0].page, 1);
         }
         // No shared term: the beginning of the document, in order.

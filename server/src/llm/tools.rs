@@ -135,10 +135,7 @@ pub const TOOLS: &[ToolSpec] = &[
 impl Tool {
     /// The tool's catalogue entry.
     pub fn spec(self) -> &'static ToolSpec {
-        TOOLS
-            .iter()
-            .find(|s| s.tool == self)
-            .expect("every tool is in TOOLS")
+        TOOLS.iter().find(|s| s.tool == self).expect("every tool is in TOOLS")
     }
 
     /// The `tool` form value.
@@ -167,11 +164,7 @@ pub struct Capabilities {
 impl Capabilities {
     /// What a server with these engine models and endpoints can run.
     pub fn new(installed: &[registry::ModelSpec], vlm: bool, llm: bool) -> Self {
-        Capabilities {
-            vlm,
-            llm,
-            cpu_languages: registry::supported_languages(installed),
-        }
+        Capabilities { vlm, llm, cpu_languages: registry::supported_languages(installed) }
     }
 
     /// Tiers on which `spec` works on this server.
@@ -181,11 +174,7 @@ impl Capabilities {
             CpuSupport::WithLlm => self.llm,
             CpuSupport::No => false,
         };
-        [(Tier::Cpu, cpu), (Tier::Vlm, self.vlm)]
-            .into_iter()
-            .filter(|(_, ok)| *ok)
-            .map(|(t, _)| t)
-            .collect()
+        [(Tier::Cpu, cpu), (Tier::Vlm, self.vlm)].into_iter().filter(|(_, ok)| *ok).map(|(t, _)| t).collect()
     }
 }
 
@@ -286,9 +275,9 @@ impl ToolError {
         match self {
             ToolError::UnknownTier(_) | ToolError::VlmUnavailable => "tier",
             ToolError::UnknownTool { .. } | ToolError::ToolNotOnTier { .. } => "tool",
-            ToolError::MissingTranslateTo
-            | ToolError::UnexpectedTranslateTo
-            | ToolError::BadTranslateTo(_) => "translate_to",
+            ToolError::MissingTranslateTo | ToolError::UnexpectedTranslateTo | ToolError::BadTranslateTo(_) => {
+                "translate_to"
+            }
             ToolError::BadLanguage { .. } => "language",
         }
     }
@@ -316,31 +305,21 @@ pub fn validate(
     }
     let tool = match present(tool) {
         None => None,
-        Some(slug) => Some(Tool::from_slug(&slug.to_ascii_lowercase()).ok_or_else(|| {
-            ToolError::UnknownTool {
-                slug: slug.to_string(),
-                known: TOOLS.iter().map(|s| s.slug).collect::<Vec<_>>().join(", "),
-            }
+        Some(slug) => Some(Tool::from_slug(&slug.to_ascii_lowercase()).ok_or_else(|| ToolError::UnknownTool {
+            slug: slug.to_string(),
+            known: TOOLS.iter().map(|s| s.slug).collect::<Vec<_>>().join(", "),
         })?),
     };
     if let Some(t) = tool
         && !caps.tiers_for(t.spec()).contains(&tier)
     {
         let hint = match (t.spec().cpu, caps.vlm) {
-            (CpuSupport::WithLlm, true) => {
-                " on this server (no chat model is configured); use tier=vlm"
-            }
-            (CpuSupport::WithLlm, false) => {
-                " on this server (no chat or vision model is configured)"
-            }
+            (CpuSupport::WithLlm, true) => " on this server (no chat model is configured); use tier=vlm",
+            (CpuSupport::WithLlm, false) => " on this server (no chat or vision model is configured)",
             (_, true) => "; use tier=vlm",
             (_, false) => " (it needs tier=vlm, which this server does not offer)",
         };
-        return Err(ToolError::ToolNotOnTier {
-            tool: t.slug(),
-            tier: tier.as_str(),
-            hint,
-        });
+        return Err(ToolError::ToolNotOnTier { tool: t.slug(), tier: tier.as_str(), hint });
     }
 
     let translate_to = match (tool, present(translate_to)) {
@@ -367,11 +346,7 @@ pub fn validate(
             if !known {
                 let supported = match tier {
                     Tier::Cpu => caps.cpu_languages.join(", "),
-                    Tier::Vlm => LANGUAGES
-                        .iter()
-                        .map(|(c, _)| *c)
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    Tier::Vlm => LANGUAGES.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", "),
                 };
                 return Err(ToolError::BadLanguage {
                     code: code.to_string(),
@@ -382,12 +357,7 @@ pub fn validate(
             canon
         }
     };
-    Ok(JobOptions {
-        tier,
-        language,
-        tool,
-        translate_to,
-    })
+    Ok(JobOptions { tier, language, tool, translate_to })
 }
 
 /// English name of a canonical language code (what prompts say), if known.
@@ -518,11 +488,7 @@ mod tests {
     use super::*;
 
     fn caps(vlm: bool, llm: bool) -> Capabilities {
-        Capabilities {
-            vlm,
-            llm,
-            cpu_languages: registry::supported_languages(registry::CATALOG),
-        }
+        Capabilities { vlm, llm, cpu_languages: registry::supported_languages(registry::CATALOG) }
     }
 
     #[test]
@@ -533,20 +499,13 @@ mod tests {
         assert_eq!(slugs.len(), TOOLS.len(), "slugs are unique");
         for s in TOOLS {
             assert_eq!(Tool::from_slug(s.slug), Some(s.tool));
-            assert_eq!(
-                serde_json::to_value(s.tool).unwrap(),
-                s.slug,
-                "serde name = slug"
-            );
+            assert_eq!(serde_json::to_value(s.tool).unwrap(), s.slug, "serde name = slug");
         }
         for s in ["extract-tables", "handwriting-to-text", "translate"] {
             assert!(Tool::from_slug(s).is_some(), "{s} is required by the spec");
         }
         let mut codes: Vec<_> = LANGUAGES.iter().map(|(c, _)| *c).collect();
-        assert!(
-            codes.windows(2).all(|w| w[0] < w[1]),
-            "LANGUAGES sorted and unique"
-        );
+        assert!(codes.windows(2).all(|w| w[0] < w[1]), "LANGUAGES sorted and unique");
         codes.retain(|c| registry::canonical_language(c) != *c);
         assert!(codes.is_empty(), "codes are canonical: {codes:?}");
         // Every language the engine reads is one a VLM can be asked for too.
@@ -557,171 +516,62 @@ mod tests {
 
     #[test]
     fn catalogue_tiers_follow_configuration() {
-        let tiers = |c: &Capabilities, slug: &str| {
-            catalogue(c)
-                .into_iter()
-                .find(|t| t.slug == slug)
-                .unwrap()
-                .tiers
-        };
-        assert_eq!(
-            tiers(&caps(false, false), "extract-tables"),
-            vec![Tier::Cpu]
-        );
+        let tiers = |c: &Capabilities, slug: &str| catalogue(c).into_iter().find(|t| t.slug == slug).unwrap().tiers;
+        assert_eq!(tiers(&caps(false, false), "extract-tables"), vec![Tier::Cpu]);
         assert_eq!(tiers(&caps(false, false), "translate"), vec![]);
         assert_eq!(tiers(&caps(false, true), "translate"), vec![Tier::Cpu]);
-        assert_eq!(
-            tiers(&caps(true, false), "handwriting-to-text"),
-            vec![Tier::Vlm]
-        );
-        assert_eq!(
-            tiers(&caps(true, true), "translate"),
-            vec![Tier::Cpu, Tier::Vlm]
-        );
+        assert_eq!(tiers(&caps(true, false), "handwriting-to-text"), vec![Tier::Vlm]);
+        assert_eq!(tiers(&caps(true, true), "translate"), vec![Tier::Cpu, Tier::Vlm]);
         let json = serde_json::to_value(catalogue(&caps(true, false))).unwrap();
         assert_eq!(json[0]["slug"], "extract-tables");
         assert_eq!(json[0]["tiers"], serde_json::json!(["cpu", "vlm"]));
-        let translate = json
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["slug"] == "translate")
-            .unwrap();
+        let translate = json.as_array().unwrap().iter().find(|t| t["slug"] == "translate").unwrap();
         assert_eq!(translate["requires_translate_to"], true);
     }
 
     #[test]
     fn submissions_validate_or_name_the_field() {
-        type Case = (
-            Option<&'static str>,
-            Option<&'static str>,
-            Option<&'static str>,
-            Option<&'static str>,
-            bool,
-            bool,
-        );
+        type Case =
+            (Option<&'static str>, Option<&'static str>, Option<&'static str>, Option<&'static str>, bool, bool);
         // (tool, tier, translate_to, language, vlm configured, llm configured) → Ok(options) or Err(field)
-        fn ok(
-            tier: Tier,
-            language: &str,
-            tool: Option<Tool>,
-            to: Option<&str>,
-        ) -> Result<JobOptions, &'static str> {
-            Ok(JobOptions {
-                tier,
-                language: language.into(),
-                tool,
-                translate_to: to.map(String::from),
-            })
+        fn ok(tier: Tier, language: &str, tool: Option<Tool>, to: Option<&str>) -> Result<JobOptions, &'static str> {
+            Ok(JobOptions { tier, language: language.into(), tool, translate_to: to.map(String::from) })
         }
         let cases: &[(Case, Result<JobOptions, &str>)] = &[
-            (
-                (None, None, None, None, false, false),
-                ok(Tier::Cpu, "auto", None, None),
-            ),
-            (
-                (Some(""), Some(" "), Some(""), Some(""), false, false),
-                ok(Tier::Cpu, "auto", None, None),
-            ),
-            (
-                (None, Some("CPU"), None, Some("DE"), false, false),
-                ok(Tier::Cpu, "de", None, None),
-            ),
-            (
-                (None, None, None, Some("ch"), false, false),
-                ok(Tier::Cpu, "zh", None, None),
-            ),
+            ((None, None, None, None, false, false), ok(Tier::Cpu, "auto", None, None)),
+            ((Some(""), Some(" "), Some(""), Some(""), false, false), ok(Tier::Cpu, "auto", None, None)),
+            ((None, Some("CPU"), None, Some("DE"), false, false), ok(Tier::Cpu, "de", None, None)),
+            ((None, None, None, Some("ch"), false, false), ok(Tier::Cpu, "zh", None, None)),
             (
                 (Some("extract-tables"), None, None, Some("en"), false, false),
                 ok(Tier::Cpu, "en", Some(Tool::ExtractTables), None),
             ),
             ((None, Some("gpu"), None, None, true, true), Err("tier")),
             ((None, Some("vlm"), None, None, false, true), Err("tier")),
-            (
-                (None, Some("vlm"), None, Some("ar"), true, false),
-                ok(Tier::Vlm, "ar", None, None),
-            ),
+            ((None, Some("vlm"), None, Some("ar"), true, false), ok(Tier::Vlm, "ar", None, None)),
             ((None, None, None, Some("ar"), true, false), Err("language")), // the engine has no Arabic model
+            ((None, Some("vlm"), None, Some("xx"), true, false), Err("language")),
+            ((Some("summarise"), None, None, None, true, true), Err("tool")),
+            ((Some("handwriting-to-text"), None, None, None, true, true), Err("tool")),
             (
-                (None, Some("vlm"), None, Some("xx"), true, false),
-                Err("language"),
-            ),
-            (
-                (Some("summarise"), None, None, None, true, true),
-                Err("tool"),
-            ),
-            (
-                (Some("handwriting-to-text"), None, None, None, true, true),
-                Err("tool"),
-            ),
-            (
-                (
-                    Some("handwriting-to-text"),
-                    Some("vlm"),
-                    None,
-                    None,
-                    true,
-                    false,
-                ),
+                (Some("handwriting-to-text"), Some("vlm"), None, None, true, false),
                 ok(Tier::Vlm, "auto", Some(Tool::HandwritingToText), None),
             ),
+            ((Some("math-to-latex"), Some("cpu"), None, None, false, false), Err("tool")),
+            ((Some("translate"), Some("vlm"), None, None, true, false), Err("translate_to")),
+            ((Some("translate"), Some("vlm"), Some("auto"), None, true, false), Err("translate_to")),
+            ((Some("translate"), Some("vlm"), Some("klingon"), None, true, false), Err("translate_to")),
             (
-                (Some("math-to-latex"), Some("cpu"), None, None, false, false),
-                Err("tool"),
-            ),
-            (
-                (Some("translate"), Some("vlm"), None, None, true, false),
-                Err("translate_to"),
-            ),
-            (
-                (
-                    Some("translate"),
-                    Some("vlm"),
-                    Some("auto"),
-                    None,
-                    true,
-                    false,
-                ),
-                Err("translate_to"),
-            ),
-            (
-                (
-                    Some("translate"),
-                    Some("vlm"),
-                    Some("klingon"),
-                    None,
-                    true,
-                    false,
-                ),
-                Err("translate_to"),
-            ),
-            (
-                (
-                    Some("translate"),
-                    Some("vlm"),
-                    Some("FR"),
-                    Some("de"),
-                    true,
-                    false,
-                ),
+                (Some("translate"), Some("vlm"), Some("FR"), Some("de"), true, false),
                 ok(Tier::Vlm, "de", Some(Tool::Translate), Some("fr")),
             ),
-            (
-                (Some("translate"), None, Some("fr"), None, true, false),
-                Err("tool"),
-            ), // cpu translation needs the chat LLM
+            ((Some("translate"), None, Some("fr"), None, true, false), Err("tool")), // cpu translation needs the chat LLM
             (
                 (Some("translate"), None, Some("ja"), Some("en"), false, true),
                 ok(Tier::Cpu, "en", Some(Tool::Translate), Some("ja")),
             ),
-            (
-                (None, None, Some("fr"), None, true, true),
-                Err("translate_to"),
-            ),
-            (
-                (Some("extract-tables"), None, Some("fr"), None, true, true),
-                Err("translate_to"),
-            ),
+            ((None, None, Some("fr"), None, true, true), Err("translate_to")),
+            ((Some("extract-tables"), None, Some("fr"), None, true, true), Err("translate_to")),
         ];
         for ((tool, tier, to, lang, vlm, llm), want) in cases {
             let got = validate(*tool, *tier, *to, *lang, &caps(*vlm, *llm));

@@ -40,11 +40,7 @@ fn fold(c: char) -> Option<char> {
 }
 
 fn normalize(s: &str) -> Normalized {
-    let mut n = Normalized {
-        text: String::with_capacity(s.len()),
-        starts: Vec::new(),
-        spans: Vec::new(),
-    };
+    let mut n = Normalized { text: String::with_capacity(s.len()), starts: Vec::new(), spans: Vec::new() };
     for (i, c) in s.char_indices() {
         let Some(f) = fold(c) else { continue };
         let span = i..i + c.len_utf8();
@@ -103,43 +99,27 @@ pub(crate) fn verify_quote(page: &str, quote: &str) -> Vec<String> {
     if let Some(r) = locate(page, quote) {
         return vec![page[r].to_string()];
     }
-    let parts: Vec<&str> = quote
-        .split(['…'])
-        .flat_map(|p| p.split("..."))
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .collect();
+    let parts: Vec<&str> =
+        quote.split(['…']).flat_map(|p| p.split("...")).map(str::trim).filter(|p| !p.is_empty()).collect();
     if parts.len() < 2 {
         return Vec::new();
     }
-    parts
-        .iter()
-        .filter_map(|p| locate(page, p))
-        .map(|r| page[r].to_string())
-        .collect()
+    parts.iter().filter_map(|p| locate(page, p)).map(|r| page[r].to_string()).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const PAGE: &str = "INVOICE  No. 17\nAcme Corp — “Best” tools\n\nThe invoice total is\n$42.00, due on March 3.\nThank you!";
+    const PAGE: &str =
+        "INVOICE  No. 17\nAcme Corp — “Best” tools\n\nThe invoice total is\n$42.00, due on March 3.\nThank you!";
 
     #[test]
     fn quotes_match_forgivingly_and_return_exact_text() {
         let cases: &[(&str, Option<&str>)] = &[
-            (
-                "The invoice total is $42.00",
-                Some("The invoice total is\n$42.00"),
-            ),
-            (
-                "the invoice   total is\n$42.00, due",
-                Some("The invoice total is\n$42.00, due"),
-            ),
-            (
-                "Acme Corp - \"Best\" tools",
-                Some("Acme Corp — “Best” tools"),
-            ),
+            ("The invoice total is $42.00", Some("The invoice total is\n$42.00")),
+            ("the invoice   total is\n$42.00, due", Some("The invoice total is\n$42.00, due")),
+            ("Acme Corp - \"Best\" tools", Some("Acme Corp — “Best” tools")),
             ("\"due on March 3.\"", Some("due on March 3.")),
             ("...due on March 3…", Some("due on March 3")),
             ("INVOICE No. 17", Some("INVOICE  No. 17")),
@@ -163,49 +143,27 @@ mod tests {
 
     #[test]
     fn normalization_keeps_spans_exact() {
-        let cases = [
-            "a\u{00AD}b  c",
-            "ÄÖÜ straße İstanbul",
-            "x\r\n\ty",
-            "  lead",
-            "trail  ",
-            "中文 テキスト",
-        ];
+        let cases = ["a\u{00AD}b  c", "ÄÖÜ straße İstanbul", "x\r\n\ty", "  lead", "trail  ", "中文 テキスト"];
         for s in cases {
             let n = normalize(s);
             assert_eq!(n.starts.len(), n.spans.len());
             assert_eq!(n.text.chars().count(), n.spans.len(), "{s:?}");
             for r in &n.spans {
-                assert!(
-                    s.is_char_boundary(r.start) && s.is_char_boundary(r.end),
-                    "{s:?} {r:?}"
-                );
+                assert!(s.is_char_boundary(r.start) && s.is_char_boundary(r.end), "{s:?} {r:?}");
             }
         }
         // 'İ' lower-cases to two chars: kept as is, so "İstanbul" still matches itself.
-        assert_eq!(
-            locate("in İstanbul today", "İstanbul").map(|r| r.len()),
-            Some("İstanbul".len())
-        );
-        assert_eq!(
-            locate("x\u{00AD}ray results", "xray results"),
-            Some(0.."x\u{00AD}ray results".len())
-        );
+        assert_eq!(locate("in İstanbul today", "İstanbul").map(|r| r.len()), Some("İstanbul".len()));
+        assert_eq!(locate("x\u{00AD}ray results", "xray results"), Some(0.."x\u{00AD}ray results".len()));
     }
 
     #[test]
     fn elided_quotes_verify_part_by_part() {
         let cases: &[(&str, &[&str])] = &[
-            (
-                "The invoice total is $42.00 … Thank you!",
-                &["The invoice total is\n$42.00", "Thank you!"],
-            ),
+            ("The invoice total is $42.00 … Thank you!", &["The invoice total is\n$42.00", "Thank you!"]),
             ("INVOICE No. 17 ... invented clause", &["INVOICE  No. 17"]),
             ("invented … also invented", &[]),
-            (
-                "The invoice total is $42.00, due",
-                &["The invoice total is\n$42.00, due"],
-            ),
+            ("The invoice total is $42.00, due", &["The invoice total is\n$42.00, due"]),
         ];
         for &(quote, want) in cases {
             assert_eq!(verify_quote(PAGE, quote), want, "{quote:?}");

@@ -63,9 +63,7 @@ fn language_label(code: &str) -> String {
 fn transcription_prompt(req: &PageRequest) -> String {
     let task = match req.tool {
         // Plain OCR presets: the default prompt.
-        None | Some(Tool::ImageToText | Tool::PdfToText) => {
-            "Transcribe all the text on this page.".to_string()
-        }
+        None | Some(Tool::ImageToText | Tool::PdfToText) => "Transcribe all the text on this page.".to_string(),
         Some(Tool::ExtractTables) => "Transcribe this page, paying particular attention to its tables: write every \
 table as a GitHub pipe table with one header row, one row per table row and the cell text exactly as shown (an \
 empty cell stays empty, a merged cell repeats its text in each column it spans). Keep a table's title or caption \
@@ -115,10 +113,7 @@ fn strip_outer_fence(s: &str) -> &str {
         return t;
     };
     let info = rest[..body_start].trim();
-    if !(info.is_empty()
-        || info.eq_ignore_ascii_case("markdown")
-        || info.eq_ignore_ascii_case("md"))
-    {
+    if !(info.is_empty() || info.eq_ignore_ascii_case("markdown") || info.eq_ignore_ascii_case("md")) {
         return t;
     }
     let body = &rest[body_start + 1..];
@@ -133,20 +128,12 @@ fn strip_outer_fence(s: &str) -> &str {
 fn transcript(raw: &str, truncated: bool) -> PageTranscript {
     let markdown = strip_outer_fence(raw).to_string();
     let text = markdown_to_text(&markdown);
-    PageTranscript {
-        markdown,
-        text,
-        truncated,
-    }
+    PageTranscript { markdown, text, truncated }
 }
 
 impl LlmClient {
     /// Reads one page image (PNG or JPEG) with the configured VLM.
-    pub async fn transcribe_page(
-        &self,
-        image: &[u8],
-        req: &PageRequest,
-    ) -> Result<PageTranscript, LlmError> {
+    pub async fn transcribe_page(&self, image: &[u8], req: &PageRequest) -> Result<PageTranscript, LlmError> {
         let mime = image_mime(image)?;
         if image.len() > MAX_IMAGE_BYTES {
             return Err(LlmError::BadImage(format!(
@@ -154,10 +141,7 @@ impl LlmClient {
                 image.len()
             )));
         }
-        let url = format!(
-            "data:{mime};base64,{}",
-            base64::engine::general_purpose::STANDARD.encode(image)
-        );
+        let url = format!("data:{mime};base64,{}", base64::engine::general_purpose::STANDARD.encode(image));
         let request = ChatRequest {
             model: &self.config().model,
             messages: vec![
@@ -165,15 +149,8 @@ impl LlmClient {
                 Message {
                     role: "user",
                     content: Content::Parts(vec![
-                        Part::Text {
-                            text: transcription_prompt(req),
-                        },
-                        Part::ImageUrl {
-                            image_url: ImageUrl {
-                                url,
-                                detail: "high",
-                            },
-                        },
+                        Part::Text { text: transcription_prompt(req) },
+                        Part::ImageUrl { image_url: ImageUrl { url, detail: "high" } },
                     ]),
                 },
             ],
@@ -184,20 +161,14 @@ impl LlmClient {
         };
         let done = self.complete(&request).await?;
         if done.truncated {
-            tracing::warn!(
-                "page transcription stopped at max_output_tokens; the page may be incomplete"
-            );
+            tracing::warn!("page transcription stopped at max_output_tokens; the page may be incomplete");
         }
         Ok(transcript(&done.content, done.truncated))
     }
 
     /// Translates Markdown (the engine's output of a page) into `to`
     /// (canonical code): `tool=translate` on the `cpu` tier.
-    pub async fn translate_markdown(
-        &self,
-        markdown: &str,
-        to: &str,
-    ) -> Result<PageTranscript, LlmError> {
+    pub async fn translate_markdown(&self, markdown: &str, to: &str) -> Result<PageTranscript, LlmError> {
         if markdown.trim().is_empty() {
             return Ok(transcript("", false));
         }
@@ -225,34 +196,18 @@ mod tests {
     use super::*;
 
     fn req(language: &str, tool: Option<Tool>, to: Option<&str>) -> PageRequest {
-        PageRequest {
-            language: language.into(),
-            tool,
-            translate_to: to.map(String::from),
-        }
+        PageRequest { language: language.into(), tool, translate_to: to.map(String::from) }
     }
 
     #[test]
     fn prompts_follow_tool_and_language() {
         let cases: &[(PageRequest, &[&str])] = &[
-            (
-                req("auto", None, None),
-                &["Transcribe all the text", "language of the page yourself"],
-            ),
+            (req("auto", None, None), &["Transcribe all the text", "language of the page yourself"]),
             (req("de", None, None), &["written in German (de)."]),
-            (
-                req("en", Some(Tool::ExtractTables), None),
-                &["pipe table", "English (en)"],
-            ),
-            (
-                req("auto", Some(Tool::HandwritingToText), None),
-                &["handwritten"],
-            ),
+            (req("en", Some(Tool::ExtractTables), None), &["pipe table", "English (en)"]),
+            (req("auto", Some(Tool::HandwritingToText), None), &["handwritten"]),
             (req("auto", Some(Tool::MathToLatex), None), &["LaTeX"]),
-            (
-                req("it", Some(Tool::Translate), Some("fr")),
-                &["translated into French (fr)", "Italian (it)"],
-            ),
+            (req("it", Some(Tool::Translate), Some("fr")), &["translated into French (fr)", "Italian (it)"]),
         ];
         for (r, needles) in cases {
             let p = transcription_prompt(r);
@@ -280,18 +235,12 @@ mod tests {
             ("```\n# T\n```\n", "# T"),
             ("  ```md\n| a |\n|---|\n| 1 |\n```  ", "| a |\n|---|\n| 1 |"),
             ("```python\nprint(1)\n```", "```python\nprint(1)\n```"),
-            (
-                "```\na\n```\ntext\n```\nb\n```",
-                "```\na\n```\ntext\n```\nb\n```",
-            ),
+            ("```\na\n```\ntext\n```\nb\n```", "```\na\n```\ntext\n```\nb\n```"),
         ];
         for &(raw, want) in cases {
             assert_eq!(strip_outer_fence(raw), want, "{raw:?}");
         }
-        let t = transcript(
-            "```markdown\n| Item | Qty |\n|---|---|\n| Tea | 2 |\n```",
-            false,
-        );
+        let t = transcript("```markdown\n| Item | Qty |\n|---|---|\n| Tea | 2 |\n```", false);
         assert_eq!(t.text, "Item\tQty\nTea\t2");
     }
 }

@@ -239,7 +239,15 @@ pub struct Requeued {
 #[async_trait]
 pub trait Storage: Send + Sync {
     /// Creates an account for a token hash.
-    async fn create_account(&self, token_hash: &str, token_prefix: &str, plan: Plan, credits: i64, label: Option<&str>, now: i64) -> StoreResult<Account>;
+    async fn create_account(
+        &self,
+        token_hash: &str,
+        token_prefix: &str,
+        plan: Plan,
+        credits: i64,
+        label: Option<&str>,
+        now: i64,
+    ) -> StoreResult<Account>;
     /// The live (not revoked) account holding this token hash.
     async fn account_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<Account>>;
     /// All accounts, oldest first.

@@ -10,7 +10,10 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
-use super::{Account, Charge, ChatRecord, Finish, Job, JobStatus, OverQuota, PageRecord, Plan, Requeued, Storage, StoreError, StoreResult};
+use super::{
+    Account, Charge, ChatRecord, Finish, Job, JobStatus, OverQuota, PageRecord, Plan, Requeued, Storage, StoreError,
+    StoreResult,
+};
 
 /// The SQLite implementation of [`Storage`].
 #[derive(Clone)]
@@ -92,7 +95,15 @@ impl SqliteStore {
 
 #[async_trait]
 impl Storage for SqliteStore {
-    async fn create_account(&self, token_hash: &str, token_prefix: &str, plan: Plan, credits: i64, label: Option<&str>, now: i64) -> StoreResult<Account> {
+    async fn create_account(
+        &self,
+        token_hash: &str,
+        token_prefix: &str,
+        plan: Plan,
+        credits: i64,
+        label: Option<&str>,
+        now: i64,
+    ) -> StoreResult<Account> {
         let row = sqlx::query(
             "INSERT INTO accounts (token_hash, token_prefix, plan, credits, label, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
         )
@@ -133,7 +144,11 @@ impl Storage for SqliteStore {
     }
 
     async fn add_credits(&self, account_id: i64, credits: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE accounts SET credits = credits + ? WHERE id = ?").bind(credits).bind(account_id).execute(&self.pool).await?;
+        sqlx::query("UPDATE accounts SET credits = credits + ? WHERE id = ?")
+            .bind(credits)
+            .bind(account_id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -144,14 +159,15 @@ impl Storage for SqliteStore {
             .bind(&charge.period)
             .execute(&mut *tx)
             .await?;
-        let updated = sqlx::query("UPDATE usage SET pages = pages + ? WHERE subject = ? AND period = ? AND pages + ? <= ?")
-            .bind(pages)
-            .bind(&charge.subject)
-            .bind(&charge.period)
-            .bind(pages)
-            .bind(charge.cap)
-            .execute(&mut *tx)
-            .await?;
+        let updated =
+            sqlx::query("UPDATE usage SET pages = pages + ? WHERE subject = ? AND period = ? AND pages + ? <= ?")
+                .bind(pages)
+                .bind(&charge.subject)
+                .bind(&charge.period)
+                .bind(pages)
+                .bind(charge.cap)
+                .execute(&mut *tx)
+                .await?;
         let outcome = if updated.rows_affected() == 1 {
             Ok(())
         } else {
@@ -209,7 +225,10 @@ impl Storage for SqliteStore {
     }
 
     async fn job(&self, uuid: &str) -> StoreResult<Option<Job>> {
-        let row = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE uuid = ?")).bind(uuid).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE uuid = ?"))
+            .bind(uuid)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.as_ref().map(Self::job))
     }
 
@@ -243,13 +262,15 @@ impl Storage for SqliteStore {
 
     async fn save_page(&self, uuid: &str, record: &PageRecord, now: i64) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
-        let inserted = sqlx::query("INSERT INTO job_pages (job_uuid, idx, page, error) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
-            .bind(uuid)
-            .bind(record.index)
-            .bind(&record.page)
-            .bind(&record.error)
-            .execute(&mut *tx)
-            .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO job_pages (job_uuid, idx, page, error) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(uuid)
+        .bind(record.index)
+        .bind(&record.page)
+        .bind(&record.error)
+        .execute(&mut *tx)
+        .await?;
         if inserted.rows_affected() == 1 {
             sqlx::query(
                 "UPDATE jobs SET pages_done = pages_done + 1, pages_failed = pages_failed + ?, heartbeat_at = ? WHERE uuid = ?",
@@ -269,7 +290,10 @@ impl Storage for SqliteStore {
             .bind(uuid)
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.iter().map(|r| PageRecord { index: r.get("idx"), page: r.get("page"), error: r.get("error") }).collect())
+        Ok(rows
+            .iter()
+            .map(|r| PageRecord { index: r.get("idx"), page: r.get("page"), error: r.get("error") })
+            .collect())
     }
 
     async fn finish(&self, uuid: &str, finish: &Finish, now: i64) -> StoreResult<()> {
@@ -341,10 +365,10 @@ impl Storage for SqliteStore {
         Ok(sqlx::query_scalar(
             "SELECT COUNT(*) FROM jobs WHERE owner = ? AND status IN ('pending', 'processing') AND page_count > ?",
         )
-            .bind(owner)
-            .bind(min_pages)
-            .fetch_one(&self.pool)
-            .await?)
+        .bind(owner)
+        .bind(min_pages)
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     async fn queue_depth(&self) -> StoreResult<i64> {
@@ -352,10 +376,11 @@ impl Storage for SqliteStore {
     }
 
     async fn delete_expired(&self, before: i64) -> StoreResult<Vec<String>> {
-        let rows = sqlx::query("DELETE FROM jobs WHERE status IN ('done', 'failed') AND finished_at < ? RETURNING uuid")
-            .bind(before)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("DELETE FROM jobs WHERE status IN ('done', 'failed') AND finished_at < ? RETURNING uuid")
+                .bind(before)
+                .fetch_all(&self.pool)
+                .await?;
         Ok(rows.iter().map(|r| r.get("uuid")).collect())
     }
 

@@ -47,63 +47,37 @@ struct Fake {
 async fn main() {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let log = env("FAKE_LLM_LOG").map(|p| {
-        Mutex::new(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&p)
-                .expect("open FAKE_LLM_LOG"),
-        )
+        Mutex::new(std::fs::OpenOptions::new().create(true).append(true).open(&p).expect("open FAKE_LLM_LOG"))
     });
-    let max_secs: u64 = env("FAKE_LLM_MAX_SECS")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(600);
-    let state = Arc::new(Fake {
-        api_key: env("FAKE_LLM_API_KEY"),
-        log,
-    });
+    let max_secs: u64 = env("FAKE_LLM_MAX_SECS").and_then(|s| s.parse().ok()).unwrap_or(600);
+    let state = Arc::new(Fake { api_key: env("FAKE_LLM_API_KEY"), log });
     let app = Router::new()
         .route("/chat/completions", post(completions))
         .route("/v1/chat/completions", post(completions))
         // Page images arrive base64-encoded: far over axum's 2 MB default.
         .layer(DefaultBodyLimit::max(64 << 20))
         .with_state(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind 127.0.0.1:0");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
     let addr = listener.local_addr().expect("local addr");
     {
-        #[allow(
-            clippy::print_stdout,
-            reason = "the readiness line tests wait for is this binary's output"
-        )]
+        #[allow(clippy::print_stdout, reason = "the readiness line tests wait for is this binary's output")]
         {
             println!("listening on http://{addr}");
         }
         std::io::stdout().flush().expect("flush stdout");
     }
     let serve = axum::serve(listener, app);
-    if tokio::time::timeout(Duration::from_secs(max_secs), serve)
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(Duration::from_secs(max_secs), serve).await.is_err() {
         eprintln!("fake_llm: exiting after FAKE_LLM_MAX_SECS={max_secs}");
     }
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
-    (
-        status,
-        axum::Json(json!({"error": {"message": message, "type": "fake_error"}})),
-    )
-        .into_response()
+    (status, axum::Json(json!({"error": {"message": message, "type": "fake_error"}}))).into_response()
 }
 
 async fn completions(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: Bytes) -> Response {
-    let auth = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let auth = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_string);
     let Ok(mut request) = serde_json::from_slice::<Value>(&body) else {
         return error(StatusCode::BAD_REQUEST, "body is not JSON");
     };
@@ -130,17 +104,13 @@ async fn completions(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: By
         "fake-slow" => tokio::time::sleep(Duration::from_secs(5)).await,
         // Somewhere else on this machine: a client must not follow it.
         "fake-redirect" => {
-            return (
-                StatusCode::TEMPORARY_REDIRECT,
-                [(header::LOCATION, "http://127.0.0.1:9/v1/chat/completions")],
-            )
+            return (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, "http://127.0.0.1:9/v1/chat/completions")])
                 .into_response();
         }
         // 5 MiB of valid JSON: over the client's response limit.
         "fake-huge" => {
             let padding = "x".repeat(5 << 20);
-            return axum::Json(json!({"choices": [{"message": {"content": padding}}]}))
-                .into_response();
+            return axum::Json(json!({"choices": [{"message": {"content": padding}}]})).into_response();
         }
         _ => {}
     }
@@ -181,16 +151,11 @@ fn take_image(request: &mut Value) -> Result<Option<Value>, String> {
                 continue;
             };
             let (head, data) = url.split_once(',').ok_or("not a data URI")?;
-            let mime = head
-                .strip_prefix("data:")
-                .and_then(|h| h.strip_suffix(";base64"))
-                .ok_or("not a base64 data URI")?;
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(data)
-                .map_err(|e| format!("base64: {e}"))?;
-            let reader = image::ImageReader::new(Cursor::new(&bytes))
-                .with_guessed_format()
-                .map_err(|e| e.to_string())?;
+            let mime =
+                head.strip_prefix("data:").and_then(|h| h.strip_suffix(";base64")).ok_or("not a base64 data URI")?;
+            let bytes = base64::engine::general_purpose::STANDARD.decode(data).map_err(|e| format!("base64: {e}"))?;
+            let reader =
+                image::ImageReader::new(Cursor::new(&bytes)).with_guessed_format().map_err(|e| e.to_string())?;
             let format = match reader.format() {
                 Some(image::ImageFormat::Png) => "png",
                 Some(image::ImageFormat::Jpeg) => "jpeg",
@@ -199,13 +164,9 @@ fn take_image(request: &mut Value) -> Result<Option<Value>, String> {
             if mime != format!("image/{format}") {
                 return Err(format!("data URI says {mime} but the bytes are {format}"));
             }
-            let (width, height) = reader
-                .into_dimensions()
-                .map_err(|e| format!("undecodable {format}: {e}"))?;
+            let (width, height) = reader.into_dimensions().map_err(|e| format!("undecodable {format}: {e}"))?;
             p["image_url"]["url"] = json!(format!("{head},<{} bytes>", bytes.len()));
-            return Ok(Some(
-                json!({"format": format, "width": width, "height": height, "bytes": bytes.len()}),
-            ));
+            return Ok(Some(json!({"format": format, "width": width, "height": height, "bytes": bytes.len()})));
         }
     }
     Ok(None)
@@ -213,19 +174,12 @@ fn take_image(request: &mut Value) -> Result<Option<Value>, String> {
 
 /// The text of the last user message (text parts joined).
 fn last_user_text(request: &Value) -> String {
-    let Some(m) = request["messages"]
-        .as_array()
-        .and_then(|ms| ms.iter().rev().find(|m| m["role"] == "user"))
-    else {
+    let Some(m) = request["messages"].as_array().and_then(|ms| ms.iter().rev().find(|m| m["role"] == "user")) else {
         return String::new();
     };
     match &m["content"] {
         Value::String(s) => s.clone(),
-        Value::Array(parts) => parts
-            .iter()
-            .filter_map(|p| p["text"].as_str())
-            .collect::<Vec<_>>()
-            .join("\n"),
+        Value::Array(parts) => parts.iter().filter_map(|p| p["text"].as_str()).collect::<Vec<_>>().join("\n"),
         _ => String::new(),
     }
 }
@@ -252,11 +206,7 @@ fn transcription(image: &Value, prompt: &str) -> String {
     };
     let language = code_after(prompt, "written in").unwrap_or_else(|| "auto".into());
     let to = code_after(prompt, "translated into").unwrap_or_else(|| "-".into());
-    let (w, h, f) = (
-        &image["width"],
-        &image["height"],
-        image["format"].as_str().unwrap_or("?"),
-    );
+    let (w, h, f) = (&image["width"], &image["height"], image["format"].as_str().unwrap_or("?"));
     // Fenced, as real models often do despite the prompt.
     format!(
         "```markdown\n# Fake transcription\n\nA {w}x{h} {f} page, read with the **{tool}** preset.\n\n\
@@ -274,8 +224,8 @@ fn translation(prompt: &str) -> String {
 }
 
 const STOP: &[&str] = &[
-    "the", "and", "what", "does", "which", "who", "how", "this", "that", "with", "for", "are",
-    "was", "document", "page",
+    "the", "and", "what", "does", "which", "who", "how", "this", "that", "with", "for", "are", "was", "document",
+    "page",
 ];
 
 fn words(s: &str) -> Vec<String> {

@@ -151,7 +151,9 @@ fn start_server(data_dir: &Path, env: &[(String, String)]) -> Result<Server, Str
         }
     });
     let mut server = Server { child, base: String::new(), log };
-    server.base = rx.recv_timeout(Duration::from_secs(120)).map_err(|_| "ocrchat serve did not start within 120 s".to_string())?;
+    server.base = rx
+        .recv_timeout(Duration::from_secs(120))
+        .map_err(|_| "ocrchat serve did not start within 120 s".to_string())?;
     Ok(server)
 }
 
@@ -172,7 +174,10 @@ fn create_token(data_dir: &Path, credits: usize) -> Result<String, String> {
 fn rss_kib(pid: u32) -> Option<(u64, u64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |name: &str| {
-        status.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
     };
     Some((field("VmRSS:")?, field("VmHWM:")?))
 }
@@ -246,7 +251,10 @@ async fn submit_one(
         if Instant::now() > deadline {
             return Err(format!("not accepted before the deadline after {attempts} attempts"));
         }
-        let part = reqwest::multipart::Part::bytes(image.to_vec()).file_name("tess_phototest.png").mime_str("image/png").expect("mime");
+        let part = reqwest::multipart::Part::bytes(image.to_vec())
+            .file_name("tess_phototest.png")
+            .mime_str("image/png")
+            .expect("mime");
         let form = reqwest::multipart::Form::new().part("file", part).text("language", "en");
         let sent = client.post(format!("{base}/api/v1/ocr/")).bearer_auth(token).multipart(form).send().await;
         let response = match sent {
@@ -305,7 +313,10 @@ async fn submit_one(
                 tokio::time::sleep(Duration::from_secs(secs) + jitter).await;
             }
             _ => {
-                let what = format!("submit: unexpected {status}: {}", String::from_utf8_lossy(&body).chars().take(300).collect::<String>());
+                let what = format!(
+                    "submit: unexpected {status}: {}",
+                    String::from_utf8_lossy(&body).chars().take(300).collect::<String>()
+                );
                 tally.lock().expect("tally").unexpected(what.clone());
                 return Err(what);
             }
@@ -407,7 +418,12 @@ impl Report {
         );
         s += &format!("| most attempts for one submission | {} |\n", self.attempts_max);
         s += &format!("| submission status codes | {} |\n", histogram(&self.submit_tally));
-        s += &format!("| polls | {} in {:.2} s ({:.0}/s) |\n", pl.len(), self.poll_wall.as_secs_f64(), pl.len() as f64 / self.poll_wall.as_secs_f64().max(1e-9));
+        s += &format!(
+            "| polls | {} in {:.2} s ({:.0}/s) |\n",
+            pl.len(),
+            self.poll_wall.as_secs_f64(),
+            pl.len() as f64 / self.poll_wall.as_secs_f64().max(1e-9)
+        );
         s += &format!(
             "| **poll latency p50 / p99 / max** | **{} / {} / {} ms** |\n",
             ms(percentile(&pl, 50.0)),
@@ -442,7 +458,11 @@ impl Report {
                 );
             }
         }
-        s += &format!("| **server peak RSS (`VmHWM`)** | **{} MiB** (bound: {} MiB) |\n", mib(self.hwm_kib), a.max_rss_mb);
+        s += &format!(
+            "| **server peak RSS (`VmHWM`)** | **{} MiB** (bound: {} MiB) |\n",
+            mib(self.hwm_kib),
+            a.max_rss_mb
+        );
         s += &format!("| result | {verdict} |\n\n");
         if self.failures.is_empty() {
             s += "No status other than 200 and the designed 429 (every one with `Retry-After`), no connection error, no \
@@ -462,7 +482,9 @@ fn secs(d: Duration) -> String {
 }
 
 fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg").map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default()
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
 }
 
 fn commit() -> String {
@@ -534,8 +556,14 @@ async fn submit_wave(
     let start_gate = Arc::new(tokio::sync::Barrier::new(args.submissions + 1));
     let mut handles = Vec::new();
     for i in 0..args.submissions {
-        let (client, base, image, tally, gate, tokens) =
-            (client.clone(), base.to_string(), Arc::clone(image), Arc::clone(tally), Arc::clone(&start_gate), Arc::clone(tokens));
+        let (client, base, image, tally, gate, tokens) = (
+            client.clone(),
+            base.to_string(),
+            Arc::clone(image),
+            Arc::clone(tally),
+            Arc::clone(&start_gate),
+            Arc::clone(tokens),
+        );
         handles.push(tokio::spawn(async move {
             let token = i % tokens.len();
             // All tasks start together: 200 requests really are in flight at once.
@@ -562,7 +590,8 @@ async fn submit_wave(
 
 async fn run(args: Args, image_path: &Path) -> Result<Report, String> {
     let image = Arc::new(std::fs::read(image_path).map_err(|e| format!("{}: {e}", image_path.display()))?);
-    let image_desc = format!("`{}` ({} bytes)", image_path.file_name().unwrap_or_default().to_string_lossy(), image.len());
+    let image_desc =
+        format!("`{}` ({} bytes)", image_path.file_name().unwrap_or_default().to_string_lossy(), image.len());
     let date = utc_now();
     let load_at_start = loadavg();
 
@@ -587,7 +616,10 @@ async fn run(args: Args, image_path: &Path) -> Result<Report, String> {
     }
     let pid = server.child.id();
     let base = server.base.clone();
-    println!("loadgen: server {base} (pid {pid}), {} submissions over {} tokens, {} polls", args.submissions, args.tokens, args.polls);
+    println!(
+        "loadgen: server {base} (pid {pid}), {} submissions over {} tokens, {} polls",
+        args.submissions, args.tokens, args.polls
+    );
     let workers_setting = args.workers.map_or_else(
         || format!("default ({} = CPU cores)", std::thread::available_parallelism().map_or(1, |n| n.get())),
         |w| w.to_string(),
@@ -621,7 +653,8 @@ async fn run(args: Args, image_path: &Path) -> Result<Report, String> {
     // --- phase 1: concurrent submissions ---------------------------------------------------
     let tokens = Arc::new(tokens);
     let submit_tally = Arc::new(Mutex::new(Tally::default()));
-    let (submitted, mut failures, submit_wall) = submit_wave(&args, &client, &base, &tokens, &image, &submit_tally, deadline).await;
+    let (submitted, mut failures, submit_wall) =
+        submit_wave(&args, &client, &base, &tokens, &image, &submit_tally, deadline).await;
     let rss_submit_peak_kib = peak.take();
     println!("loadgen: submissions done in {:.1} s ({} ok)", submit_wall.as_secs_f64(), submitted.len());
 
@@ -629,7 +662,8 @@ async fn run(args: Args, image_path: &Path) -> Result<Report, String> {
     let poll_tally = Arc::new(Mutex::new(Tally::default()));
     let latencies = Arc::new(Mutex::new(Vec::with_capacity(args.polls)));
     let slots = Arc::new(Semaphore::new(args.poll_concurrency));
-    let jobs: Arc<Vec<(String, String)>> = Arc::new(submitted.iter().map(|s| (s.uuid.clone(), tokens[s.token].clone())).collect());
+    let jobs: Arc<Vec<(String, String)>> =
+        Arc::new(submitted.iter().map(|s| (s.uuid.clone(), tokens[s.token].clone())).collect());
     let t_poll = Instant::now();
     let mut handles = Vec::new();
     if !jobs.is_empty() {
@@ -662,7 +696,10 @@ async fn run(args: Args, image_path: &Path) -> Result<Report, String> {
                     }
                     Ok((status, body)) => {
                         t.status(status.to_string());
-                        t.unexpected(format!("poll {uuid}: {status}: {}", String::from_utf8_lossy(&body).chars().take(200).collect::<String>()));
+                        t.unexpected(format!(
+                            "poll {uuid}: {status}: {}",
+                            String::from_utf8_lossy(&body).chars().take(200).collect::<String>()
+                        ));
                     }
                     Err(e) => {
                         t.status("connection error");
@@ -687,13 +724,18 @@ async fn run(args: Args, image_path: &Path) -> Result<Report, String> {
     let mut all_submitted: Vec<(String, usize)> = submitted.iter().map(|s| (s.uuid.clone(), s.token)).collect();
     if args.memory_wave {
         let wave2_tally = Arc::new(Mutex::new(Tally::default()));
-        let (again, wave2_failures, wall) = submit_wave(&args, &client, &base, &tokens, &image, &wave2_tally, deadline).await;
+        let (again, wave2_failures, wall) =
+            submit_wave(&args, &client, &base, &tokens, &image, &wave2_tally, deadline).await;
         rss_wave2_peak_kib = Some(peak.take());
         println!("loadgen: second wave done in {:.1} s ({} ok)", wall.as_secs_f64(), again.len());
         failures.extend(wave2_failures);
         failures.extend(wave2_tally.lock().expect("tally").unexpected.iter().cloned());
         if again.len() != args.submissions {
-            failures.push(format!("second wave: only {} of {} submissions accepted and done", again.len(), args.submissions));
+            failures.push(format!(
+                "second wave: only {} of {} submissions accepted and done",
+                again.len(),
+                args.submissions
+            ));
         }
         all_submitted.extend(again.iter().map(|s| (s.uuid.clone(), s.token)));
     }
