@@ -122,6 +122,10 @@ fi
 "$venv/bin/python" "$bench/rapidocr_run.py" --verify
 
 "$venv/bin/python" "$bench/bench.py" "$@"
+# Per-stage / per-operator profile of the A4 page (bench.py made the image), then re-render.
+if "$venv/bin/python" "$bench/profile.py"; then
+  "$venv/bin/python" "$bench/bench.py" --report-only
+fi
 if [ "${BENCH_SKIP_LOAD:-0}" != 1 ]; then
   run_load
 fi

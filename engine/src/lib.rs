@@ -16,12 +16,14 @@
 //! # Ok(()) }
 //! ```
 
+mod cpu_clock;
 pub mod decode;
 pub mod detect;
 pub mod document;
 pub mod error;
 pub mod export;
 pub mod geometry;
+mod head_prune;
 pub mod layout;
 pub mod model;
 #[cfg(feature = "pdf")]
@@ -36,6 +38,7 @@ pub use decode::{DecodeLimits, InputFormat, Source};
 pub use document::{BBox, Block, BlockKind, Document, Line, Page, PageSource, Word};
 pub use error::EngineError;
 pub use export::ExportFormat;
+pub use head_prune::Charset;
 pub use pipeline::{EngineConfig, OcrEngine, TextLayerCheck};
 pub use registry::{ModelSize, ModelSpec};
 
@@ -50,7 +53,7 @@ pub fn engine_from_bytes(
     config: EngineConfig,
 ) -> Result<OcrEngine, EngineError> {
     let det = RtenDetector::from_bytes(&format!("{}/det", spec.name), det_onnx)?;
-    let rec = RtenRecognizer::from_bytes(&format!("{}/rec", spec.name), rec_onnx, dict)?;
+    let rec = RtenRecognizer::with_charset(&format!("{}/rec", spec.name), rec_onnx, dict, config.charset)?;
     Ok(OcrEngine::new(Box::new(det), Box::new(rec), config))
 }
 

@@ -2,11 +2,14 @@
 //! families (ocrs, PP-OCR script models) can plug in and unit tests can use
 //! small fake models instead of real weights.
 
-use rten::Model;
+use rten::{Model, ModelOptions};
 use rten_tensor::NdTensor;
 use rten_tensor::prelude::*;
 
+use tracing::{debug, warn};
+
 use crate::error::{EngineError, Result};
+use crate::head_prune::{Charset, prune_ctc_head};
 
 /// How a model expects pixels to be normalised: per input channel (in the
 /// model's channel order) `(v / 255 - mean) / std`.
@@ -65,6 +68,13 @@ fn invalid(name: &str, reason: impl ToString) -> EngineError {
     EngineError::InvalidModel { name: name.into(), reason: reason.to_string() }
 }
 
+/// Loads a graph with its MatMul weights prepacked into the GEMM's layout:
+/// recognition runs once per line, and without prepacking every run repacks
+/// the constant head weights (80 × 6,906 for tiny) before multiplying.
+fn load_model(name: &str, onnx: Vec<u8>) -> Result<Model> {
+    ModelOptions::with_all_ops().prepack_weights(true).load(onnx).map_err(|e| invalid(name, e))
+}
+
 fn run_model<const N: usize>(model: &Model, name: &str, input: NdTensor<f32, 4>) -> Result<NdTensor<f32, N>> {
     let out = model.run_one(input.into(), None).map_err(|e| EngineError::Inference(format!("{name}: {e}")))?;
     out.try_into().map_err(|e| EngineError::Inference(format!("{name}: unexpected output: {e:?}")))
@@ -79,7 +89,7 @@ pub struct RtenDetector {
 impl RtenDetector {
     /// Loads ONNX bytes.
     pub fn from_bytes(name: &str, onnx: Vec<u8>) -> Result<Self> {
-        let model = Model::load(onnx).map_err(|e| invalid(name, e))?;
+        let model = load_model(name, onnx)?;
         Ok(Self { model, name: name.into() })
     }
 }
@@ -104,11 +114,32 @@ pub struct RtenRecognizer {
 impl RtenRecognizer {
     /// Loads ONNX bytes and the dictionary (one character per line).
     pub fn from_bytes(name: &str, onnx: Vec<u8>, dict: &str) -> Result<Self> {
-        let alphabet: Vec<String> = dict.lines().map(|l| l.trim_end_matches('\r').to_string()).collect();
+        Self::with_charset(name, onnx, dict, Charset::All)
+    }
+
+    /// Loads ONNX bytes and the dictionary, keeping only the classes `charset`
+    /// can emit (the CTC head is sliced before rten sees the graph). A graph
+    /// whose head does not have the expected shape is loaded whole.
+    pub fn with_charset(name: &str, onnx: Vec<u8>, dict: &str, charset: Charset) -> Result<Self> {
+        let mut alphabet: Vec<String> = dict.lines().map(|l| l.trim_end_matches('\r').to_string()).collect();
         if alphabet.is_empty() {
             return Err(invalid(name, "empty dictionary"));
         }
-        let model = Model::load(onnx).map_err(|e| invalid(name, e))?;
+        let mut onnx = onnx;
+        if let Some(kept) = charset.kept_entries(&alphabet) {
+            // Class 0 is the CTC blank, classes 1..=len the dictionary, len + 1 the space.
+            let classes: Vec<usize> =
+                std::iter::once(0).chain(kept.iter().map(|&i| i + 1)).chain([alphabet.len() + 1]).collect();
+            match prune_ctc_head(&onnx, &classes) {
+                Ok(pruned) => {
+                    debug!(name, kept = kept.len(), of = alphabet.len(), "CTC head pruned");
+                    onnx = pruned;
+                    alphabet = kept.into_iter().map(|i| std::mem::take(&mut alphabet[i])).collect();
+                }
+                Err(e) => warn!(name, "{e}; using the full head"),
+            }
+        }
+        let model = load_model(name, onnx)?;
         Ok(Self { model, name: name.into(), alphabet })
     }
 }

@@ -4,6 +4,7 @@ use image::RgbImage;
 use tracing::debug;
 use web_time::Instant;
 
+use crate::cpu_clock::{cpu_ms_between, process_cpu_ms};
 use crate::decode::{DecodeLimits, Source};
 use crate::detect::{DetParams, TextRegion};
 use crate::document::{Document, Page, PageSource};
@@ -33,6 +34,9 @@ pub struct EngineConfig {
     pub assume_upright: bool,
     /// OCR PDF pages even when they have a usable text layer.
     pub force_ocr: bool,
+    /// The characters the recogniser may emit (from the requested language,
+    /// [`crate::registry::charset_for`]); narrower sets load a pruned, faster head.
+    pub charset: crate::Charset,
 }
 
 /// A loaded detector + recogniser pair and its settings.
@@ -40,6 +44,16 @@ pub struct OcrEngine {
     det: Box<dyn DetectionModel>,
     rec: Box<dyn RecognitionModel>,
     config: EngineConfig,
+    rescue: Option<Rescue>,
+}
+
+/// A second, more accurate recogniser that re-reads only the lines the first
+/// one is unsure of (a confidence-gated cascade: the fast model's speed on
+/// clean print, the accurate model's reading where it matters).
+struct Rescue {
+    rec: Box<dyn RecognitionModel>,
+    /// Lines the first recogniser reads below this mean confidence (or drops) are re-read.
+    below: f32,
 }
 
 /// Below this mean confidence on its longest lines a page is checked for
@@ -50,7 +64,38 @@ const ORIENTATION_SAMPLE: usize = 8;
 impl OcrEngine {
     /// Builds an engine from models.
     pub fn new(det: Box<dyn DetectionModel>, rec: Box<dyn RecognitionModel>, config: EngineConfig) -> Self {
-        Self { det, rec, config }
+        Self { det, rec, config, rescue: None }
+    }
+
+    /// Adds a second recogniser that re-reads every line `self`'s recogniser
+    /// reads with a mean confidence below `below` (or finds illegible); its
+    /// reading replaces the first one's for those lines.
+    pub fn with_rescue(mut self, rec: Box<dyn RecognitionModel>, below: f32) -> Self {
+        self.rescue = Some(Rescue { rec, below });
+        self
+    }
+
+    /// The cascade's second pass over the final (upright) reading.
+    fn rescue_unsure(
+        &self,
+        page: &RgbImage,
+        regions: &[TextRegion],
+        mut lines: Vec<Option<RecognizedLine>>,
+    ) -> Result<Vec<Option<RecognizedLine>>> {
+        let Some(rescue) = &self.rescue else { return Ok(lines) };
+        let unsure: Vec<usize> =
+            (0..lines.len()).filter(|&i| lines[i].as_ref().is_none_or(|l| l.confidence < rescue.below)).collect();
+        if unsure.is_empty() {
+            return Ok(lines);
+        }
+        let start = Instant::now();
+        let quads: Vec<Quad> = unsure.iter().map(|&i| regions[i].quad).collect();
+        let reread = recognize::recognize(rescue.rec.as_ref(), page, &quads, &self.config.rec)?;
+        for (&i, line) in unsure.iter().zip(reread) {
+            lines[i] = line;
+        }
+        debug!(reread = unsure.len(), of = lines.len(), ms = start.elapsed().as_secs_f64() * 1e3, "stage: rescue");
+        Ok(lines)
     }
 
     /// The engine's settings.
@@ -119,6 +164,7 @@ impl OcrEngine {
     /// (when it had to turn), the clockwise rotation applied and the lines.
     fn read_upright(&self, page: &RgbImage) -> Result<(Option<RgbImage>, u16, Vec<RecognizedLine>)> {
         let mut regions = self.detect(page)?;
+        let orientation_start = Instant::now();
         let mut rotated: Option<RgbImage> = None;
         let mut rotation = 0u16;
         if !self.config.assume_upright {
@@ -141,8 +187,10 @@ impl OcrEngine {
                 }
             }
         }
+        let mut orientation = orientation_start.elapsed();
         let current = rotated.as_ref().unwrap_or(page);
         let mut lines = self.read_regions(current, &regions, false)?;
+        let flip_start = Instant::now();
         if !self.config.assume_upright {
             let sample = Self::orientation_sample(&regions);
             let upright = Self::mean_confidence(&lines, &sample);
@@ -154,6 +202,10 @@ impl OcrEngine {
                 rotation = (rotation + 180) % 360;
             }
         }
+        orientation += flip_start.elapsed();
+        // Stage profile: time spent only on deciding the page's orientation.
+        debug!(rotation, ms = orientation.as_secs_f64() * 1e3, "stage: orientation");
+        let lines = self.rescue_unsure(rotated.as_ref().unwrap_or(page), &regions, lines)?;
         Ok((rotated, rotation, lines.into_iter().flatten().collect()))
     }
 
@@ -169,6 +221,7 @@ impl OcrEngine {
 
     /// Lays out recognised lines into the page model.
     fn page_from_lines(&self, upright: &RgbImage, index: usize, rotation: u16, lines: &[RecognizedLine]) -> Page {
+        let start = Instant::now();
         let mut out = Page {
             index,
             width: upright.width(),
@@ -179,6 +232,7 @@ impl OcrEngine {
             blocks: self.layout(lines),
         };
         out.refresh_text();
+        debug!(ms = start.elapsed().as_secs_f64() * 1e3, "stage: layout");
         out
     }
 
@@ -226,7 +280,10 @@ impl OcrEngine {
         #[cfg(not(feature = "pdf"))]
         let _ = check;
         // Only this page's pixels are in memory.
+        let (start, cpu) = (Instant::now(), process_cpu_ms());
         let img = source.page(index)?;
+        let cpu_ms = cpu_ms_between(cpu, process_cpu_ms());
+        debug!(index, ms = start.elapsed().as_secs_f64() * 1e3, cpu_ms, "stage: decode");
         let (rotated, rotation, lines) = self.read_upright(&img)?;
         let upright = rotated.unwrap_or(img);
         Ok((self.page_from_lines(&upright, index, rotation, &lines), Some(upright)))

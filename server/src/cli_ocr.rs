@@ -53,7 +53,11 @@ pub fn run(args: OcrArgs) -> ExitCode {
     let dir = ocrchat::paths::find_models_dir(args.models_dir.as_deref());
     let installed = ocrchat_engine::installed_models(&dir);
     let engine = registry::select_model(&args.language, size, &installed).and_then(|spec| {
-        let config = EngineConfig { force_ocr: args.force_ocr, ..EngineConfig::default() };
+        let config = EngineConfig {
+            force_ocr: args.force_ocr,
+            charset: registry::charset_for(&args.language),
+            ..EngineConfig::default()
+        };
         ocrchat_engine::load_engine(&dir, &spec, config)
     });
     let engine = match engine {
@@ -96,11 +100,13 @@ pub fn run(args: OcrArgs) -> ExitCode {
                 }
                 bar.inc(1);
             })?;
+            let start = std::time::Instant::now();
             let rendered = if format == ExportFormat::Pdf {
                 export::pdf::from_original(&doc, &bytes, engine.config().limits)?
             } else {
                 export::export(&doc, format)?
             };
+            tracing::debug!(ms = start.elapsed().as_secs_f64() * 1e3, "stage: export");
             match &args.output {
                 Some(out) => {
                     let path = out_path(out, file, format.extension(), many);
