@@ -1,6 +1,9 @@
 //! CTC head pruning on the real models: a Latin-script language loads the
 //! recogniser with its head sliced to the classes below U+3000, and the text
-//! of real English pages is the same as with every class.
+//! of real English pages is the same as with every class — except that the
+//! full head sometimes picks a fullwidth form (`，` `：` `（`, U+FF01–FF5E) where
+//! the pruned one reads the ASCII character, which is the same under NFKC
+//! (as `score.py` compares) and the better reading for a Latin page.
 
 use ocrchat_engine::{Charset, EngineConfig, ModelSize, registry};
 use ocrchat_tests::{models_dir, testdata_or_skip};
@@ -15,6 +18,13 @@ fn read_with(size: ModelSize, charset: Charset, pages: &[std::path::PathBuf]) ->
         .collect()
 }
 
+/// Fullwidth ASCII forms mapped to ASCII (their NFKC decomposition).
+fn narrow(s: &str) -> String {
+    s.chars()
+        .map(|c| if ('\u{ff01}'..='\u{ff5e}').contains(&c) { char::from_u32(c as u32 - 0xfee0).unwrap() } else { c })
+        .collect()
+}
+
 #[test]
 fn pruned_head_reads_latin_pages_identically() {
     let Some(dir) = testdata_or_skip("pruned_head_reads_latin_pages_identically") else { return };
@@ -25,7 +35,8 @@ fn pruned_head_reads_latin_pages_identically() {
         let pruned = read_with(size, registry::charset_for("en"), &pages);
         for ((page, a), b) in pages.iter().zip(&full).zip(&pruned) {
             assert!(!a.trim().is_empty(), "{size:?} read nothing on {}", page.display());
-            assert_eq!(a, b, "{size:?} {}: pruned head changed the text", page.display());
+            assert!(!b.chars().any(|c| ('\u{ff01}'..='\u{ff5e}').contains(&c)), "pruned head kept a fullwidth form");
+            assert_eq!(narrow(a), *b, "{size:?} {}: pruned head changed the text", page.display());
         }
     }
 }
