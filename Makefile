@@ -37,7 +37,7 @@ wasm:
 
 ## web: the browser app (Leptos + the OCR worker) into dist/, optimised by wasm-opt;
 ## rebuilt only when a source it is made from changed (wasm-opt takes minutes)
-WEB_SRC = $(shell find app worker engine www -type f -not -path '*/node/*') Trunk.toml Cargo.toml Cargo.lock
+WEB_SRC = $(shell find app worker engine core www -type f -not -path '*/node/*') Trunk.toml Cargo.toml Cargo.lock
 web: dist/.built
 dist/.built: $(WEB_SRC)
 	@PATH="$(TOOLS_BIN):$$PATH"; set -e; trunk build --release; touch $@
