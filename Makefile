@@ -42,7 +42,7 @@ wasm:
 ## web: the browser app (Leptos + the OCR worker) into dist/, optimised by wasm-opt, then
 ## content-hashed names and .br/.gz beside each file (scripts/web_assets.py);
 ## rebuilt only when a source it is made from changed (wasm-opt takes minutes)
-WEB_SRC = $(shell find app worker engine www -type f -not -path '*/node/*') Trunk.toml Cargo.toml Cargo.lock scripts/web_assets.py
+WEB_SRC = $(shell find app worker engine core answer www -type f -not -path '*/node/*') Trunk.toml Cargo.toml Cargo.lock scripts/web_assets.py
 web: dist/.built
 dist/.built: $(WEB_SRC)
 	@PATH="$(TOOLS_BIN):$$PATH"; set -e; trunk build --release; python3 scripts/web_assets.py dist; touch $@

@@ -345,7 +345,9 @@ pub async fn download(
             .map_err(|e| ApiError::Internal(format!("searchable PDF of {} unavailable: {e}", job.uuid)))?,
         other => {
             let doc = document(&job)?.ok_or_else(|| ApiError::Internal("done job without a result".into()))?;
-            tokio::task::spawn_blocking(move || export::export(&doc, other))
+            // Every format but the PDF comes from the document (the upload
+            // is gone; the PDF was drawn from it when the job ended).
+            tokio::task::spawn_blocking(move || export(&doc, other, None))
                 .await
                 .map_err(|e| ApiError::Internal(e.to_string()))?
                 .map_err(|e| ApiError::Internal(e.to_string()))?

@@ -73,7 +73,7 @@ impl JobView {
         let doc = document(job)?;
         let (text, markdown, pages, mean_confidence) = match doc {
             Some(doc) => {
-                let markdown = export::export(&doc, ExportFormat::Md).map_err(|e| ApiError::Internal(e.to_string()))?;
+                let markdown = export(&doc, ExportFormat::Md, None).map_err(|e| ApiError::Internal(e.to_string()))?;
                 (doc.text(), String::from_utf8_lossy(&markdown).into_owned(), doc.pages, Some(doc.mean_confidence))
             }
             None => (String::new(), String::new(), Vec::new(), None),
