@@ -65,7 +65,9 @@ thread_local! {
 /// Sends a job's request (`export`, `forget`) to the worker that read it.
 pub fn send(req: &Request, payload: Option<ArrayBuffer>) {
     let job = match req {
-        Request::Ocr { job, .. } | Request::Export { job, .. } | Request::Forget { job } => Some(*job),
+        Request::Ocr { job, .. } | Request::Export { job, .. } | Request::Forget { job } | Request::Sniff { job } => {
+            Some(*job)
+        }
         Request::Load { .. } => None,
     };
     WORKERS.with(|w| {
