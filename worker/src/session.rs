@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use ocrchat_answer::{ChatRole, ChatTurn};
+
 use image::RgbImage;
 use ocrchat_engine::{DecodeLimits, Document, ExportFormat, OcrEngine, Source, TextLayerCheck, export};
 use web_time::Instant;
@@ -21,6 +23,8 @@ struct Job {
     bytes: Vec<u8>,
     doc: Document,
     limits: DecodeLimits,
+    /// The chat about this job so far, oldest first.
+    conversation: Vec<ChatTurn>,
 }
 
 /// The worker's state: the loaded model and the finished jobs.
@@ -96,7 +100,7 @@ impl Session {
             },
             None,
         );
-        self.jobs.insert(job, Job { name: name.to_string(), bytes, doc, limits });
+        self.jobs.insert(job, Job { name: name.to_string(), bytes, doc, limits, conversation: Vec::new() });
         Ok(())
     }
 
@@ -119,6 +123,23 @@ impl Session {
             mime: fmt.content_type().to_string(),
         };
         Ok((msg, bytes))
+    }
+
+    /// Answers `question` about a finished job with the built-in answerer
+    /// (the server's, compiled in: same text, same answer), keeping the turn.
+    pub fn ask(&mut self, job: u32, question: &str) -> Result<Response, String> {
+        let j = self.jobs.get_mut(&job).ok_or_else(|| format!("no finished job {job}"))?;
+        let question = ocrchat_answer::check_question(question).map_err(|e| e.to_string())?;
+        let pages: Vec<String> = j.doc.pages.iter().map(|p| p.text.clone()).collect();
+        let answer = ocrchat_answer::answer(&pages, &j.conversation, question);
+        j.conversation.push(ChatTurn { role: ChatRole::User, content: question.to_string() });
+        j.conversation.push(ChatTurn { role: ChatRole::Assistant, content: answer.content.clone() });
+        Ok(Response::Answer {
+            job,
+            question: question.to_string(),
+            content: answer.content,
+            citations: answer.citations,
+        })
     }
 
     /// Drops a job's bytes and document.
@@ -165,5 +186,6 @@ mod tests {
         assert!(err.contains("no model"), "{err}");
         assert_eq!(n, 0);
         assert!(s.export(1, "txt").unwrap_err().contains("no finished job"));
+        assert!(s.ask(1, "What is the total?").unwrap_err().contains("no finished job"));
     }
 }
