@@ -54,6 +54,12 @@ async fn every_response_kind_round_trips() {
         Response::Page { job: 1, index: 2, pages: 3, page_json: "{}".into(), preview_width: 4, preview_height: 5 },
         Response::Done { job: 1, text: "a\u{c}b".into(), markdown: "# a".into(), mean_confidence: 0.5, millis: 12.0 },
         Response::Exported { job: 1, format: "pdf".into(), filename: "a.pdf".into(), mime: "application/pdf".into() },
+        Response::Answer {
+            job: 1,
+            question: "What is the total?".into(),
+            content: "9.00 (p. 1)".into(),
+            citations: vec![protocol::Citation { page: 1, snippet: "TOTAL:\n9.00".into() }],
+        },
         Response::Error { job: None, message: "no".into() },
         Response::Error { job: Some(2), message: "bad file".into() },
     ];
