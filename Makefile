@@ -22,9 +22,10 @@ test: models wasm web
 	@set -eo pipefail; OCRCHAT_TEST_PYTHON="$$(scripts/install-test-deps.sh | tail -n 1)"; export OCRCHAT_TEST_PYTHON; \
 	OCRCHAT_TEST_LLAMACPP=1 scripts/test.sh
 
-## models: fetch and verify the OCR models into models/
+## models: fetch and verify the OCR models into models/, with .br/.gz beside them for the browser
 models:
 	@scripts/fetch-models.sh
+	@python3 scripts/web_assets.py --compress-only models
 
 tools:
 	@scripts/install-tools.sh >/dev/null
@@ -38,12 +39,13 @@ wasm:
 	$(CARGO) build --release -p ocrchat-worker --lib --features pdf,docx --target wasm32-unknown-unknown; \
 	wasm-bindgen --target nodejs --out-dir $(WASM_NODE) target/wasm32-unknown-unknown/release/ocrchat_worker.wasm
 
-## web: the browser app (Leptos + the OCR worker) into dist/, optimised by wasm-opt;
+## web: the browser app (Leptos + the OCR worker) into dist/, optimised by wasm-opt, then
+## content-hashed names and .br/.gz beside each file (scripts/web_assets.py);
 ## rebuilt only when a source it is made from changed (wasm-opt takes minutes)
-WEB_SRC = $(shell find app worker engine www -type f -not -path '*/node/*') Trunk.toml Cargo.toml Cargo.lock
+WEB_SRC = $(shell find app worker engine www -type f -not -path '*/node/*') Trunk.toml Cargo.toml Cargo.lock scripts/web_assets.py
 web: dist/.built
 dist/.built: $(WEB_SRC)
-	@PATH="$(TOOLS_BIN):$$PATH"; set -e; trunk build --release; touch $@
+	@PATH="$(TOOLS_BIN):$$PATH"; set -e; trunk build --release; python3 scripts/web_assets.py dist; touch $@
 
 ## bench: accuracy/speed/memory vs Tesseract and rapidocr, the API load benchmark, the browser → bench/results.md
 bench: models wasm web
