@@ -73,6 +73,9 @@ pub struct Config {
     pub llm_api_key: Option<String>,
     /// Seconds before an LLM/VLM request is abandoned.
     pub llm_timeout_secs: u64,
+    /// Cap on the tokens one LLM/VLM answer may generate (unset: 4096); a small
+    /// local model on a CPU is bounded in time by this.
+    pub llm_max_output_tokens: Option<u32>,
 }
 
 impl Default for Config {
@@ -108,6 +111,7 @@ impl Default for Config {
             llm_model: None,
             llm_api_key: None,
             llm_timeout_secs: 120,
+            llm_max_output_tokens: None,
         }
     }
 }

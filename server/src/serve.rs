@@ -123,6 +123,9 @@ fn llm_clients(config: &Config) -> anyhow::Result<(Option<LlmClient>, Option<Llm
         let mut llm = LlmConfig::new(url.trim(), model.trim());
         llm.api_key = key.cloned();
         llm.timeout_secs = config.llm_timeout_secs;
+        if let Some(n) = config.llm_max_output_tokens {
+            llm.max_output_tokens = n;
+        }
         Ok(Some(LlmClient::new(llm).with_context(|| format!("configuring the {role} endpoint"))?))
     };
     let vlm = make("vlm", config.vlm_url.as_ref(), config.vlm_model.as_ref(), config.vlm_api_key.as_ref())?;
