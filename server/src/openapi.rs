@@ -1,6 +1,6 @@
 //! `/openapi.json`, generated from the handler annotations and response
-//! types, plus what utoipa's types cannot say (the `translate_to` ⇔
-//! `tool=translate` rule as JSON Schema `if`/`then`).
+//! types, plus what utoipa's types cannot say (blank form fields, the
+//! `translate_to` ⇔ `tool=translate` rule).
 
 use std::sync::OnceLock;
 
@@ -11,6 +11,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::api::{chat, ocr, ops, view};
 use crate::error::ErrorBody;
+use crate::llm::tools::TOOLS;
 use crate::llm::{ChatRole, Citation, Tier, Tool};
 
 /// The API description.
@@ -38,22 +39,42 @@ impl Modify for Security {
     }
 }
 
+/// A blank form field (the handler reads it as absent).
+fn blank() -> Value {
+    json!({"type": "string", "pattern": "^\\s*$"})
+}
+
+/// What the submission handler accepts beyond the derived schema: a blank
+/// field is an absent one, and `translate_to` (non-blank) goes with
+/// `tool=translate` and nothing else. Written as `anyOf` over the two cases
+/// rather than `if`/`then`, which generators handle poorly in multipart forms.
+fn submit_form_rules(form: &mut serde_json::Map<String, Value>) {
+    if let Some(props) = form.get_mut("properties").and_then(Value::as_object_mut) {
+        for (field, schema) in [("tier", "Tier"), ("tool", "Tool")] {
+            if let Some(p) = props.get_mut(field).and_then(Value::as_object_mut) {
+                p.remove("$ref");
+                p.insert("anyOf".into(), json!([{"$ref": format!("#/components/schemas/{schema}")}, blank()]));
+            }
+        }
+    }
+    let others: Vec<&str> = TOOLS.iter().map(|t| t.slug).filter(|&s| s != Tool::Translate.slug()).collect();
+    form.insert(
+        "anyOf".into(),
+        json!([
+            {"properties": {"tool": {"anyOf": [{"enum": others}, blank()]}, "translate_to": blank()}},
+            {"required": ["tool", "translate_to"],
+             "properties": {"tool": {"const": Tool::Translate.slug()}, "translate_to": {"pattern": "\\S"}}},
+        ]),
+    );
+}
+
 /// The document served at `/openapi.json` (built once).
 pub fn document() -> &'static Value {
     static DOC: OnceLock<Value> = OnceLock::new();
     DOC.get_or_init(|| {
         let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serialises");
         if let Some(form) = doc.pointer_mut("/components/schemas/SubmitForm").and_then(Value::as_object_mut) {
-            // translate_to is required with tool=translate and refused without it.
-            form.insert(
-                "allOf".into(),
-                json!([
-                    {"if": {"required": ["translate_to"]},
-                     "then": {"required": ["tool"], "properties": {"tool": {"const": "translate"}}}},
-                    {"if": {"required": ["tool"], "properties": {"tool": {"const": "translate"}}},
-                     "then": {"required": ["translate_to"]}},
-                ]),
-            );
+            submit_form_rules(form);
         }
         // utoipa drops `required` on a parameter with a custom schema: the
         // handler answers 400 without a format.
@@ -83,8 +104,11 @@ mod tests {
             assert_eq!(parsed.extension(), name, "listed by canonical name");
         }
         let form = &doc["components"]["schemas"]["SubmitForm"];
-        assert_eq!(form["allOf"][0]["then"]["properties"]["tool"]["const"], "translate", "{form}");
-        assert_eq!(form["allOf"][1]["then"]["required"], json!(["translate_to"]));
+        assert_eq!(form["anyOf"][1]["properties"]["tool"]["const"], "translate", "{form}");
+        assert_eq!(form["anyOf"][1]["required"], json!(["tool", "translate_to"]));
+        let others = form["anyOf"][0]["properties"]["tool"]["anyOf"][0]["enum"].as_array().unwrap();
+        assert_eq!(others.len(), TOOLS.len() - 1, "every tool but translate: {others:?}");
+        assert!(form["anyOf"][0]["properties"]["translate_to"]["pattern"].is_string(), "only blank without translate");
         let message = &doc["components"]["schemas"]["ChatRequest"]["properties"]["message"];
         assert_eq!((message["minLength"].as_u64(), message["maxLength"].as_u64()), (Some(1), Some(4000)), "{message}");
         let codes = |path: &str, method: &str| -> Vec<String> {

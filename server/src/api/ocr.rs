@@ -22,9 +22,8 @@ use crate::metering;
 use crate::state::AppState;
 use crate::store::{Job, JobStatus, Plan};
 
-/// The multipart form of a submission (for the OpenAPI document; the
-/// `translate_to` ⇔ `tool=translate` rule is added by [`crate::openapi`]).
-/// An empty field counts as absent.
+/// The multipart form of a submission. A blank field counts as absent;
+/// `translate_to` is required with `tool=translate` and refused otherwise.
 #[derive(ToSchema)]
 #[allow(dead_code, reason = "describes the form for the OpenAPI document; read_form parses it")]
 pub struct SubmitForm {
