@@ -1,50 +1,8 @@
-//! What the result view shows: files, their pages, the boxes on them. Page
-//! JSON is the engine's (the API's) page shape; only the fields drawn are read.
+//! What the result view shows: files, their pages, the boxes on them. Pages
+//! arrive from the worker as the shared document type (`ocrchat-core`).
 
 use js_sys::ArrayBuffer;
-use serde::Deserialize;
-
-/// A box in page pixels `[x0, y0, x1, y1]`.
-pub type BBox = [u32; 4];
-
-/// One word (or line) drawn over the page.
-#[derive(Clone, Debug, Deserialize)]
-pub struct Word {
-    /// Recognised text.
-    pub text: String,
-    /// Where it is.
-    pub bbox: BBox,
-    /// 0..1.
-    pub confidence: f32,
-}
-
-/// A line of text with its words.
-#[derive(Clone, Debug, Deserialize)]
-pub struct Line {
-    /// Text of the line.
-    pub text: String,
-    /// Where it is.
-    pub bbox: BBox,
-    /// Mean confidence.
-    pub confidence: f32,
-    /// Words left to right.
-    #[serde(default)]
-    pub words: Vec<Word>,
-}
-
-#[derive(Deserialize)]
-struct Block {
-    #[serde(default)]
-    lines: Vec<Line>,
-}
-
-#[derive(Deserialize)]
-struct PageJson {
-    width: u32,
-    height: u32,
-    #[serde(default)]
-    blocks: Vec<Block>,
-}
+use ocrchat_core::{Line, Page};
 
 /// A page ready to draw.
 #[derive(Clone)]
@@ -67,23 +25,16 @@ pub struct PageView {
 
 impl PageView {
     /// Builds the view of a `page` message.
-    pub fn parse(
-        index: u32,
-        page_json: &str,
-        pixels: ArrayBuffer,
-        preview_width: u32,
-        preview_height: u32,
-    ) -> Result<Self, String> {
-        let page: PageJson = serde_json::from_str(page_json).map_err(|e| e.to_string())?;
-        Ok(Self {
-            index,
+    pub fn new(page: Page, pixels: ArrayBuffer, preview_width: u32, preview_height: u32) -> Self {
+        Self {
+            index: page.index as u32,
             width: page.width.max(1),
             height: page.height.max(1),
             pixels,
             preview_width,
             preview_height,
             lines: page.blocks.into_iter().flat_map(|b| b.lines).collect(),
-        })
+        }
     }
 }
 

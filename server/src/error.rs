@@ -242,7 +242,15 @@ impl From<EngineError> for ApiError {
 impl From<OptionError> for ApiError {
     fn from(e: OptionError) -> Self {
         let code = match &e {
-            OptionError::VlmUnavailable => return Self::NotConfigured { message: format!("{e}; use tier=cpu") },
+            OptionError::VlmUnavailable => {
+                return Self::NotConfigured {
+                    message: format!(
+                        "{e}: set vlm_url and vlm_model (or OCRCHAT_VLM_URL and OCRCHAT_VLM_MODEL) to an \
+                         OpenAI-compatible endpoint serving a vision model (vLLM, llama.cpp's server, Ollama, a \
+                         hosted API), or use tier=cpu"
+                    ),
+                };
+            }
             OptionError::UnknownTier(_) => "invalid_tier",
             OptionError::UnknownTool { .. } => "unknown_tool",
             OptionError::ToolNotOnTier { .. } => "tool_needs_other_tier",

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use ocrchat_engine::{Document, EngineError, ExportFormat, OcrEngine, Page, Source, TextLayerCheck, export};
+use ocrchat_engine::{DecodeLimits, Document, EngineError, ExportFormat, OcrEngine, Original, Page, Source, export};
 use tracing::{info, warn};
 
 use crate::error::{BoxError, chain, file_error_message};
@@ -53,18 +53,22 @@ impl From<tokio::task::JoinError> for JobError {
     }
 }
 
-/// Why one page has no result (the job goes on with the others). The
-/// message is stored with the page and may reach the job's `error`.
+/// Why one page has no result (its message is stored as the page's error;
+/// the whole chain is logged).
 #[derive(Debug, thiserror::Error)]
-enum PageError {
-    #[error("{}", file_error_message(.0))]
+enum PageFailure {
+    /// The engine could not read the page (or export it for translation).
+    #[error(transparent)]
     Engine(#[from] EngineError),
-    #[error("the model could not read this page")]
-    Model(#[from] LlmError),
-    #[error("the page could not be prepared for the model")]
-    Render(#[from] image::ImageError),
+    /// A decoder or the runtime panicked on this page.
     #[error("internal error while reading this page")]
-    Panic,
+    Panicked,
+    /// The VLM or the translating model failed.
+    #[error(transparent)]
+    Llm(#[from] LlmError),
+    /// The page image for the VLM could not be encoded.
+    #[error("the page image could not be encoded")]
+    Encode(#[source] image::ImageError),
 }
 
 /// Processes a claimed job to its end (done or failed). Storage errors are
@@ -79,11 +83,10 @@ pub async fn process(state: &AppState, job: Job) -> Result<(), StoreError> {
         Err(JobError::Store(e)) => return Err(e),
         Err(e) => {
             warn!(uuid = %job.uuid, error = %chain(&e), "job failed");
-            let message = e.to_string();
             let ok_pages = state.store.pages(&job.uuid).await?.iter().filter(|p| p.page.is_some()).count() as i64;
             Finish {
                 status: JobStatus::Failed,
-                error: Some(message),
+                error: Some(e.to_string()),
                 result: None,
                 refund_pages: job.page_count - ok_pages,
             }
@@ -137,6 +140,8 @@ async fn recognise_pages(state: &AppState, job: &Job) -> Result<(), JobError> {
     }
 }
 
+/// Reads the pages not yet checkpointed with the engine's page driver (it
+/// keeps the document's text-layer check), one inference permit per page.
 fn ocr_pages_blocking(
     state: &AppState,
     job: &Job,
@@ -147,35 +152,38 @@ fn ocr_pages_blocking(
     handle: &tokio::runtime::Handle,
 ) -> Result<(), JobError> {
     let source = Source::open(bytes, state.engines.limits())?;
-    let mut check = TextLayerCheck::default();
-    for index in 0..job.page_count {
-        if done.contains(&index) {
-            continue;
-        }
+    let mut pages = engine.pages(&source).skipping(|index| done.contains(&(index as i64)));
+    loop {
         let permit = handle.block_on(state.inference.acquire()).map_err(|e| JobError::Internal(e.into()))?;
         let start = Instant::now();
-        // A panic in a decoder or the runtime fails this page, not the server.
-        let result =
-            std::panic::catch_unwind(AssertUnwindSafe(|| engine.ocr_page(&source, index as usize, &mut check)));
+        // A panic in a decoder or the runtime fails this page, not the server
+        // (the driver has already moved on to the next page).
+        let next = std::panic::catch_unwind(AssertUnwindSafe(|| pages.next()));
         drop(permit);
-        state.metrics.page_seconds.observe(start.elapsed().as_secs_f64());
-        let page = match result {
-            Ok(Ok(page)) => Ok(page),
-            Ok(Err(e)) => Err(PageError::Engine(e)),
-            Err(_) => Err(PageError::Panic),
+        let (index, page) = match next {
+            Ok(None) => break,
+            Ok(Some(Ok(read))) => (read.page.index, Ok(read.page)),
+            Ok(Some(Err(failed))) => (failed.index, Err(PageFailure::Engine(failed.error))),
+            Err(_) => (pages.position().saturating_sub(1), Err(PageFailure::Panicked)),
         };
+        state.metrics.page_seconds.observe(start.elapsed().as_secs_f64());
         let page = match (page, translate) {
             (Ok(page), Some((llm, to))) => translate_page(&page, llm, to, handle),
             (page, _) => page,
         };
-        save(state, job, index, page, handle)?;
+        save(state, job, index as i64, page, handle)?;
     }
     Ok(())
 }
 
 /// The page's Markdown translated by the chat model, as a page.
-fn translate_page(page: &Page, llm: &LlmClient, to: &str, handle: &tokio::runtime::Handle) -> Result<Page, PageError> {
-    let markdown = export::export(&Document::from_pages(vec![page.clone()]), ExportFormat::Md)?;
+fn translate_page(
+    page: &Page,
+    llm: &LlmClient,
+    to: &str,
+    handle: &tokio::runtime::Handle,
+) -> Result<Page, PageFailure> {
+    let markdown = export(&Document::from_pages(vec![page.clone()]), ExportFormat::Md, None)?;
     let translated = handle.block_on(llm.translate_markdown(&String::from_utf8_lossy(&markdown), to))?;
     Ok(page_from_markdown(page.index, page.width, page.height, &translated.markdown))
 }
@@ -185,7 +193,7 @@ fn save(
     state: &AppState,
     job: &Job,
     index: i64,
-    page: Result<Page, PageError>,
+    page: Result<Page, PageFailure>,
     handle: &tokio::runtime::Handle,
 ) -> Result<(), JobError> {
     let record = match page {
@@ -228,7 +236,7 @@ async fn vlm_pages(
         let page = match rendered {
             Ok((png, width, height)) => match vlm.transcribe_page(&png, request).await {
                 Ok(t) => Ok(page_from_markdown(index as usize, width, height, &t.markdown)),
-                Err(e) => Err(PageError::Model(e)),
+                Err(e) => Err(PageFailure::Llm(e)),
             },
             Err(e) => Err(e),
         };
@@ -239,11 +247,7 @@ async fn vlm_pages(
 }
 
 /// One page as PNG no larger than [`VLM_MAX_SIDE`], with its size.
-fn page_png(
-    bytes: &[u8],
-    index: usize,
-    limits: ocrchat_engine::DecodeLimits,
-) -> Result<(Vec<u8>, u32, u32), PageError> {
+fn page_png(bytes: &[u8], index: usize, limits: DecodeLimits) -> Result<(Vec<u8>, u32, u32), PageFailure> {
     let source = Source::open(bytes, limits)?;
     let mut img = source.page(index)?;
     let (w, h) = img.dimensions();
@@ -253,7 +257,7 @@ fn page_png(
         img = image::imageops::resize(&img, nw, nh, image::imageops::FilterType::Triangle);
     }
     let mut png = Vec::new();
-    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)?;
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).map_err(PageFailure::Encode)?;
     Ok((png, img.width(), img.height()))
 }
 
@@ -295,10 +299,11 @@ async fn write_searchable_pdf(state: &AppState, job: &Job, doc: &Document) {
     let limits = state.engines.limits();
     let doc = doc.clone();
     let uuid = job.uuid.clone();
-    let rendered = tokio::task::spawn_blocking(move || -> Result<(), BoxError> {
+    let rendered = tokio::task::spawn_blocking(move || -> Result<(), PdfFailure> {
         let bytes = std::fs::read(&upload)?;
-        let pdf = std::panic::catch_unwind(AssertUnwindSafe(|| export::pdf::from_original(&doc, &bytes, limits)))
-            .map_err(|_| "panic while rendering".to_string())??;
+        let original = Original::new(&bytes, limits);
+        let pdf = std::panic::catch_unwind(AssertUnwindSafe(|| export(&doc, ExportFormat::Pdf, Some(original))))
+            .map_err(|_| PdfFailure::Panicked)??;
         let tmp = target.with_extension("pdf.tmp");
         std::fs::write(&tmp, pdf)?;
         Ok(std::fs::rename(&tmp, &target)?)
@@ -306,7 +311,18 @@ async fn write_searchable_pdf(state: &AppState, job: &Job, doc: &Document) {
     .await;
     match rendered {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => warn!(%uuid, error = %chain(e.as_ref()), "searchable PDF not rendered"),
+        Ok(Err(e)) => warn!(%uuid, error = %chain(&e), "searchable PDF not rendered"),
         Err(e) => warn!(%uuid, error = %e, "searchable PDF task failed"),
     }
+}
+
+/// Why the searchable PDF of a job was not written.
+#[derive(Debug, thiserror::Error)]
+enum PdfFailure {
+    #[error("the upload could not be read or the PDF not written")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("panic while rendering")]
+    Panicked,
 }

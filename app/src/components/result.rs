@@ -2,6 +2,7 @@
 //! and (for server jobs) chat.
 
 use leptos::prelude::*;
+use ocrchat_core::ExportFormat;
 use ocrchat_worker::protocol::Request;
 use wasm_bindgen::JsCast;
 
@@ -10,13 +11,13 @@ use crate::app::{AppState, JobSignal, send};
 use crate::model::{PageView, Phase, Tier};
 
 /// Export formats, in button order.
-const FORMATS: [(&str, &str); 6] = [
-    ("txt", "Text"),
-    ("md", "Markdown"),
-    ("docx", "Word"),
-    ("pdf", "Searchable PDF"),
-    ("csv", "CSV"),
-    ("json", "JSON"),
+const FORMATS: [(ExportFormat, &str); 6] = [
+    (ExportFormat::Txt, "Text"),
+    (ExportFormat::Md, "Markdown"),
+    (ExportFormat::Docx, "Word"),
+    (ExportFormat::Pdf, "Searchable PDF"),
+    (ExportFormat::Csv, "CSV"),
+    (ExportFormat::Json, "JSON"),
 ];
 
 /// A file's card.
@@ -44,18 +45,18 @@ pub fn FileCard(job: JobSignal) -> impl IntoView {
             Phase::Failed(_) => "failed".into(),
         })
     };
-    let export = move |format: &'static str| {
+    let export = move |format: ExportFormat| {
         let (id, tier, uuid, name) = job.with_untracked(|j| (j.id, j.tier, j.server_uuid.clone(), j.name.clone()));
         match (tier, uuid) {
             // Made by the engine's exporters in the worker: no server round-trip.
-            (Tier::Cpu, _) => send(&Request::Export { job: id, format: format.into() }, None),
+            (Tier::Cpu, _) => send(&Request::Export { job: id, format }, None),
             (Tier::Vlm, Some(uuid)) => leptos::task::spawn_local(async move {
                 let stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s).to_string();
-                match api::download(&uuid, format, &state.token.get_untracked()).await {
+                match api::download(&uuid, format.extension(), &state.token.get_untracked()).await {
                     Ok(bytes) => {
                         let _ = crate::util::download(
                             &js_sys::Uint8Array::from(&bytes[..]),
-                            &format!("{stem}.{format}"),
+                            &format!("{stem}.{}", format.extension()),
                             "application/octet-stream",
                         );
                     }
@@ -120,7 +121,7 @@ pub fn FileCard(job: JobSignal) -> impl IntoView {
                             .into_iter()
                             .map(|(f, label)| view! {
                                 <button
-                                    data-testid=format!("export-{f}")
+                                    data-testid=format!("export-{}", f.extension())
                                     disabled=move || !matches!(phase(), Phase::Done)
                                     on:click=move |_| export(f)
                                 >{label}</button>

@@ -382,7 +382,7 @@ pub async fn download(
             .map_err(|e| ApiError::internal(format!("searchable PDF of {} unavailable: {e}", job.uuid)))?,
         other => {
             let doc = document(&job)?.ok_or_else(|| ApiError::internal("done job without a result"))?;
-            tokio::task::spawn_blocking(move || export::export(&doc, other)).await??
+            tokio::task::spawn_blocking(move || export(&doc, other, None)).await??
         }
     };
     let stem = job.filename.rsplit_once('.').map_or(job.filename.as_str(), |(stem, _)| stem);

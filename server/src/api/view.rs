@@ -74,7 +74,7 @@ impl JobView {
         let doc = document(job)?;
         let (text, markdown, pages, mean_confidence) = match doc {
             Some(doc) => {
-                let markdown = export::export(&doc, ExportFormat::Md)?;
+                let markdown = export(&doc, ExportFormat::Md, None)?;
                 (doc.text(), String::from_utf8_lossy(&markdown).into_owned(), doc.pages, Some(doc.mean_confidence))
             }
             None => (String::new(), String::new(), Vec::new(), None),

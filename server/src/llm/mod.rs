@@ -22,9 +22,7 @@
 mod chat;
 mod markdown;
 mod openai;
-mod retrieval;
 pub mod tools;
-mod verify;
 mod vlm;
 
 pub use crate::config::Secret;
