@@ -14,7 +14,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::api;
 use crate::components::{Controls, FileCard};
-use crate::model::{FileJob, PageView, Phase, Tier};
+use crate::model::{ChatLine, FileJob, PageView, Phase, Tier};
 use crate::worker::{Build, OcrWorker};
 
 /// A file's state, shared by its card and the message handlers.
@@ -65,9 +65,11 @@ thread_local! {
 /// Sends a job's request (`export`, `forget`) to the worker that read it.
 pub fn send(req: &Request, payload: Option<ArrayBuffer>) {
     let job = match req {
-        Request::Ocr { job, .. } | Request::Export { job, .. } | Request::Forget { job } | Request::Sniff { job } => {
-            Some(*job)
-        }
+        Request::Ocr { job, .. }
+        | Request::Export { job, .. }
+        | Request::Sniff { job }
+        | Request::Ask { job, .. }
+        | Request::Forget { job } => Some(*job),
         Request::Load { .. } => None,
     };
     WORKERS.with(|w| {
@@ -278,6 +280,26 @@ impl AppState {
                     && let Err(e) = crate::util::download(&js_sys::Uint8Array::new(&buf), &filename, &mime)
                 {
                     web_sys::console::error_2(&"ocrchat: download failed".into(), &e);
+                }
+            }
+            Response::Answer { job, content, citations, .. } => {
+                if let Some(j) = self.job(job) {
+                    j.update(|j| {
+                        j.asking = false;
+                        let citations = citations.into_iter().map(|c| (u64::from(c.page), c.snippet)).collect();
+                        j.chat.push(ChatLine { role: "assistant", text: content, citations });
+                    });
+                }
+            }
+            // A question the worker refused: said in the chat, the file stays read.
+            Response::Error { job: Some(job), message }
+                if self.job(job).is_some_and(|j| j.with_untracked(|j| j.asking)) =>
+            {
+                if let Some(j) = self.job(job) {
+                    j.update(|j| {
+                        j.asking = false;
+                        j.chat.push(ChatLine { role: "error", text: message, citations: Vec::new() });
+                    });
                 }
             }
             Response::Error { job: Some(job), message } => self.fail(job, message),

@@ -38,6 +38,17 @@ impl PageView {
     }
 }
 
+/// One line of a file's chat transcript.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChatLine {
+    /// `you`, `assistant` or `error`.
+    pub role: &'static str,
+    /// The question, the answer, or why there is none.
+    pub text: String,
+    /// (1-based page, verbatim snippet) backing an answer.
+    pub citations: Vec<(u64, String)>,
+}
+
 /// Where a file is in its life.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Phase {
@@ -89,6 +100,12 @@ pub struct FileJob {
     pub millis: f64,
     /// The server's job uuid (vlm tier): enables chat and server downloads.
     pub server_uuid: Option<String>,
+    /// Questions and answers about this file, oldest first.
+    pub chat: Vec<ChatLine>,
+    /// A question is waiting for its answer.
+    pub asking: bool,
+    /// The server's conversation id (vlm tier).
+    pub conversation: Option<String>,
 }
 
 impl FileJob {
@@ -108,6 +125,9 @@ impl FileJob {
             confidence: 0.0,
             millis: 0.0,
             server_uuid: None,
+            chat: Vec::new(),
+            asking: false,
+            conversation: None,
         }
     }
 

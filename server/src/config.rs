@@ -101,6 +101,9 @@ pub struct Config {
     pub llm_api_key: Option<Secret>,
     /// Seconds before an LLM/VLM request is abandoned.
     pub llm_timeout_secs: u64,
+    /// Cap on the tokens one LLM/VLM answer may generate (unset: 4096); a small
+    /// local model on a CPU is bounded in time by this.
+    pub llm_max_output_tokens: Option<u32>,
 }
 
 impl Default for Config {
@@ -136,6 +139,7 @@ impl Default for Config {
             llm_model: None,
             llm_api_key: None,
             llm_timeout_secs: 120,
+            llm_max_output_tokens: None,
         }
     }
 }
@@ -217,6 +221,9 @@ impl Config {
         let mut llm = LlmConfig::new(url, model);
         llm.api_key = key.cloned();
         llm.timeout_secs = self.llm_timeout_secs;
+        if let Some(n) = self.llm_max_output_tokens {
+            llm.max_output_tokens = n;
+        }
         Ok(Some(llm))
     }
 }

@@ -8,7 +8,9 @@
 //! lost while its wasm instantiates, so hosts queue them until then); `load`
 //! → `ready`; `sniff` (payload: the head of a file) → `sniffed`; `ocr`
 //! (payload: the file) → `opened` → one `page` per page (payload: RGBA
-//! preview) → `done`; `export` → `exported` (payload: the file). Any
+//! preview) → `done`; `export` → `exported` (payload: the file); `ask` (a
+//! question about a finished job) → `answer`, made by the built-in answerer
+//! inside the worker (the question and the document stay in the browser). Any
 //! failure answers `error` carrying the job it belongs to. Requests are
 //! handled one at a time, in order.
 //!
@@ -16,6 +18,7 @@
 //! as [`Page`] objects (the API's page shape), formats and model sizes as
 //! their lower-case names.
 
+pub use ocrchat_answer::Citation;
 pub use ocrchat_core::{ExportFormat, InputFormat, ModelSize, Page};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
@@ -57,6 +60,14 @@ pub enum Request {
     Sniff {
         /// The host's id for the file.
         job: u32,
+    },
+    /// Ask a question about a finished job. The worker keeps the job's
+    /// conversation (follow-ups see the earlier questions).
+    Ask {
+        /// The job asked about.
+        job: u32,
+        /// The question.
+        question: String,
     },
     /// Forget a job (its bytes and document).
     Forget {
@@ -139,6 +150,18 @@ pub enum Response {
         filename: String,
         /// MIME type.
         mime: String,
+    },
+    /// The answer to an `ask`: values and sentences copied from the pages,
+    /// each part with its page; "the document does not say" has no citation.
+    Answer {
+        /// Job id.
+        job: u32,
+        /// The question, as asked.
+        question: String,
+        /// The answer text.
+        content: String,
+        /// Page citations (1-based pages, snippets verbatim from the page text).
+        citations: Vec<Citation>,
     },
     /// A request failed. `job` is set when it concerned a job.
     Error {

@@ -161,6 +161,13 @@ async fn handle(msg: JsValue) {
                 Err(e) => fail_with(Some(job), &e),
             }
         }
+        Request::Ask { job, question } => {
+            let result = STATE.with(|s| s.borrow_mut().session.ask(job, &question));
+            match result {
+                Ok(resp) => post(&resp, None),
+                Err(e) => fail_with(Some(job), &e),
+            }
+        }
         Request::Forget { job } => STATE.with(|s| s.borrow_mut().session.forget(job)),
     }
 }

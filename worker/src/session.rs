@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use ocrchat_answer::{ChatRole, ChatTurn};
+
 use image::RgbImage;
 use ocrchat_engine::{
     DecodeLimits, Document, EngineError, ExportFormat, InputFormat, ModelSize, OcrEngine, Original, PageError, Source,
@@ -32,6 +34,9 @@ pub enum SessionError {
     /// A page could not be read.
     #[error(transparent)]
     Page(#[from] PageError),
+    /// A chat question the answerer refuses (empty, too long, control characters).
+    #[error(transparent)]
+    Question(#[from] ocrchat_answer::QuestionError),
 }
 
 /// A finished job: kept so exports (the searchable PDF needs the original
@@ -41,6 +46,8 @@ struct Job {
     bytes: Vec<u8>,
     doc: Document,
     limits: DecodeLimits,
+    /// The chat about this job so far, oldest first.
+    conversation: Vec<ChatTurn>,
 }
 
 /// The worker's state: the loaded model and the finished jobs.
@@ -115,7 +122,7 @@ impl Session {
             },
             None,
         );
-        self.jobs.insert(job, Job { name: name.to_string(), bytes, doc, limits });
+        self.jobs.insert(job, Job { name: name.to_string(), bytes, doc, limits, conversation: Vec::new() });
         Ok(())
     }
 
@@ -134,6 +141,23 @@ impl Session {
             mime: format.content_type().to_string(),
         };
         Ok((msg, bytes))
+    }
+
+    /// Answers `question` about a finished job with the built-in answerer
+    /// (the server's, compiled in: same text, same answer), keeping the turn.
+    pub fn ask(&mut self, job: u32, question: &str) -> Result<Response, SessionError> {
+        let j = self.jobs.get_mut(&job).ok_or(SessionError::NoJob(job))?;
+        let question = ocrchat_answer::check_question(question)?;
+        let pages: Vec<String> = j.doc.pages.iter().map(|p| p.text.clone()).collect();
+        let answer = ocrchat_answer::answer(&pages, &j.conversation, question);
+        j.conversation.push(ChatTurn { role: ChatRole::User, content: question.to_string() });
+        j.conversation.push(ChatTurn { role: ChatRole::Assistant, content: answer.content.clone() });
+        Ok(Response::Answer {
+            job,
+            question: question.to_string(),
+            content: answer.content,
+            citations: answer.citations,
+        })
     }
 
     /// Drops a job's bytes and document.
@@ -180,6 +204,7 @@ mod tests {
         assert!(matches!(err, SessionError::NoModel), "{err}");
         assert_eq!(n, 0);
         assert!(matches!(s.export(1, ExportFormat::Txt), Err(SessionError::NoJob(1))));
+        assert!(matches!(s.ask(1, "What is the total?"), Err(SessionError::NoJob(1))));
     }
 
     #[test]

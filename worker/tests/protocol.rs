@@ -62,6 +62,12 @@ async fn every_response_kind_round_trips() {
             filename: "a.pdf".into(),
             mime: "application/pdf".into(),
         },
+        Response::Answer {
+            job: 1,
+            question: "What is the total?".into(),
+            content: "9.00 (p. 1)".into(),
+            citations: vec![protocol::Citation { page: 1, snippet: "TOTAL:\n9.00".into() }],
+        },
         Response::Error { job: None, message: "no".into() },
         Response::Error { job: Some(2), message: "bad file".into() },
     ];
