@@ -13,8 +13,8 @@ use std::time::Instant;
 use ocrchat_engine::{DecodeLimits, Document, EngineError, ExportFormat, OcrEngine, Original, Page, Source, export};
 use tracing::{info, warn};
 
-use crate::llm::{LlmClient, LlmError, PageRequest, Tool};
-use crate::markdown_page::page_from_markdown;
+use crate::error::{BoxError, chain, file_error_message};
+use crate::llm::{LlmClient, LlmError, PageRequest, Tool, page_from_markdown};
 use crate::metrics::OutcomeLabels;
 use crate::state::AppState;
 use crate::store::{Finish, Job, JobStatus, PageRecord, StoreError};
@@ -29,16 +29,28 @@ pub fn result_pdf_path(results_dir: &Path, uuid: &str) -> PathBuf {
     results_dir.join(format!("{uuid}.pdf"))
 }
 
-/// Why a job could not produce any result.
+/// Why a job could not produce any result. The message is what the job's
+/// `error` shows; causes go to the log.
 #[derive(Debug, thiserror::Error)]
 enum JobError {
-    #[error("{0}")]
-    Failed(String),
-    /// The upload cannot be opened, or no engine serves the job's language.
-    #[error(transparent)]
+    #[error("the uploaded file is no longer available")]
+    UploadGone,
+    #[error("the uploaded file could not be read")]
+    UploadUnreadable(#[source] std::io::Error),
+    #[error("{0} is no longer configured on this server")]
+    NotConfigured(&'static str),
+    #[error("{}", file_error_message(.0))]
     Engine(#[from] EngineError),
+    #[error("internal error while processing the job")]
+    Internal(#[source] BoxError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<tokio::task::JoinError> for JobError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        JobError::Internal(e.into())
+    }
 }
 
 /// Why one page has no result (its message is stored as the page's error;
@@ -59,17 +71,6 @@ enum PageFailure {
     Encode(#[source] image::ImageError),
 }
 
-/// `e`'s message followed by every source's, for logs.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut next = e.source();
-    while let Some(s) = next {
-        out.push_str(&format!(": {s}"));
-        next = s.source();
-    }
-    out
-}
-
 /// Processes a claimed job to its end (done or failed). Storage errors are
 /// returned: the job then stays `processing`, and the stale-job sweep
 /// requeues it.
@@ -81,7 +82,7 @@ pub async fn process(state: &AppState, job: Job) -> Result<(), StoreError> {
         Ok(()) => assemble(state, &job).await?,
         Err(JobError::Store(e)) => return Err(e),
         Err(e) => {
-            warn!(uuid = %job.uuid, error = %error_chain(&e), "job failed");
+            warn!(uuid = %job.uuid, error = %chain(&e), "job failed");
             let ok_pages = state.store.pages(&job.uuid).await?.iter().filter(|p| p.page.is_some()).count() as i64;
             Finish {
                 status: JobStatus::Failed,
@@ -106,20 +107,16 @@ pub async fn process(state: &AppState, job: Job) -> Result<(), StoreError> {
 
 /// Recognises every page not yet checkpointed.
 async fn recognise_pages(state: &AppState, job: &Job) -> Result<(), JobError> {
-    let path =
-        job.upload_path.clone().ok_or_else(|| JobError::Failed("the uploaded file is no longer available".into()))?;
-    let bytes = tokio::fs::read(&path)
-        .await
-        .map_err(|e| JobError::Failed(format!("the uploaded file could not be read: {e}")))?;
+    let path = job.upload_path.clone().ok_or(JobError::UploadGone)?;
+    let bytes = tokio::fs::read(&path).await.map_err(JobError::UploadUnreadable)?;
     let done: HashSet<i64> = state.store.pages(&job.uuid).await?.iter().map(|p| p.index).collect();
     if done.len() as i64 >= job.page_count {
         return Ok(());
     }
     let tool = job.tool.as_deref().and_then(Tool::from_slug);
-    let not_configured = |what: &str| JobError::Failed(format!("{what} is no longer configured on this server"));
     match job.tier.as_str() {
         "vlm" => {
-            let vlm = state.vlm.clone().ok_or_else(|| not_configured("the vlm tier"))?;
+            let vlm = state.vlm.clone().ok_or(JobError::NotConfigured("the vlm tier"))?;
             let request = PageRequest { language: job.language.clone(), tool, translate_to: job.translate_to.clone() };
             vlm_pages(state, job, Arc::new(bytes), &done, &vlm, &request).await
         }
@@ -128,7 +125,7 @@ async fn recognise_pages(state: &AppState, job: &Job) -> Result<(), JobError> {
             // tool=translate on the cpu tier: OCR, then the chat model translates each page.
             let translate = match (tool, &job.translate_to) {
                 (Some(Tool::Translate), Some(to)) => {
-                    Some((state.llm.clone().ok_or_else(|| not_configured("translation (a chat model)"))?, to.clone()))
+                    Some((state.llm.clone().ok_or(JobError::NotConfigured("translation (a chat model)"))?, to.clone()))
                 }
                 _ => None,
             };
@@ -138,8 +135,7 @@ async fn recognise_pages(state: &AppState, job: &Job) -> Result<(), JobError> {
             tokio::task::spawn_blocking(move || {
                 ocr_pages_blocking(&state2, &job2, &bytes, &done, &engine, translate.as_ref(), &handle)
             })
-            .await
-            .map_err(|e| JobError::Failed(format!("worker thread failed: {e}")))?
+            .await?
         }
     }
 }
@@ -158,7 +154,7 @@ fn ocr_pages_blocking(
     let source = Source::open(bytes, state.engines.limits())?;
     let mut pages = engine.pages(&source).skipping(|index| done.contains(&(index as i64)));
     loop {
-        let permit = handle.block_on(state.inference.acquire()).map_err(|e| JobError::Failed(e.to_string()))?;
+        let permit = handle.block_on(state.inference.acquire()).map_err(|e| JobError::Internal(e.into()))?;
         let start = Instant::now();
         // A panic in a decoder or the runtime fails this page, not the server
         // (the driver has already moved on to the next page).
@@ -202,11 +198,11 @@ fn save(
 ) -> Result<(), JobError> {
     let record = match page {
         Ok(page) => {
-            let json = serde_json::to_string(&page).map_err(|e| JobError::Failed(e.to_string()))?;
+            let json = serde_json::to_string(&page).map_err(|e| JobError::Internal(e.into()))?;
             PageRecord { index, page: Some(json), error: None }
         }
         Err(error) => {
-            warn!(uuid = %job.uuid, index, error = %error_chain(&error), "page failed");
+            warn!(uuid = %job.uuid, index, error = %chain(&error), "page failed");
             PageRecord { index, page: None, error: Some(error.to_string()) }
         }
     };
@@ -236,9 +232,7 @@ async fn vlm_pages(
             continue;
         }
         let (bytes, limits) = (Arc::clone(&bytes), state.engines.limits());
-        let rendered = tokio::task::spawn_blocking(move || page_png(&bytes, index as usize, limits))
-            .await
-            .map_err(|e| JobError::Failed(format!("worker thread failed: {e}")))?;
+        let rendered = tokio::task::spawn_blocking(move || page_png(&bytes, index as usize, limits)).await?;
         let page = match rendered {
             Ok((png, width, height)) => match vlm.transcribe_page(&png, request).await {
                 Ok(t) => Ok(page_from_markdown(index as usize, width, height, &t.markdown)),
@@ -247,9 +241,7 @@ async fn vlm_pages(
             Err(e) => Err(e),
         };
         let (state, job, handle) = (state.clone(), job.clone(), handle.clone());
-        tokio::task::spawn_blocking(move || save(&state, &job, index, page, &handle))
-            .await
-            .map_err(|e| JobError::Failed(format!("worker thread failed: {e}")))??;
+        tokio::task::spawn_blocking(move || save(&state, &job, index, page, &handle)).await??;
     }
     Ok(())
 }
@@ -319,7 +311,7 @@ async fn write_searchable_pdf(state: &AppState, job: &Job, doc: &Document) {
     .await;
     match rendered {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => warn!(%uuid, error = %error_chain(&e), "searchable PDF not rendered"),
+        Ok(Err(e)) => warn!(%uuid, error = %chain(&e), "searchable PDF not rendered"),
         Err(e) => warn!(%uuid, error = %e, "searchable PDF task failed"),
     }
 }

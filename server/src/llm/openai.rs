@@ -197,7 +197,7 @@ impl LlmClient {
         let _slot = self.slots.acquire().await.map_err(|_| LlmError::Unreachable("client closed".into()))?;
         let mut req = self.http.post(self.endpoint.clone()).json(request);
         if let Some(key) = &self.config.api_key {
-            req = req.bearer_auth(key);
+            req = req.bearer_auth(key.expose());
         }
         let mut resp = req.send().await.map_err(|e| self.transport_error(e))?;
         let status = resp.status();
