@@ -23,7 +23,11 @@ pub struct ChatRequest {
     /// The question: at least one non-blank character, at most 4000
     /// characters once trimmed, no control characters but tab and line
     /// breaks (`ocrchat_answer::check_question`, the rule the browser shares).
-    #[schema(min_length = 1, max_length = 4000, pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\uFFFD]*[^\s\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\uFFFD][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\uFFFD]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 4000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\uFFFD]*[^\s\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\uFFFD][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\uFFFD]*$"
+    )]
     pub message: String,
     /// Continue this conversation (from a previous answer); `404` if this
     /// job has no such conversation for the caller.
