@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use ocrchat_tests::pdfgen::scanned_pdf;
 use ocrchat_tests::server::{FakeLlm, TempDir, TestServer};
-use ocrchat_tests::{bow_f1, qa, testdata_or_skip, workspace_root};
+use ocrchat_tests::{bow_f1, qa, testdata_or_skip, web_dir, workspace_root};
 use reqwest::blocking::{Client, multipart};
 use serde_json::Value;
 
@@ -27,19 +27,6 @@ fn one_browser_at_a_time() -> MutexGuard<'static, ()> {
     static BROWSER: Mutex<()> = Mutex::new(());
     // A failed test poisons the lock; the next one may still run.
     BROWSER.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// The built app (`make web`); OCRCHAT_TEST_WEB_DIR: an unoptimised build
-/// while developing (wasm-opt takes minutes).
-fn web_dir() -> PathBuf {
-    let dir =
-        std::env::var_os("OCRCHAT_TEST_WEB_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("dist"));
-    assert!(
-        dir.join("index.html").is_file(),
-        "{} missing: build the app with `make web` (make test does)",
-        dir.display()
-    );
-    dir
 }
 
 /// The image worker's wasm (`worker_bg-<hash>.wasm`, scripts/web_assets.py).
