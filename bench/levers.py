@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Speed levers vs accuracy on every bench dataset, one thread, in one run.
 
-Each variant (detector / recogniser model, language → CTC head pruning, detector input size,
-confidence-gated cascade) reads every headline item plus the A4 page in ONE `levers` process
+Each variant (detector / recogniser model, language → CTC head pruning, detector input size)
+reads every headline item plus the A4 page in ONE `levers` process
 (target/release/levers; model loading excluded from the per-file seconds), then score.py scores
 each dataset. Writes bench/work/levers.json; bench/sections/levers.py renders the table.
 
@@ -34,14 +34,8 @@ VARIANTS = {
     "tiny-en": (["--det", "tiny", "--rec", "tiny", "--language", "L"], "tiny, pruned head"),
     "tiny-en-1280": (["--det", "tiny", "--rec", "tiny", "--language", "L", "--det-max-side", "1280"],
                      "tiny, pruned head, detector ≤ 1280"),
-    "cascade-0.9": (["--det", "tiny", "--rec", "tiny", "--language", "L", "--rescue", "small", "--below", "0.9"],
-                    "tiny det + rec, small re-reads lines < 0.9"),
-    "cascade-0.95": (["--det", "tiny", "--rec", "tiny", "--language", "L", "--rescue", "small",
-                      "--below", "0.95"], "tiny det + rec, small re-reads lines < 0.95"),
-    "cascade-sdet-0.9": (["--det", "small", "--rec", "tiny", "--language", "L", "--rescue", "small",
-                          "--below", "0.9"], "small det, tiny rec, small re-reads lines < 0.9"),
 }
-DEFAULT = "small,small-en,tiny,tiny-en,tiny-en-1280,cascade-0.9,cascade-0.95,cascade-sdet-0.9"
+DEFAULT = "small,small-en,tiny,tiny-en,tiny-en-1280"
 
 
 def main() -> int:

@@ -14,7 +14,6 @@ STAGES = [  # (stage, field, label)
     ("recognise", "crop_cpu_ms", "recognise: crop + normalise"),
     ("recognise", "infer_cpu_ms", "recognise: network"),
     ("recognise", "ctc_cpu_ms", "recognise: CTC decode + words"),
-    ("rescue", "ms", "cascade: lines re-read by the second model (wall)"),
     ("layout", "ms", "layout (blocks, reading order; wall)"),
     ("export", "ms", "export (txt; wall)"),
 ]

@@ -2,7 +2,9 @@
 
 use axum::Json;
 use axum::extract::multipart::{Field, Multipart, MultipartRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ocrchat_engine::{ExportFormat, Source, export};
@@ -10,30 +12,35 @@ use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 use utoipa::{IntoParams, ToSchema};
 
+use super::options;
 use super::view::{JobView, document};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::jobs::{self, now, result_pdf_path};
-use crate::llm::Tier;
-use crate::llm::tools;
+use crate::llm::{Tier, Tool};
 use crate::metering;
 use crate::state::AppState;
 use crate::store::{Job, JobStatus, Plan};
 
-/// The multipart form of a submission (for the OpenAPI document).
+/// The multipart form of a submission. A blank field counts as absent;
+/// `translate_to` is required with `tool=translate` and refused otherwise.
 #[derive(ToSchema)]
-#[allow(dead_code)]
+#[allow(dead_code, reason = "describes the form for the OpenAPI document; read_form parses it")]
 pub struct SubmitForm {
     /// PNG, JPG, WEBP, GIF, BMP, TIFF or PDF; the type is sniffed from the bytes.
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
-    /// `cpu` (default) or `vlm`.
-    tier: Option<String>,
-    /// `auto` (default) or a language code.
+    /// `cpu` (default) or `vlm` (`501` when the server has no vision model).
+    #[schema(nullable = false)]
+    tier: Option<Tier>,
+    /// `auto` (default) or a language code (`GET /api/v1/languages/`).
+    #[schema(nullable = false)]
     language: Option<String>,
     /// Tool preset slug (`GET /api/v1/tools/`).
-    tool: Option<String>,
-    /// Target language for `tool=translate`.
+    #[schema(nullable = false)]
+    tool: Option<Tool>,
+    /// Target language code; required with `tool=translate`, refused otherwise.
+    #[schema(nullable = false)]
     translate_to: Option<String>,
 }
 
@@ -72,7 +79,7 @@ fn multipart_error(e: &axum::extract::multipart::MultipartError, limit: u64) -> 
 
 /// Streams the `file` field to disk, counting bytes against the limit.
 async fn save_field(mut field: Field<'_>, upload: &UploadFile, limit: u64) -> Result<u64, ApiError> {
-    let mut out = tokio::fs::File::create(&upload.path).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut out = tokio::fs::File::create(&upload.path).await?;
     let mut size = 0u64;
     while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(&e, limit))? {
         size += chunk.len() as u64;
@@ -81,9 +88,9 @@ async fn save_field(mut field: Field<'_>, upload: &UploadFile, limit: u64) -> Re
             while let Ok(Some(_)) = field.chunk().await {}
             return Err(ApiError::PayloadTooLarge { limit });
         }
-        out.write_all(&chunk).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+        out.write_all(&chunk).await?;
     }
-    out.flush().await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    out.flush().await?;
     Ok(size)
 }
 
@@ -141,12 +148,14 @@ fn safe_filename(name: &str) -> String {
     request_body(content = SubmitForm, content_type = "multipart/form-data"),
     responses(
         (status = 200, description = "The job: done/failed for ≤ 5 pages, else pending", body = JobView),
-        (status = 400, description = "No/empty/unsupported/undecodable file, too many pages, bad field", body = ErrorBody),
+        (status = 400, description = "No/empty/unsupported/unreadable file, too many pages, bad field \
+            (see the API docs for when a broken file is refused here and when it becomes a failed job)", body = ErrorBody),
         (status = 401, description = "Unknown or revoked token", body = ErrorBody),
         (status = 402, description = "Out of pages (`used`/`cap`)", body = ErrorBody),
         (status = 413, description = "Body over the upload limit", body = ErrorBody),
-        (status = 429, description = "Too many requests in flight", body = ErrorBody),
-        (status = 501, description = "vlm tier not configured", body = ErrorBody),
+        (status = 429, description = "Too many requests in flight (`Retry-After`)", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 501, description = "tier=vlm on a server without a configured vision model", body = ErrorBody),
     ),
     security((), ("bearer" = []), ("api_token" = [])))]
 pub async fn submit(
@@ -178,7 +187,7 @@ pub async fn submit(
     if form.file_bytes == 0 {
         return Err(ApiError::bad_request("empty_file", "the uploaded file is empty"));
     }
-    let options = tools::validate(
+    let options = options::validate(
         form.tool.as_deref(),
         form.tier.as_deref(),
         form.translate_to.as_deref(),
@@ -194,15 +203,14 @@ pub async fn submit(
     let path = upload.path.clone();
     let limits = state.engines.limits();
     let (format, page_count) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-        let bytes = std::fs::read(&path).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let bytes = std::fs::read(&path)?;
         let opened =
             std::panic::catch_unwind(|| Source::open(&bytes, limits).map(|s| (s.format().name(), s.page_count())));
         opened
             .map_err(|_| ApiError::bad_request("undecodable_file", "the file could not be decoded"))?
             .map_err(ApiError::from)
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    .await??;
     let page_count = page_count as i64;
     if page_count == 0 {
         return Err(ApiError::bad_request("undecodable_file", "the file has no pages"));
@@ -274,15 +282,27 @@ pub async fn submit(
     // job half-way; it finishes and stays pollable.
     let task_state = state.clone();
     let task = tokio::spawn(async move { jobs::process(&task_state, job).await });
-    task.await.map_err(|e| ApiError::Internal(e.to_string()))??;
+    task.await??;
     let job = state.store.job(&uuid).await?.ok_or(ApiError::NotFound)?;
     Ok(Json(JobView::new(&job)?))
 }
 
+/// The `{uuid}` of a job path, normalised (hyphens dropped, lower case). A
+/// path segment that cannot be decoded names no job: 404, like any unknown id.
+pub struct JobId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for JobId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state).await.map_err(|_| ApiError::NotFound)?;
+        Ok(JobId(raw.replace('-', "").to_ascii_lowercase()))
+    }
+}
+
 /// The caller's job, or 404 (also for someone else's job).
-pub async fn owned_job(state: &AppState, caller: &Caller, uuid: &str) -> Result<Job, ApiError> {
-    let uuid = uuid.replace('-', "").to_ascii_lowercase();
-    match state.store.job(&uuid).await? {
+pub async fn owned_job(state: &AppState, caller: &Caller, id: &JobId) -> Result<Job, ApiError> {
+    match state.store.job(&id.0).await? {
         Some(job) if job.owner == caller.owner() => Ok(job),
         _ => Err(ApiError::NotFound),
     }
@@ -291,42 +311,61 @@ pub async fn owned_job(state: &AppState, caller: &Caller, uuid: &str) -> Result<
 /// Poll a job.
 #[utoipa::path(get, path = "/api/v1/ocr/{uuid}/", tag = "ocr",
     params(("uuid" = String, Path, description = "Job id")),
-    responses((status = 200, body = JobView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses(
+        (status = 200, body = JobView),
+        (status = 401, description = "Unknown or revoked token", body = ErrorBody),
+        (status = 404, description = "No such job (or not the caller's)", body = ErrorBody),
+    ),
     security((), ("bearer" = []), ("api_token" = [])))]
-pub async fn get_job(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(uuid): Path<String>,
-) -> Result<Json<JobView>, ApiError> {
-    let job = owned_job(&state, &caller, &uuid).await?;
+pub async fn get_job(State(state): State<AppState>, caller: Caller, id: JobId) -> Result<Json<JobView>, ApiError> {
+    let job = owned_job(&state, &caller, &id).await?;
     Ok(Json(JobView::new(&job)?))
 }
 
 /// `?format=` of a download.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DownloadQuery {
-    /// `txt`, `md`, `docx`, `pdf`, `csv` or `json`.
-    format: Option<String>,
+    /// `txt`, `md`, `docx`, `pdf`, `csv` or `json` (required: absent is a 400).
+    #[param(schema_with = format_schema)]
+    format: String,
+}
+
+/// The formats a download offers, by their canonical names (what
+/// [`ExportFormat::extension`] gives; [`ExportFormat::parse`] also takes
+/// a few aliases).
+pub const DOWNLOAD_FORMATS: [&str; 6] = ["txt", "md", "docx", "pdf", "csv", "json"];
+
+fn format_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(DOWNLOAD_FORMATS))
+        .build()
 }
 
 /// Download the result in one format.
 #[utoipa::path(get, path = "/api/v1/ocr/{uuid}/download/", tag = "ocr",
     params(("uuid" = String, Path, description = "Job id"), DownloadQuery),
     responses(
-        (status = 200, description = "The file, with Content-Disposition: attachment"),
-        (status = 400, description = "Unknown format", body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "The file, with Content-Disposition: attachment", content(
+            (Vec<u8> = "text/plain"), (Vec<u8> = "text/markdown"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+            (Vec<u8> = "application/pdf"), (Vec<u8> = "text/csv"), (JobView = "application/json"))),
+        (status = 400, description = "Missing or unknown format", body = ErrorBody),
+        (status = 401, description = "Unknown or revoked token", body = ErrorBody),
+        (status = 404, description = "No such job (or not the caller's)", body = ErrorBody),
         (status = 409, description = "Job not done yet", body = ErrorBody),
+        (status = 500, description = "The searchable PDF could not be rendered for this job", body = ErrorBody),
     ),
     security((), ("bearer" = []), ("api_token" = [])))]
 pub async fn download(
     State(state): State<AppState>,
     caller: Caller,
-    Path(uuid): Path<String>,
-    Query(query): Query<DownloadQuery>,
+    id: JobId,
+    query: Result<Query<DownloadQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let job = owned_job(&state, &caller, &uuid).await?;
-    let wanted = query.format.unwrap_or_default();
+    let job = owned_job(&state, &caller, &id).await?;
+    let wanted = query.map(|Query(q)| q.format).unwrap_or_default();
     let format = ExportFormat::parse(&wanted).ok_or_else(|| {
         ApiError::bad_request(
             "invalid_format",
@@ -337,18 +376,13 @@ pub async fn download(
         return Err(ApiError::NotReady { status: job.status.as_str() });
     }
     let body = match format {
-        ExportFormat::Json => {
-            serde_json::to_vec_pretty(&JobView::new(&job)?).map_err(|e| ApiError::Internal(e.to_string()))?
-        }
+        ExportFormat::Json => serde_json::to_vec_pretty(&JobView::new(&job)?)?,
         ExportFormat::Pdf => tokio::fs::read(result_pdf_path(&state.results_dir, &job.uuid))
             .await
-            .map_err(|e| ApiError::Internal(format!("searchable PDF of {} unavailable: {e}", job.uuid)))?,
+            .map_err(|e| ApiError::internal(format!("searchable PDF of {} unavailable: {e}", job.uuid)))?,
         other => {
-            let doc = document(&job)?.ok_or_else(|| ApiError::Internal("done job without a result".into()))?;
-            tokio::task::spawn_blocking(move || export::export(&doc, other))
-                .await
-                .map_err(|e| ApiError::Internal(e.to_string()))?
-                .map_err(|e| ApiError::Internal(e.to_string()))?
+            let doc = document(&job)?.ok_or_else(|| ApiError::internal("done job without a result"))?;
+            tokio::task::spawn_blocking(move || export(&doc, other, None)).await??
         }
     };
     let stem = job.filename.rsplit_once('.').map_or(job.filename.as_str(), |(stem, _)| stem);

@@ -7,6 +7,7 @@ use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
+use crate::llm::{Tier, Tool};
 use crate::store::{Job, JobStatus};
 
 /// A job as the API shows it.
@@ -17,11 +18,13 @@ pub struct JobView {
     /// `pending`, `processing`, `done` or `failed`.
     pub status: &'static str,
     /// `cpu` or `vlm`.
+    #[schema(value_type = Tier)]
     pub tier: String,
     /// Requested language (`auto` or a code).
     pub language: String,
     /// Tool preset, when one was given.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Tool, nullable = false)]
     pub tool: Option<String>,
     /// Target language of `translate`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -60,9 +63,7 @@ pub fn rfc3339(unix: i64) -> String {
 /// The stored result of a done job.
 pub fn document(job: &Job) -> Result<Option<Document>, ApiError> {
     match (&job.status, &job.result) {
-        (JobStatus::Done, Some(json)) => serde_json::from_str(json)
-            .map(Some)
-            .map_err(|e| ApiError::Internal(format!("stored result of {}: {e}", job.uuid))),
+        (JobStatus::Done, Some(json)) => serde_json::from_str(json).map(Some).map_err(ApiError::internal),
         _ => Ok(None),
     }
 }
@@ -73,7 +74,7 @@ impl JobView {
         let doc = document(job)?;
         let (text, markdown, pages, mean_confidence) = match doc {
             Some(doc) => {
-                let markdown = export::export(&doc, ExportFormat::Md).map_err(|e| ApiError::Internal(e.to_string()))?;
+                let markdown = export(&doc, ExportFormat::Md, None)?;
                 (doc.text(), String::from_utf8_lossy(&markdown).into_owned(), doc.pages, Some(doc.mean_confidence))
             }
             None => (String::new(), String::new(), Vec::new(), None),

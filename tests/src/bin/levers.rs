@@ -1,16 +1,16 @@
 //! `levers`: reads image files with one engine variant (detector / recogniser
-//! model, language, detector input size, optional cascade) and writes
+//! model, language, detector input size) and writes
 //! `OUT/<stem>.txt` plus `OUT/times.json` (in-process CPU seconds per file,
 //! model loading excluded). `bench/levers.py` runs it for every variant over the
 //! bench datasets and scores the outputs: which speed lever keeps accuracy.
 //!
 //! `levers --out DIR [--det tiny|small] [--rec tiny|small] [--language L]
-//!  [--det-max-side N] [--rescue tiny|small --below T] FILE…`
+//!  [--det-max-side N] FILE…`
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use ocrchat_engine::{EngineConfig, ExportFormat, ModelSpec, OcrEngine, export, model::RtenRecognizer, registry};
+use ocrchat_engine::{EngineConfig, ExportFormat, ModelSpec, OcrEngine, export, registry};
 
 fn spec(size: &str) -> ModelSpec {
     let size = ocrchat_engine::ModelSize::parse(size).unwrap_or_else(|| panic!("unknown model size {size}"));
@@ -34,7 +34,7 @@ fn cpu_s() -> f64 {
 fn main() {
     let mut args = std::env::args().skip(1);
     let (mut out, mut det, mut rec, mut language) = (None, "tiny".to_string(), "tiny".to_string(), "auto".to_string());
-    let (mut max_side, mut rescue, mut below, mut files) = (None, None, 0.9f32, Vec::new());
+    let (mut max_side, mut files) = (None, Vec::new());
     while let Some(a) = args.next() {
         let mut val = || args.next().unwrap_or_else(|| panic!("{a} needs a value"));
         match a.as_str() {
@@ -43,8 +43,6 @@ fn main() {
             "--rec" => rec = val(),
             "--language" => language = val(),
             "--det-max-side" => max_side = Some(val().parse::<u32>().expect("--det-max-side N")),
-            "--rescue" => rescue = Some(val()),
-            "--below" => below = val().parse().expect("--below T"),
             _ => files.push(PathBuf::from(a)),
         }
     }
@@ -57,7 +55,7 @@ fn main() {
     }
     let (det_spec, rec_spec) = (spec(&det), spec(&rec));
     let dict = String::from_utf8(read(&dir, &rec_spec, "dict.txt")).expect("utf-8 dictionary");
-    let mut engine: OcrEngine = ocrchat_engine::engine_from_bytes(
+    let engine: OcrEngine = ocrchat_engine::engine_from_bytes(
         &rec_spec,
         read(&dir, &det_spec, "det.onnx"),
         read(&dir, &rec_spec, "rec.onnx"),
@@ -65,19 +63,12 @@ fn main() {
         config,
     )
     .expect("models load");
-    if let Some(r) = rescue {
-        let r_spec = spec(&r);
-        let dict = String::from_utf8(read(&dir, &r_spec, "dict.txt")).expect("utf-8 dictionary");
-        let second = RtenRecognizer::with_charset(r_spec.name, read(&dir, &r_spec, "rec.onnx"), &dict, config.charset)
-            .expect("rescue model loads");
-        engine = engine.with_rescue(Box::new(second), below);
-    }
     let mut times = serde_json::Map::new();
     for file in &files {
         let bytes = std::fs::read(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let (start, cpu0) = (Instant::now(), cpu_s());
         let text = match engine.ocr_bytes(&bytes, |_, _| {}) {
-            Ok(doc) => String::from_utf8(export::export(&doc, ExportFormat::Txt).expect("txt export")).expect("utf-8"),
+            Ok(doc) => String::from_utf8(export(&doc, ExportFormat::Txt, None).expect("txt export")).expect("utf-8"),
             Err(e) => {
                 eprintln!("{}: {e}", file.display());
                 String::new()
