@@ -41,6 +41,12 @@ pub struct EngineConfig {
     /// The characters the recogniser may emit (from the requested language,
     /// [`crate::registry::charset_for`]); narrower sets load a pruned, faster head.
     pub charset: crate::Charset,
+    /// Which runtime executes the networks (native: onnxruntime when
+    /// installed, else rten; wasm32: always rten).
+    pub runtime: crate::Runtime,
+    /// Intra-op threads of one onnxruntime run (0 = one per core). rten's
+    /// pool is process-wide and sized by `RTEN_NUM_THREADS` instead.
+    pub threads: usize,
 }
 
 /// A loaded detector + recogniser pair and its settings.

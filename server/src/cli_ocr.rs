@@ -1,4 +1,4 @@
-//! `ocrchat ocr FILE… [--format F] [--model M] [--language L] [-o OUT]`.
+//! `ocrchat ocr FILE… [--format F] [--model M] [--language L] [--runtime R] [-o OUT]`.
 //!
 //! Exit codes: 0 all files done, 1 at least one file failed, 2 usage error
 //! (clap), 3 models missing or language unsupported.
@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use ocrchat_engine::{EngineConfig, EngineError, ExportFormat, ModelSize, Original, export, registry};
+use ocrchat_engine::{EngineConfig, EngineError, ExportFormat, ModelSize, Original, Runtime, export, registry};
 
 /// Arguments of `ocrchat ocr`.
 #[derive(Args)]
@@ -36,6 +36,12 @@ pub struct OcrArgs {
     /// OCR PDF pages even when they carry a usable text layer.
     #[arg(long)]
     force_ocr: bool,
+    /// Inference runtime: auto (onnxruntime when installed, else rten), rten or onnxruntime.
+    #[arg(long, env = "OCRCHAT_RUNTIME", default_value = "auto", value_parser = ["auto", "rten", "onnxruntime"])]
+    runtime: String,
+    /// onnxruntime intra-op threads (0: one per core; rten reads RTEN_NUM_THREADS).
+    #[arg(long, env = "OCRCHAT_THREADS", default_value_t = 0)]
+    threads: usize,
 }
 
 fn out_path(output: &Path, input: &Path, ext: &str, many: bool) -> PathBuf {
@@ -56,6 +62,8 @@ pub fn run(args: OcrArgs) -> ExitCode {
         let config = EngineConfig {
             force_ocr: args.force_ocr,
             charset: registry::charset_for(&args.language),
+            runtime: Runtime::parse(&args.runtime).expect("clap validated the runtime"),
+            threads: args.threads,
             ..EngineConfig::default()
         };
         ocrchat_engine::load_engine(&dir, &spec, config)

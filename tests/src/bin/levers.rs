@@ -5,12 +5,12 @@
 //! bench datasets and scores the outputs: which speed lever keeps accuracy.
 //!
 //! `levers --out DIR [--det tiny|small] [--rec tiny|small] [--language L]
-//!  [--det-max-side N] FILE…`
+//!  [--det-max-side N] [--rec-batch N] [--runtime auto|rten|onnxruntime] [--threads N] FILE…`
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use ocrchat_engine::{EngineConfig, ExportFormat, ModelSpec, OcrEngine, export, registry};
+use ocrchat_engine::{EngineConfig, ExportFormat, ModelSpec, OcrEngine, Runtime, export, registry};
 
 fn spec(size: &str) -> ModelSpec {
     let size = ocrchat_engine::ModelSize::parse(size).unwrap_or_else(|| panic!("unknown model size {size}"));
@@ -35,6 +35,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let (mut out, mut det, mut rec, mut language) = (None, "tiny".to_string(), "tiny".to_string(), "auto".to_string());
     let (mut max_side, mut files) = (None, Vec::new());
+    let (mut runtime, mut threads, mut rec_batch) = (ocrchat_tests::runtime(), 1usize, None);
     while let Some(a) = args.next() {
         let mut val = || args.next().unwrap_or_else(|| panic!("{a} needs a value"));
         match a.as_str() {
@@ -43,13 +44,20 @@ fn main() {
             "--rec" => rec = val(),
             "--language" => language = val(),
             "--det-max-side" => max_side = Some(val().parse::<u32>().expect("--det-max-side N")),
+            "--runtime" => runtime = Runtime::parse(&val()).expect("--runtime auto|rten|onnxruntime"),
+            "--threads" => threads = val().parse().expect("--threads N"),
+            "--rec-batch" => rec_batch = Some(val().parse::<usize>().expect("--rec-batch N")),
             _ => files.push(PathBuf::from(a)),
         }
     }
     let out = out.expect("--out DIR");
     std::fs::create_dir_all(&out).expect("create --out");
     let dir = ocrchat_tests::models_dir();
-    let mut config = EngineConfig { charset: registry::charset_for(&language), ..EngineConfig::default() };
+    let mut config =
+        EngineConfig { charset: registry::charset_for(&language), runtime, threads, ..EngineConfig::default() };
+    if let Some(b) = rec_batch {
+        config.rec.batch_size = b;
+    }
     if let Some(m) = max_side {
         config.det.max_side = m;
     }
