@@ -260,9 +260,11 @@ def ocrchat_languages(items: list) -> str:
 class OcrchatCli(Engine):
     warm_supported = True
 
-    def __init__(self, model: str):
-        self.model = model
-        self.name = f"ocrchat-{model}"
+    def __init__(self, model: str, runtime: str = "onnxruntime"):
+        # `ocrchat-<model>` is what a user gets natively (onnxruntime, installed by `make models`);
+        # `ocrchat-rten-<model>` the pure-Rust runtime (the wasm engine's) on the same machine.
+        self.model, self.runtime = model, runtime
+        self.name = f"ocrchat-{model}" if runtime == "onnxruntime" else f"ocrchat-{runtime}-{model}"
         self.bin = target_dir() / "release" / "ocrchat"
 
     def unavailable(self):
@@ -272,19 +274,20 @@ class OcrchatCli(Engine):
 
     def cold_cmd(self, item, out_txt):
         return [str(self.bin), "ocr", item.file, "--format", "txt", "--model", self.model,
-                "--language", ocrchat_language(item), "-o", str(out_txt)]
+                "--runtime", self.runtime, "--language", ocrchat_language(item), "-o", str(out_txt)]
 
     def warm_cmd(self, items, out_dir, timings):
         # several FILE args: the CLI writes OUTDIR/<stem>.txt for each
         return ([str(self.bin), "ocr"] + [i.file for i in items]
-                + ["--format", "txt", "--model", self.model, "--language", ocrchat_languages(items),
+                + ["--format", "txt", "--model", self.model, "--runtime", self.runtime,
+                   "--language", ocrchat_languages(items),
                    "-o", str(out_dir) + os.sep])
 
     def version(self):
         return run_version([str(self.bin), "--version"]) if not self.unavailable() else ""
 
     def describe(self):
-        return (f"native CLI, `--model {self.model}`, `--language en` for items whose manifest language is "
+        return (f"native CLI, `--model {self.model} --runtime {self.runtime}`, `--language en` for items whose manifest language is "
                 f"English/Latin-script (as Tesseract gets `-l eng`), `auto` otherwise")
 
 
@@ -314,7 +317,7 @@ class OcrchatWasm(Engine):
 
 def make_engines(threads: int) -> list[Engine]:
     return [Tesseract(), RapidOCR(threads), OcrchatCli("small"), OcrchatCli("tiny"),
-            OcrchatWasm("tiny"), OcrchatWasm("small")]
+            OcrchatCli("small", "rten"), OcrchatCli("tiny", "rten"), OcrchatWasm("tiny"), OcrchatWasm("small")]
 
 
 # --------------------------------------------------------------------------- measuring
@@ -719,8 +722,12 @@ def section_a4(ctx: dict) -> str:
             f"`{A4_SRC}.txt` (same text). Each engine: one cold process per run (model load included), "
             f"{a4['repeat']} runs interleaved across engines, fastest time kept; peak RSS = max over the runs. "
             "CPU/wall = (user+sys CPU s) ÷ wall s of the kept run, a check on the thread setting.", "",
-            "| engine | s/page | pages/s | peak RSS MB | CPU/wall | CER | BoW-F1 | reading order | runs |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+            "The two ratio columns are each engine's pages/s ÷ Tesseract's and ÷ rapidocr's (onnxruntime "
+            "from Python, the reference) in this run.", "",
+            "| engine | s/page | pages/s | × Tesseract | × rapidocr | peak RSS MB | CPU/wall | CER | BoW-F1 "
+            "| reading order | runs |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    base = {n: res[n]["wall_s"] for n in ("tesseract", "rapidocr") if res.get(n) and res[n]["ok"]}
     for e in raw["engines"]:
         r = res.get(e["name"])
         if r is None:
@@ -728,11 +735,13 @@ def section_a4(ctx: dict) -> str:
         runs = ", ".join(f"{x['wall_s']:.2f}s" if x["ok"] else ("timeout" if x["timed_out"] else f"rc={x['rc']}")
                          for x in r["runs"])
         if not r["ok"]:
-            out.append(f"| {e['name']} | failed | — | {fmt(r['maxrss_mb'], '.0f')} | — | — | — | — | {runs}: "
+            out.append(f"| {e['name']} | failed | — | — | — | {fmt(r['maxrss_mb'], '.0f')} | — | — | — | — | {runs}: "
                        f"{r['err_tail'][:120]} |")
             continue
         sc = r["score"] or {}
-        out.append(f"| {e['name']} | {r['wall_s']:.2f} | {1 / r['wall_s']:.3f} | {r['maxrss_mb']:.0f} | "
+        rel = [f"{base[n] / r['wall_s']:.2f}x" if n in base else "—" for n in ("tesseract", "rapidocr")]
+        out.append(f"| {e['name']} | {r['wall_s']:.2f} | {1 / r['wall_s']:.3f} | {rel[0]} | {rel[1]} | "
+                   f"{r['maxrss_mb']:.0f} | "
                    f"{r['cpu_s'] / r['wall_s']:.2f} | {fmt(sc.get('cer'), '.4f')} | {fmt(sc.get('bow'), '.4f')} | "
                    f"{fmt(sc.get('order'))} | {runs} |")
 
@@ -755,6 +764,12 @@ def section_a4(ctx: dict) -> str:
         out.append(f"| {label} | {1 / nat['wall_s']:.3f} vs {1 / tess['wall_s']:.3f} pages/s = **{ratio:.2f}x**; "
                    f"CER {fmt(ns.get('cer'), '.4f')} vs {fmt(ts.get('cer'), '.4f')}, BoW-F1 "
                    f"{fmt(ns.get('bow'), '.4f')} vs {fmt(ts.get('bow'), '.4f')} | {_verdict(ratio >= want)} |")
+    for model in ("tiny", "small"):
+        nat, rten = ok(f"ocrchat-{model}"), ok(f"ocrchat-rten-{model}")
+        if tess and rten:
+            out.append(f"| (for comparison) native `{model}` on rten | {1 / rten['wall_s']:.3f} vs "
+                       f"{1 / tess['wall_s']:.3f} pages/s = **{tess['wall_s'] / rten['wall_s']:.2f}x**"
+                       + (f"; onnxruntime is {rten['wall_s'] / nat['wall_s']:.2f}x rten" if nat else "") + " | — |")
     for model in ("tiny", "small"):
         nat, wasm = ok(f"ocrchat-{model}"), ok(f"ocrchat-wasm-{model}")
         if nat and wasm:
@@ -996,8 +1011,9 @@ def main() -> int:
         "threads_note": (f"{args.threads} per engine (`--threads {args.threads}`; every engine gets the same "
                          f"environment: `OMP_THREAD_LIMIT`/`OMP_NUM_THREADS` for Tesseract, onnxruntime "
                          f"intra-op threads = {args.threads} (inter-op 1) for rapidocr, `RTEN_NUM_THREADS`/"
-                         f"`RAYON_NUM_THREADS` = {args.threads} for native ocrchat (rten's inference pool "
-                         f"reads `RTEN_NUM_THREADS`); the wasm engine under Node is single-threaded by "
+                         f"`RAYON_NUM_THREADS` = {args.threads} for native ocrchat on rten (rten's inference pool "
+                         f"reads `RTEN_NUM_THREADS`), `OCRCHAT_THREADS` = {args.threads} (onnxruntime intra-op "
+                         f"threads, inter-op 1, no spinning) for native ocrchat on onnxruntime; the wasm engine under Node is single-threaded by "
                          f"construction (wasm32 build without atomics))" if args.threads > 0
                          else "each engine's default (all cores; the wasm engine is single-threaded)"),
     }

@@ -26,16 +26,24 @@ spec.loader.exec_module(bench)
 
 # name → (levers arguments, what it is)
 VARIANTS = {
-    "small": (["--det", "small", "--rec", "small", "--language", "auto"], "today's CLI/server default"),
-    "small-en": (["--det", "small", "--rec", "small", "--language", "L"], "small, pruned head"),
-    "small-en-1280": (["--det", "small", "--rec", "small", "--language", "L", "--det-max-side", "1280"],
+    "small": (["--det", "small", "--rec", "small", "--language", "auto", "--runtime", "rten"],
+              "small on rten, full head"),
+    "small-en": (["--det", "small", "--rec", "small", "--language", "L", "--runtime", "rten"], "small, pruned head"),
+    "small-en-1280": (["--det", "small", "--rec", "small", "--language", "L", "--det-max-side", "1280",
+                       "--runtime", "rten"],
                       "small, pruned head, detector ≤ 1280"),
-    "tiny": (["--det", "tiny", "--rec", "tiny", "--language", "auto"], "tiny as today"),
-    "tiny-en": (["--det", "tiny", "--rec", "tiny", "--language", "L"], "tiny, pruned head"),
-    "tiny-en-1280": (["--det", "tiny", "--rec", "tiny", "--language", "L", "--det-max-side", "1280"],
+    "tiny": (["--det", "tiny", "--rec", "tiny", "--language", "auto", "--runtime", "rten"],
+             "tiny on rten, full head"),
+    "tiny-en": (["--det", "tiny", "--rec", "tiny", "--language", "L", "--runtime", "rten"], "tiny, pruned head"),
+    "tiny-en-1280": (["--det", "tiny", "--rec", "tiny", "--language", "L", "--det-max-side", "1280",
+                      "--runtime", "rten"],
                      "tiny, pruned head, detector ≤ 1280"),
+    "small-en-ort": (["--det", "small", "--rec", "small", "--language", "L", "--runtime", "onnxruntime"],
+                     "small, pruned head, onnxruntime (the native default)"),
+    "tiny-en-ort": (["--det", "tiny", "--rec", "tiny", "--language", "L", "--runtime", "onnxruntime"],
+                    "tiny, pruned head, onnxruntime"),
 }
-DEFAULT = "small,small-en,tiny,tiny-en,tiny-en-1280"
+DEFAULT = "small-en-ort,tiny-en-ort,small-en,tiny-en,tiny-en-1280"
 
 
 def main() -> int:
@@ -59,7 +67,7 @@ def main() -> int:
                                                                    f"{bench.A4_STEM}.txt")):
             if not (a4_gt / dst).exists():
                 os.symlink(src, a4_gt / dst)
-    env = dict(os.environ, RTEN_NUM_THREADS="1", RAYON_NUM_THREADS="1")
+    env = dict(os.environ, RTEN_NUM_THREADS="1", RAYON_NUM_THREADS="1", OCRCHAT_THREADS="1")
     result = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
               "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg()), "variants": {}}
     for name in args.variants.split(","):

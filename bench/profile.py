@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Where the time goes on the A4 page: per stage and per rten operator, one thread.
+"""Where the time goes on the A4 page: per stage (both runtimes) and per rten operator, one thread.
 
 For each (model, language) variant, one cold `ocrchat ocr` process reads the A4 page with
 `OCRCHAT_LOG=…ocrchat_engine=debug` (the engine logs one `stage: …` line per stage with its
@@ -32,16 +32,17 @@ RUN_RE = re.compile(r"^(\d+) ops evaluated in ([0-9.]+)ms")
 
 def env_one_thread(extra: dict) -> dict:
     env = dict(os.environ)
-    env.update({"RTEN_NUM_THREADS": "1", "RAYON_NUM_THREADS": "1"})
+    env.update({"RTEN_NUM_THREADS": "1", "RAYON_NUM_THREADS": "1", "OCRCHAT_THREADS": "1"})
     env.update(extra)
     return env
 
 
-def run_cli(binary: Path, image: Path, model: str, language: str, extra_env: dict) -> tuple[float, str, str]:
-    out = WORK / "profile" / f"{model}_{language}.txt"
+def run_cli(binary: Path, image: Path, model: str, language: str, runtime: str,
+            extra_env: dict) -> tuple[float, str, str]:
+    out = WORK / "profile" / f"{model}_{language}_{runtime}.txt"
     out.parent.mkdir(parents=True, exist_ok=True)
     cmd = [str(binary), "ocr", str(image), "--format", "txt", "--model", model, "--language", language,
-           "-o", str(out)]
+           "--runtime", runtime, "-o", str(out)]
     before = os.times()
     p = subprocess.run(cmd, capture_output=True, text=True, env=env_one_thread(extra_env), timeout=600)
     after = os.times()
@@ -94,8 +95,9 @@ def parse_ops(stdout: str) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--variants", default="tiny:en,small:en,tiny:auto,small:auto",
-                    help="comma-separated model:language pairs")
+    ap.add_argument("--variants", default="tiny:en:onnxruntime,small:en:onnxruntime,tiny:en:rten,small:en:rten,"
+                    "small:auto:onnxruntime",
+                    help="comma-separated model:language:runtime triples")
     ap.add_argument("--image", type=Path, default=A4)
     ap.add_argument("--bin", type=Path, default=Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target"))
                     / "release" / "ocrchat")
@@ -108,13 +110,15 @@ def main() -> int:
               "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg()), "variants": []}
     log = {"OCRCHAT_LOG": "warn,ocrchat_engine=debug,ocrchat=debug"}
     for v in args.variants.split(","):
-        model, language = v.split(":")
-        cpu, _, stderr = run_cli(args.bin, args.image, model, language, log)
-        _, stdout, _ = run_cli(args.bin, args.image, model, language, {"RTEN_TIMING": "1"})
-        entry = {"model": model, "language": language, "cpu_s": round(cpu, 3),
+        model, language, runtime = v.split(":")
+        cpu, _, stderr = run_cli(args.bin, args.image, model, language, runtime, log)
+        # rten's per-operator timing (onnxruntime's own profiler is not wired in)
+        stdout = run_cli(args.bin, args.image, model, language, runtime, {"RTEN_TIMING": "1"})[1] \
+            if runtime == "rten" else ""
+        entry = {"model": model, "language": language, "runtime": runtime, "cpu_s": round(cpu, 3),
                  "stages": parse_stages(stderr), "ops": parse_ops(stdout)}
         result["variants"].append(entry)
-        print(f"profile: {model}/{language}: {cpu:.2f} s CPU", flush=True)
+        print(f"profile: {model}/{language}/{runtime}: {cpu:.2f} s CPU", flush=True)
     out = WORK / "profile.json"
     out.write_text(json.dumps(result, indent=1), encoding="utf-8")
     print(f"profile: wrote {out.relative_to(REPO)}")

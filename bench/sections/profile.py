@@ -26,13 +26,14 @@ def render(ctx) -> str:
     vs = raw["variants"]
     out = ["## Where the time goes (A4 page, one thread)", "",
            f"`bench/profile.py`, {raw['date']}, load average {raw['loadavg']} at start: one cold "
-           f"`ocrchat ocr` process per variant on `{raw['image']}` with `RTEN_NUM_THREADS=1`, stage times from the "
+           f"`ocrchat ocr` process per variant on `{raw['image']}` with `RTEN_NUM_THREADS=1` / `OCRCHAT_THREADS=1`, stage times from the "
            "engine's `stage: …` debug logs (`OCRCHAT_LOG=ocrchat_engine=debug`), then a second process with "
-           "`RTEN_TIMING=1` for rten's per-operator times (timing adds a little overhead; read shares, not "
+           "`RTEN_TIMING=1` for rten's per-operator times (rten variants only) (timing adds a little overhead; read shares, not "
            "absolute values). Stage figures are process CPU ms (`/proc/self/stat`, 10 ms ticks; the machine "
            "is shared, so wall time would measure the neighbours) unless marked wall; the last row is the "
            "process's CPU time, which includes start-up and model loading.", ""]
-    head = "| stage | " + " | ".join(f"{v['model']} `--language {v['language']}` ms" for v in vs) + " |"
+    head = "| stage | " + " | ".join(f"{v['model']} `--language {v['language']}` {v.get('runtime', 'rten')} ms"
+                                    for v in vs) + " |"
     out += [head, "|---|" + "---:|" * len(vs)]
     for stage, field, label in STAGES:
         cells = []
@@ -50,7 +51,7 @@ def render(ctx) -> str:
                 continue
             top = list(ops.items())[:8]
             cells = ", ".join(f"{op} {ms / total * 100:.0f}%" for op, ms in top)
-            out.append(f"- {v['model']} `{v['language']}` {net} ({v['ops'][net]['runs']} runs, "
+            out.append(f"- {v['model']} `{v['language']}` {v.get('runtime', 'rten')} {net} ({v['ops'][net]['runs']} runs, "
                        f"{total:.0f} ms in ops): {cells}")
     out.append("")
     return "\n".join(out)
