@@ -89,13 +89,14 @@ pub fn engine_from_bytes(
     let (det, rec): (Box<dyn DetectionModel>, Box<dyn TextRecognizer>) = match config.runtime {
         #[cfg(all(feature = "onnxruntime", not(target_arch = "wasm32")))]
         Runtime::OnnxRuntime => (
-            Box::new(OrtDetector::from_bytes(&det_name, det_onnx, config.threads)?),
+            Box::new(OrtDetector::from_bytes(&det_name, det_onnx, config.threads, config.sessions)?),
             Box::new(CtcRecognizer(OrtRecognizer::with_charset(
                 &rec_name,
                 rec_onnx,
                 dict,
                 config.charset,
                 config.threads,
+                config.sessions,
             )?)),
         ),
         _ => (

@@ -8,7 +8,7 @@
 //! machine without it still runs, on rten ([`crate::Runtime::Auto`]).
 
 use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
 use ort::environment::Environment;
 use ort::session::Session;
@@ -59,26 +59,34 @@ pub(crate) fn environment() -> Result<Environment> {
 
 /// Sessions of one graph. `Session::run` needs `&mut`, and the server reads
 /// several pages with one engine at once: each concurrent caller takes its
-/// own session, so the pool grows to the number of simultaneous callers
-/// (≤ the server's workers) and never blocks one caller on another.
+/// own session, up to `max` (the server's workers); beyond that callers wait
+/// for a free one. The graph bytes are kept only while more sessions may be
+/// made — with `max = 1` (the CLI) they are dropped after loading.
 struct SessionPool {
     name: String,
-    onnx: Vec<u8>,
     threads: usize,
-    idle: Mutex<Vec<Session>>,
+    max: usize,
+    state: Mutex<PoolState>,
+    freed: Condvar,
+}
+
+struct PoolState {
+    idle: Vec<Session>,
+    made: usize,
+    onnx: Option<Arc<[u8]>>,
 }
 
 impl SessionPool {
-    fn new(name: &str, onnx: Vec<u8>, threads: usize) -> Result<Self> {
-        let pool = Self { name: name.into(), onnx, threads, idle: Mutex::new(Vec::new()) };
+    fn new(name: &str, onnx: Vec<u8>, threads: usize, max: usize) -> Result<Self> {
+        let max = max.max(1);
         // Load one now: a broken graph fails at load time, not on the first page.
-        let first = pool.session()?;
-        pool.idle.lock().unwrap_or_else(|e| e.into_inner()).push(first);
-        Ok(pool)
+        let first = Self::make(name, &onnx, threads)?;
+        let onnx = (max > 1).then(|| Arc::from(onnx));
+        let state = PoolState { idle: vec![first], made: 1, onnx };
+        Ok(Self { name: name.into(), threads, max, state: Mutex::new(state), freed: Condvar::new() })
     }
 
-    fn session(&self) -> Result<Session> {
-        let name = &self.name;
+    fn make(name: &str, onnx: &[u8], threads: usize) -> Result<Session> {
         let fail = |e: String| invalid(name, e);
         let env = environment()?;
         let mut builder = Session::builder(&env).map_err(|e| fail(e.to_string()))?;
@@ -87,21 +95,45 @@ impl SessionPool {
         // core), never inter-op threads, and no spinning — idle spinning
         // workers would burn the CPU the other pages need.
         let set = |r: ort::session::builder::BuilderResult| r.map_err(|e| fail(e.to_string()));
-        builder = set(builder.with_intra_threads(self.threads))?;
+        builder = set(builder.with_intra_threads(threads))?;
         builder = set(builder.with_inter_threads(1))?;
         builder = set(builder.with_intra_op_spinning(false))?;
         builder = set(builder.with_inter_op_spinning(false))?;
-        builder.commit_from_memory(&self.onnx).map_err(|e| fail(e.to_string()))
+        builder.commit_from_memory(onnx).map_err(|e| fail(e.to_string()))
+    }
+
+    /// A session of its own for one run: an idle one, a new one while fewer
+    /// than `max` exist, else the next one freed.
+    fn take(&self) -> Result<Session> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(s) = state.idle.pop() {
+                return Ok(s);
+            }
+            if state.made < self.max
+                && let Some(onnx) = state.onnx.clone()
+            {
+                state.made += 1;
+                drop(state);
+                let made = Self::make(&self.name, &onnx, self.threads);
+                if made.is_err() {
+                    self.state.lock().unwrap_or_else(|e| e.into_inner()).made -= 1;
+                }
+                return made;
+            }
+            state = self.freed.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn give_back(&self, session: Session) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).idle.push(session);
+        self.freed.notify_one();
     }
 
     /// Runs the graph's single input → first output.
     fn run<const N: usize>(&self, input: NdTensor<f32, 4>) -> Result<NdTensor<f32, N>> {
         let failed = |e: String| EngineError::Inference { model: self.name.clone(), source: e.into() };
-        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let mut session = match idle {
-            Some(s) => s,
-            None => self.session()?,
-        };
+        let mut session = self.take()?;
         let shape = input.shape();
         let data = input.into_data();
         let result = (|| {
@@ -116,7 +148,7 @@ impl SessionPool {
                 .map_err(|d: Vec<usize>| format!("output of rank {} (expected {N})", d.len()))?;
             Ok::<_, String>(NdTensor::from_data(dims, values.to_vec()))
         })();
-        self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(session);
+        self.give_back(session);
         result.map_err(failed)
     }
 }
@@ -127,9 +159,10 @@ pub struct OrtDetector {
 }
 
 impl OrtDetector {
-    /// Loads ONNX bytes; `threads` intra-op threads per run (0 = one per core).
-    pub fn from_bytes(name: &str, onnx: Vec<u8>, threads: usize) -> Result<Self> {
-        Ok(Self { pool: SessionPool::new(name, onnx, threads)? })
+    /// Loads ONNX bytes; `threads` intra-op threads per run (0 = one per
+    /// core), at most `sessions` runs at once.
+    pub fn from_bytes(name: &str, onnx: Vec<u8>, threads: usize, sessions: usize) -> Result<Self> {
+        Ok(Self { pool: SessionPool::new(name, onnx, threads, sessions)? })
     }
 }
 
@@ -152,10 +185,18 @@ pub struct OrtRecognizer {
 
 impl OrtRecognizer {
     /// Loads ONNX bytes and the dictionary, keeping only the classes `charset`
-    /// can emit; `threads` intra-op threads per run (0 = one per core).
-    pub fn with_charset(name: &str, onnx: Vec<u8>, dict: &str, charset: Charset, threads: usize) -> Result<Self> {
+    /// can emit; `threads` intra-op threads per run (0 = one per core), at
+    /// most `sessions` runs at once.
+    pub fn with_charset(
+        name: &str,
+        onnx: Vec<u8>,
+        dict: &str,
+        charset: Charset,
+        threads: usize,
+        sessions: usize,
+    ) -> Result<Self> {
         let (onnx, alphabet) = ctc_graph_for_charset(name, onnx, dict, charset)?;
-        Ok(Self { pool: SessionPool::new(name, onnx, threads)?, alphabet })
+        Ok(Self { pool: SessionPool::new(name, onnx, threads, sessions)?, alphabet })
     }
 }
 

@@ -47,6 +47,10 @@ pub struct EngineConfig {
     /// Intra-op threads of one onnxruntime run (0 = one per core). rten's
     /// pool is process-wide and sized by `RTEN_NUM_THREADS` instead.
     pub threads: usize,
+    /// onnxruntime runs one engine serves at once, each with its own session
+    /// (the server's workers). 0 or 1: callers take turns, and the graph bytes
+    /// are not kept after loading (less memory for the CLI).
+    pub sessions: usize,
 }
 
 /// A loaded detector + recogniser pair and its settings.

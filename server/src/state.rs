@@ -92,8 +92,11 @@ impl AppState {
         // `workers` pages run at once: each gets its share of the cores.
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let threads = (cores / config.workers.max(1)).max(1);
-        let engines =
-            Engines::new(models_dir, size, EngineConfig { limits, runtime, threads, ..EngineConfig::default() });
+        let engines = Engines::new(
+            models_dir,
+            size,
+            EngineConfig { limits, runtime, threads, sessions: config.workers, ..EngineConfig::default() },
+        );
         let client = |role: &str, endpoint: Option<LlmConfig>| -> anyhow::Result<Option<LlmClient>> {
             endpoint.map(|e| LlmClient::new(e).with_context(|| format!("configuring the {role} endpoint"))).transpose()
         };

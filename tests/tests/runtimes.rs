@@ -81,3 +81,30 @@ fn missing_onnxruntime_library_is_a_clear_error() {
         String::from_utf8_lossy(&out.stderr)
     });
 }
+
+#[test]
+fn concurrent_pages_share_one_onnxruntime_engine() {
+    let Some(dir) = testdata_or_skip("concurrent_pages_share_one_onnxruntime_engine") else { return };
+    if !onnxruntime_or_skip("concurrent_pages_share_one_onnxruntime_engine") {
+        return;
+    }
+    let pages: Vec<Vec<u8>> = ["tess_phototest.png", "tess_eurotext.png", "sroie_150.jpg", "tess_phototest.png"]
+        .iter()
+        .map(|f| std::fs::read(dir.join(f)).unwrap())
+        .collect();
+    let spec = registry::CATALOG.iter().find(|m| m.size == ModelSize::Tiny).expect("tiny in catalog");
+    // One session per graph (callers take turns) and two (each caller its own): same text as one
+    // caller reading the pages in order.
+    for sessions in [1, 2] {
+        let config = EngineConfig { runtime: Runtime::OnnxRuntime, threads: 1, sessions, ..EngineConfig::default() };
+        let engine = ocrchat_engine::load_engine(&models_dir(), spec, config).expect("models load");
+        let read = |b: &Vec<u8>| engine.ocr_bytes(b, |_, _| {}).expect("OCR succeeds").text();
+        let sequential: Vec<String> = pages.iter().map(read).collect();
+        let concurrent: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = pages.iter().map(|b| s.spawn(move || read(b))).collect();
+            handles.into_iter().map(|h| h.join().expect("no panic")).collect()
+        });
+        assert_eq!(sequential, concurrent, "sessions = {sessions}");
+        assert_eq!(sequential[0], sequential[3]);
+    }
+}

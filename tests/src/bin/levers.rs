@@ -5,7 +5,7 @@
 //! bench datasets and scores the outputs: which speed lever keeps accuracy.
 //!
 //! `levers --out DIR [--det tiny|small] [--rec tiny|small] [--language L]
-//!  [--det-max-side N] [--rec-batch N] [--runtime auto|rten|onnxruntime] [--threads N] FILE…`
+//!  [--det-max-side N] [--rec-batch N] [--det-tile PIXELS] [--runtime auto|rten|onnxruntime] [--threads N] FILE…`
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -35,7 +35,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let (mut out, mut det, mut rec, mut language) = (None, "tiny".to_string(), "tiny".to_string(), "auto".to_string());
     let (mut max_side, mut files) = (None, Vec::new());
-    let (mut runtime, mut threads, mut rec_batch) = (ocrchat_tests::runtime(), 1usize, None);
+    let (mut runtime, mut threads, mut rec_batch, mut det_tile) = (ocrchat_tests::runtime(), 1usize, None, None);
     while let Some(a) = args.next() {
         let mut val = || args.next().unwrap_or_else(|| panic!("{a} needs a value"));
         match a.as_str() {
@@ -46,6 +46,7 @@ fn main() {
             "--det-max-side" => max_side = Some(val().parse::<u32>().expect("--det-max-side N")),
             "--runtime" => runtime = Runtime::parse(&val()).expect("--runtime auto|rten|onnxruntime"),
             "--threads" => threads = val().parse().expect("--threads N"),
+            "--det-tile" => det_tile = Some(val().parse::<usize>().expect("--det-tile PIXELS")),
             "--rec-batch" => rec_batch = Some(val().parse::<usize>().expect("--rec-batch N")),
             _ => files.push(PathBuf::from(a)),
         }
@@ -55,6 +56,9 @@ fn main() {
     let dir = ocrchat_tests::models_dir();
     let mut config =
         EngineConfig { charset: registry::charset_for(&language), runtime, threads, ..EngineConfig::default() };
+    if let Some(t) = det_tile {
+        config.det.tile_pixels = t;
+    }
     if let Some(b) = rec_batch {
         config.rec.batch_size = b;
     }
