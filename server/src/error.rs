@@ -155,7 +155,12 @@ impl IntoResponse for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        Self::Internal(e.to_string())
+        // A database that is down is a 503 the client may retry, not a bug.
+        if e.is_unavailable() {
+            Self::Unavailable(format!("database unavailable: {e}"))
+        } else {
+            Self::Internal(e.to_string())
+        }
     }
 }
 

@@ -1,10 +1,11 @@
-//! `ocrchat serve`: opens the data directory (one server per directory,
-//! enforced with a file lock), recovers jobs interrupted by a crash, starts
-//! the queue workers and serves HTTP until SIGINT/SIGTERM.
+//! `ocrchat serve`: opens the database `database_url` names (SQLite: one
+//! server per data directory, enforced with a file lock; PostgreSQL: any
+//! number of nodes), recovers jobs interrupted by a crash, starts the queue
+//! workers and serves HTTP until SIGINT/SIGTERM.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
@@ -12,24 +13,34 @@ use ocrchat_engine::{DecodeLimits, EngineConfig, ModelSize};
 use tokio::sync::{Notify, Semaphore};
 use tracing::info;
 
+use crate::blobs::local::LocalBlobs;
+use crate::blobs::postgres::PgBlobs;
+use crate::blobs::{BlobBackend, BlobStore};
 use crate::config::Config;
 use crate::engines::Engines;
+use crate::jobs::now;
 use crate::llm::{LlmClient, LlmConfig};
 use crate::metrics::Metrics;
 use crate::paths::{find_models_dir, find_web_dir};
 use crate::state::AppState;
-use crate::store::sqlite::SqliteStore;
+use crate::store::postgres::PgStore;
+use crate::store::{self, Backend, Storage};
 use crate::{api, queue};
 
 /// Holds the data directory's lock for the life of the server.
 pub struct DataDirLock(#[allow(dead_code)] std::fs::File);
 
-/// Creates the data directory layout and takes its lock.
-pub fn lock_data_dir(data_dir: &Path) -> anyhow::Result<DataDirLock> {
+/// Creates the data directory layout.
+fn create_layout(data_dir: &Path) -> anyhow::Result<()> {
     for sub in ["uploads", "results"] {
         std::fs::create_dir_all(data_dir.join(sub))
             .with_context(|| format!("creating {}", data_dir.join(sub).display()))?;
     }
+    Ok(())
+}
+
+/// Takes the data directory's lock (SQLite: one server per database file).
+pub fn lock_data_dir(data_dir: &Path) -> anyhow::Result<DataDirLock> {
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -42,17 +53,35 @@ pub fn lock_data_dir(data_dir: &Path) -> anyhow::Result<DataDirLock> {
     Ok(DataDirLock(file))
 }
 
-/// The database file inside a data directory.
-pub fn database_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("ocrchat.sqlite3")
+/// The database and the blob store `blob_store` names.
+async fn open_storage(
+    backend: &Backend,
+    blob_store: BlobBackend,
+    data_dir: &Path,
+) -> anyhow::Result<(Arc<dyn Storage>, Arc<dyn BlobStore>)> {
+    Ok(match (backend, blob_store) {
+        (Backend::Postgres(url), BlobBackend::Database) => {
+            let store = PgStore::open(url).await?;
+            let blobs = Arc::new(PgBlobs::new(store.pool()));
+            (Arc::new(store), blobs)
+        }
+        (_, BlobBackend::Database) => bail!("blob_store = \"database\" needs a postgres:// database_url"),
+        (backend, BlobBackend::Local) => (store::open(backend).await?, Arc::new(LocalBlobs::new(data_dir))),
+    })
 }
 
 /// Runs the server; `on_listen` gets the bound address (useful with port 0).
 pub async fn run(config: Config, on_listen: impl FnOnce(SocketAddr)) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
     let data_dir = std::fs::canonicalize(&config.data_dir)?;
-    let _lock = lock_data_dir(&data_dir)?;
-    let store = SqliteStore::open(&database_path(&data_dir)).await.context("opening the database")?;
+    create_layout(&data_dir)?;
+    let backend = Backend::from_url(config.database_url.as_deref(), &data_dir)?;
+    // SQLite: the lock proves this is the only server on the file. PostgreSQL
+    // nodes share the database (and may share a data directory) by design.
+    let _lock = if backend.single_process() { Some(lock_data_dir(&data_dir)?) } else { None };
+    let (store, blobs) = open_storage(&backend, config.blob_store, &data_dir)
+        .await
+        .with_context(|| format!("opening the database {}", backend.describe()))?;
 
     let models_dir = find_models_dir(config.models_dir.as_deref());
     let size = ModelSize::parse(&config.model)
@@ -72,7 +101,8 @@ pub async fn run(config: Config, on_listen: impl FnOnce(SocketAddr)) -> anyhow::
     let (vlm, llm) = llm_clients(&config)?;
     let workers = config.workers.max(1);
     let state = AppState {
-        store: Arc::new(store),
+        store,
+        blobs,
         engines: Arc::new(engines),
         inference: Arc::new(Semaphore::new(workers)),
         queue_notify: Arc::new(Notify::new()),
@@ -88,10 +118,13 @@ pub async fn run(config: Config, on_listen: impl FnOnce(SocketAddr)) -> anyhow::
         config: Arc::new(Config { data_dir: data_dir.clone(), ..config }),
     };
 
-    // We hold the data directory's lock, so every `processing` job was left
-    // by a process that is gone: requeue them all now rather than waiting
-    // for their heartbeat to go stale.
-    queue::sweep(&state, i64::MAX).await?;
+    // SQLite: we hold the data directory's lock, so every `processing` job
+    // was left by a process that is gone: requeue them all now rather than
+    // waiting for their heartbeat to go stale. PostgreSQL: other nodes' jobs
+    // are live; only stale heartbeats are requeued, at start as later.
+    let stale_before = if backend.single_process() { i64::MAX } else { now() - state.config.stale_after_secs };
+    queue::sweep(&state, stale_before).await?;
+    state.store.forward_wakeups(Arc::clone(&state.queue_notify));
     queue::spawn(&state);
 
     let web_dir = find_web_dir(state.config.web_dir.as_deref());

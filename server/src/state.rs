@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{Notify, Semaphore};
 
+use crate::blobs::BlobStore;
 use crate::config::Config;
 use crate::engines::Engines;
 use crate::llm::{Capabilities, LlmClient};
@@ -19,6 +20,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Persistence.
     pub store: Arc<dyn Storage>,
+    /// Uploads and result PDFs.
+    pub blobs: Arc<dyn BlobStore>,
     /// OCR engines.
     pub engines: Arc<Engines>,
     /// Limits pages recognised at once to `config.workers`.
@@ -35,9 +38,9 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// This process's identity in job claims.
     pub worker_id: String,
-    /// `<data_dir>/uploads`.
+    /// `<data_dir>/uploads`: uploads are staged here (and kept, with local blobs).
     pub uploads_dir: PathBuf,
-    /// `<data_dir>/results`.
+    /// `<data_dir>/results`: result PDFs are rendered here (and kept, with local blobs).
     pub results_dir: PathBuf,
     /// Vision model for `tier=vlm`, when configured.
     pub vlm: Option<LlmClient>,

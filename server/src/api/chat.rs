@@ -13,8 +13,8 @@ use crate::error::{ApiError, ErrorBody};
 use crate::jobs;
 use crate::llm::{ChatRole, ChatTurn};
 use crate::state::AppState;
-use crate::store::ChatRecord;
 use crate::store::JobStatus;
+use crate::store::{ChatRecord, Column};
 
 /// Request body of a chat message.
 #[derive(Deserialize, ToSchema)]
@@ -116,12 +116,9 @@ pub async fn send(
     let history: Vec<ChatTurn> = records
         .iter()
         .filter(|r| r.conversation == conversation)
-        .map(|r| ChatTurn {
-            role: if r.role == "assistant" { ChatRole::Assistant } else { ChatRole::User },
-            content: r.content.clone(),
-        })
+        .map(|r| ChatTurn { role: r.role, content: r.content.clone() })
         .collect();
-    let doc = document(&job)?.ok_or_else(|| ApiError::Internal("done job without a result".into()))?;
+    let doc = document(&state, &job).await?.ok_or_else(|| ApiError::Internal("done job without a result".into()))?;
     let pages: Vec<String> = doc.pages.iter().map(|p| p.text.clone()).collect();
     let answer = llm.answer(&pages, &history, question).await?;
 
@@ -130,14 +127,14 @@ pub async fn send(
         answer.citations.into_iter().map(|c| Citation { page: c.page, snippet: c.snippet }).collect();
     let user = ChatRecord {
         conversation: conversation.clone(),
-        role: "user".into(),
+        role: ChatRole::User,
         content: question.to_string(),
         citations: None,
         created_at: now,
     };
     let assistant = ChatRecord {
         conversation: conversation.clone(),
-        role: "assistant".into(),
+        role: ChatRole::Assistant,
         content: answer.content,
         citations: Some(serde_json::to_string(&citations).map_err(|e| ApiError::Internal(e.to_string()))?),
         created_at: now,
@@ -152,7 +149,7 @@ const MAX_MESSAGE_CHARS: usize = 4000;
 
 fn message(r: ChatRecord) -> ChatMessage {
     ChatMessage {
-        role: r.role,
+        role: r.role.word().to_string(),
         content: r.content,
         citations: r.citations.and_then(|c| serde_json::from_str(&c).ok()),
         conversation: r.conversation,
