@@ -1,7 +1,8 @@
 //! Scale-out on PostgreSQL, as an operator runs it: three `ocrchat serve`
-//! processes on one database (and one shared data directory for uploads and
-//! results), jobs submitted round-robin and polled on every node, one node
-//! `kill -9`'d mid-run and restarted. Also: the page cap holds across nodes
+//! processes on one database, each with its own data directory (uploads and
+//! result PDFs in the database: `blob_store = "database"`, so the nodes share
+//! nothing else), jobs submitted round-robin and polled on every node, one
+//! node `kill -9`'d mid-run and restarted. Also: the page cap holds across nodes
 //! under concurrent submissions, and a bad database URL stops the server at
 //! start with one line.
 
@@ -57,17 +58,17 @@ fn small_page() -> Option<image::RgbImage> {
 }
 
 fn used_pages(url: &str, subject: &str) -> i64 {
-    let (url, subject) = (url.to_string(), subject.to_string());
+    scalar(url, "SELECT COALESCE(SUM(pages), 0)::BIGINT FROM usage WHERE subject = $1", subject)
+}
+
+fn scalar(url: &str, sql: &'static str, arg: &str) -> i64 {
+    let (url, subject) = (url.to_string(), arg.to_string());
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
             use sqlx::Connection;
             let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-            sqlx::query_scalar::<_, i64>("SELECT COALESCE(SUM(pages), 0)::BIGINT FROM usage WHERE subject = $1")
-                .bind(subject)
-                .fetch_one(&mut conn)
-                .await
-                .unwrap()
+            sqlx::query_scalar::<_, i64>(sql).bind(subject).fetch_one(&mut conn).await.unwrap()
         })
     })
     .join()
@@ -84,6 +85,7 @@ fn node_env(url: &str) -> Vec<(&'static str, String)> {
         ("OCRCHAT_MAX_INFLIGHT_PER_CALLER", "100".into()),
         ("OCRCHAT_STALE_AFTER_SECS", "6".into()),
         ("OCRCHAT_SWEEP_INTERVAL_SECS", "1".into()),
+        ("OCRCHAT_BLOB_STORE", "database".into()),
     ]
 }
 
@@ -97,9 +99,9 @@ fn three_nodes_survive_a_kill_and_charge_every_page_once() {
     let Some(page) = small_page() else { return };
     let Some(url) = postgres::fresh_database("cluster_drill") else { return };
     let started = Instant::now();
-    let tmp = TempDir::new("cluster");
+    let dirs: Vec<TempDir> = (0..3).map(|n| TempDir::new(&format!("cluster-node{n}"))).collect();
     let env = node_env(&url);
-    let mut nodes: Vec<Option<TestServer>> = (0..3).map(|_| Some(start(tmp.path(), &env))).collect();
+    let mut nodes: Vec<Option<TestServer>> = dirs.iter().map(|d| Some(start(d.path(), &env))).collect();
     let bases: Vec<String> = nodes.iter().map(|n| n.as_ref().unwrap().base.clone()).collect();
     let token = create_token(&url, "paid", 1000);
 
@@ -129,7 +131,7 @@ fn three_nodes_survive_a_kill_and_charge_every_page_once() {
     .expect("work started");
     nodes[0].take().unwrap().kill9();
     std::thread::sleep(Duration::from_secs(3));
-    nodes[0] = Some(start(tmp.path(), &env));
+    nodes[0] = Some(start(dirs[0].path(), &env));
     let bases: Vec<String> = nodes.iter().map(|n| n.as_ref().unwrap().base.clone()).collect();
 
     // Every job ends done with every page, polled round-robin.
@@ -175,7 +177,13 @@ fn three_nodes_survive_a_kill_and_charge_every_page_once() {
             }
         }
     }
-    assert!(uploads_left(tmp.path()).is_empty(), "{:?}", uploads_left(tmp.path()));
+    // No upload left behind: none in the database, none staged on any node.
+    let uploads = scalar(&url, "SELECT COUNT(*) FROM blobs WHERE kind = $1", "upload");
+    assert_eq!(uploads, 0, "upload blobs left behind");
+    for dir in &dirs {
+        let staged: Vec<String> = uploads_left(dir.path()).into_iter().filter(|f| !f.contains(".upload.")).collect();
+        assert!(staged.is_empty(), "{staged:?}");
+    }
     println!(
         "cluster drill: 3 nodes, {} jobs, {total_pages} pages, one kill -9; {processed} pages processed by the live nodes; {:.1} s",
         jobs.len(),
