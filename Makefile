@@ -6,7 +6,7 @@ CARGO ?= cargo
 TOOLS_BIN = $(shell scripts/install-tools.sh | tail -n 1)
 WASM_NODE = target/wasm-node
 
-.PHONY: run test models tools build wasm web bench clean-wasm
+.PHONY: run test models tools build wasm web bench clean-wasm local-llm
 
 ## run: the API server (+ web app when built) on http://127.0.0.1:8080 with SQLite in
 ## the user's data dir (override: OCRCHAT_DATA_DIR, ocrchat.toml); fetches models on first run
@@ -14,14 +14,18 @@ run: models web
 	$(CARGO) build --release -p ocrchat
 	./target/release/ocrchat serve --models-dir models
 
-## test: every test (unit, golden, hostile files, wasm == native, exports read by python-docx and pdftotext)
+## test: every test (unit, golden, hostile files, wasm == native, exports read by python-docx and pdftotext,
+## chat with the built-in answerer and through a real llama.cpp server on loopback)
 test: models wasm web
 	@scripts/install-pdf-tools.sh
-	@set -eo pipefail; OCRCHAT_TEST_PYTHON="$$(scripts/install-test-deps.sh | tail -n 1)"; export OCRCHAT_TEST_PYTHON; scripts/test.sh
+	@scripts/local-llm.sh fetch smollm2 >/dev/null
+	@set -eo pipefail; OCRCHAT_TEST_PYTHON="$$(scripts/install-test-deps.sh | tail -n 1)"; export OCRCHAT_TEST_PYTHON; \
+	OCRCHAT_TEST_LLAMACPP=1 scripts/test.sh
 
-## models: fetch and verify the OCR models into models/
+## models: fetch and verify the OCR models into models/, with .br/.gz beside them for the browser
 models:
 	@scripts/fetch-models.sh
+	@python3 scripts/web_assets.py --compress-only models
 
 tools:
 	@scripts/install-tools.sh >/dev/null
@@ -35,15 +39,21 @@ wasm:
 	$(CARGO) build --release -p ocrchat-worker --lib --features pdf,docx --target wasm32-unknown-unknown; \
 	wasm-bindgen --target nodejs --out-dir $(WASM_NODE) target/wasm32-unknown-unknown/release/ocrchat_worker.wasm
 
-## web: the browser app (Leptos + the OCR worker) into dist/, optimised by wasm-opt;
+## web: the browser app (Leptos + the OCR worker) into dist/, optimised by wasm-opt, then
+## content-hashed names and .br/.gz beside each file (scripts/web_assets.py);
 ## rebuilt only when a source it is made from changed (wasm-opt takes minutes)
-WEB_SRC = $(shell find app worker engine www -type f -not -path '*/node/*') Trunk.toml Cargo.toml Cargo.lock
+WEB_SRC = $(shell find app worker engine www -type f -not -path '*/node/*') Trunk.toml Cargo.toml Cargo.lock scripts/web_assets.py
 web: dist/.built
 dist/.built: $(WEB_SRC)
-	@PATH="$(TOOLS_BIN):$$PATH"; set -e; trunk build --release; touch $@
+	@PATH="$(TOOLS_BIN):$$PATH"; set -e; trunk build --release; python3 scripts/web_assets.py dist; touch $@
 
 ## bench: accuracy/speed/memory vs Tesseract and rapidocr, the API load benchmark, the browser → bench/results.md
 bench: models wasm web
 	$(CARGO) build --release -p ocrchat -p ocrchat-tests
 	bash bench/run.sh
 	@PATH="$(TOOLS_BIN):$$PATH" python3 bench/web_bench.py
+
+## local-llm: a useful local chat model (Qwen2.5-Coder-1.5B Q4_K_M, ~2 GB RAM) on 127.0.0.1:8081;
+## then `OCRCHAT_LLM_URL=http://127.0.0.1:8081/v1 OCRCHAT_LLM_MODEL=qwen-coder make run`
+local-llm:
+	scripts/local-llm.sh serve qwen-coder 8081

@@ -7,7 +7,8 @@
 # born-digital PDF to every format, 20-page scanned PDF with peak RSS) and rewrites only their
 # section of results.md; the full run does them too.
 # After bench.py, the API load benchmark runs (skip it with BENCH_SKIP_LOAD=1); `bash bench/run.sh
-# load` runs only that one and updates only its `## API load` section of results.md.
+# load` runs only that one and updates only its `## API load` section of results.md. Then the chat
+# benchmark (BENCH_SKIP_CHAT=1 skips it; `bash bench/run.sh chat` runs only it, `## Chat` section).
 set -euo pipefail
 
 mode=all
@@ -21,6 +22,50 @@ repo="$(cd "$bench/.." && pwd)"
 shared="${BENCH_SHARED:-$repo/../shared}"
 work="$bench/work"
 venv="$work/venv"
+
+# Replaces the `## TITLE` section of results.md with the file FILE (appends it when absent);
+# the rest of results.md is left as it is.
+write_section() {
+  python3 - "$bench/results.md" "$2" "$1" <<'EOF'
+import os, re, sys, tempfile
+results, section, title = sys.argv[1], sys.argv[2], sys.argv[3]
+text = open(results, encoding="utf-8").read() if os.path.isfile(results) else ""
+new = open(section, encoding="utf-8").read().rstrip() + "\n"
+m = re.search(r"^## " + re.escape(title) + r"\n.*?(?=^## |\Z)", text, flags=re.S | re.M)
+if m:
+    rest = text[m.end():]
+    text = text[:m.start()] + new + ("\n" + rest if rest else "")
+else:
+    text = text.rstrip() + "\n\n" + new if text else new
+fd, tmp = tempfile.mkstemp(prefix=".results.", suffix=".md", dir=os.path.dirname(results))
+with os.fdopen(fd, "w", encoding="utf-8") as f:
+    f.write(text)
+os.chmod(tmp, 0o644)
+os.replace(tmp, results)
+EOF
+  echo "bench: $1 section written to bench/results.md"
+}
+
+# --- Chat benchmark --------------------------------------------------------------------------
+# tests/src/bin/chatbench.rs: the question set through a real `ocrchat serve` with the built-in
+# answerer, and the LLM path too when OCRCHAT_BENCH_LLM_URL names a running local model
+# (scripts/local-llm.sh serve qwen-coder); writes the `## Chat` section of results.md.
+run_chat() {
+  mkdir -p "$work"
+  (cd "$repo" && "${CARGO:-cargo}" build --release -q -p ocrchat -p ocrchat-tests)
+  local section="$work/chat.md" status=0
+  rm -f "$section"
+  OCRCHAT_SHARED_DIR="$shared" "$repo/target/release/chatbench" --markdown "$section" "$@" || status=$?
+  if [ -f "$section" ]; then
+    write_section "Chat" "$section"
+  fi
+  return "$status"
+}
+if [ "${1:-}" = chat ]; then
+  shift
+  run_chat "$@"
+  exit $?
+fi
 
 # --- API load benchmark ----------------------------------------------------------------------
 # tests/src/bin/loadgen.rs starts a real `ocrchat serve` on 127.0.0.1, fires 200 concurrent
@@ -36,24 +81,7 @@ run_load() {
   OCRCHAT_SHARED_DIR="$shared" "$repo/target/release/loadgen" --markdown "$section" "$@" || status=$?
   # Written on failure too, so a failed run is on record in results.md.
   if [ -f "$section" ]; then
-    python3 - "$bench/results.md" "$section" <<'EOF'
-import os, re, sys, tempfile
-results, section = sys.argv[1], sys.argv[2]
-text = open(results, encoding="utf-8").read() if os.path.isfile(results) else ""
-new = open(section, encoding="utf-8").read().rstrip() + "\n"
-m = re.search(r"^## API load\n.*?(?=^## |\Z)", text, flags=re.S | re.M)
-if m:
-    rest = text[m.end():]
-    text = text[:m.start()] + new + ("\n" + rest if rest else "")
-else:
-    text = text.rstrip() + "\n\n" + new if text else new
-fd, tmp = tempfile.mkstemp(prefix=".results.", suffix=".md", dir=os.path.dirname(results))
-with os.fdopen(fd, "w", encoding="utf-8") as f:
-    f.write(text)
-os.chmod(tmp, 0o644)
-os.replace(tmp, results)
-EOF
-    echo "bench: API load section written to bench/results.md"
+    write_section "API load" "$section"
   fi
   return "$status"
 }
@@ -124,4 +152,7 @@ fi
 "$venv/bin/python" "$bench/bench.py" "$@"
 if [ "${BENCH_SKIP_LOAD:-0}" != 1 ]; then
   run_load
+fi
+if [ "${BENCH_SKIP_CHAT:-0}" != 1 ]; then
+  run_chat
 fi

@@ -44,10 +44,12 @@ if [ "${OCRCHAT_SKIP_WEB_TOOLS:-}" != 1 ]; then
   fi
   ln -sf "$npm_dir/node_modules/.bin/wasm-opt" "$tools/bin/wasm-opt"
   # chromium-driver: wasm-bindgen-test-runner drives the in-browser unit tests with it.
-  if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
-    echo "install-tools: apt-get install chromium chromium-driver" >&2
+  # brotli: scripts/web_assets.py precompresses dist/ with it.
+  if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 \
+     || ! command -v brotli >/dev/null 2>&1; then
+    echo "install-tools: apt-get install chromium chromium-driver brotli" >&2
     as_root=""; [ "$(id -u)" = 0 ] || as_root="sudo"
-    pkgs=(chromium chromium-driver)
+    pkgs=(chromium chromium-driver brotli)
     $as_root apt-get -o DPkg::Lock::Timeout=300 install -y -q "${pkgs[@]}" >&2 \
       || { $as_root apt-get -o DPkg::Lock::Timeout=300 update -q >&2 && $as_root apt-get -o DPkg::Lock::Timeout=300 install -y -q "${pkgs[@]}" >&2; }
   fi

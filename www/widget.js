@@ -11,11 +11,17 @@
   let jobs = 0;
 
   // `worker` reads images; `worker_full` also PDFs and is started only when
-  // one arrives (it is twice the download).
+  // one arrives (it is twice the download). The build step
+  // (scripts/web_assets.py) rewrites these names to the content-hashed ones.
+  const FILES = {
+    worker: ['worker.js', 'worker_bg.wasm'],
+    worker_full: ['worker_full.js', 'worker_full_bg.wasm'],
+  };
   function spawnWorker(name) {
+    const [js, wasm] = FILES[name];
     // A blob worker may load scripts from HOST even when the page is elsewhere.
-    const src = `importScripts(${JSON.stringify(base + name + '.js')});` +
-      `wasm_bindgen({ module_or_path: ${JSON.stringify(base + name + '_bg.wasm')} })` +
+    const src = `importScripts(${JSON.stringify(base + js)});` +
+      `wasm_bindgen({ module_or_path: ${JSON.stringify(base + wasm)} })` +
       // Without this a wasm that cannot be fetched (no CORS, offline) leaves the widget waiting forever.
       `.catch((e) => postMessage({ type: 'error', job: null, message: 'the OCR worker could not start: ' + e }));`;
     return new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));

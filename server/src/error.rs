@@ -183,7 +183,15 @@ impl From<EngineError> for ApiError {
 impl From<ToolError> for ApiError {
     fn from(e: ToolError) -> Self {
         let code = match &e {
-            ToolError::VlmUnavailable => return Self::NotConfigured { message: format!("{e}; use tier=cpu") },
+            ToolError::VlmUnavailable => {
+                return Self::NotConfigured {
+                    message: format!(
+                        "{e}: set vlm_url and vlm_model (or OCRCHAT_VLM_URL and OCRCHAT_VLM_MODEL) to an \
+                         OpenAI-compatible endpoint serving a vision model (vLLM, llama.cpp's server, Ollama, a \
+                         hosted API), or use tier=cpu"
+                    ),
+                };
+            }
             ToolError::UnknownTier(_) => "invalid_tier",
             ToolError::UnknownTool { .. } => "unknown_tool",
             ToolError::ToolNotOnTier { .. } => "tool_needs_other_tier",

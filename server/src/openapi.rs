@@ -11,7 +11,7 @@ use crate::error::ErrorBody;
 #[openapi(
     info(title = "ocrchat", description = "Self-hostable OCR.chat-compatible API: submit documents, poll jobs, download results, chat with them."),
     paths(ocr::submit, ocr::list_jobs, ocr::get_job, ocr::download, chat::send, chat::history, ops::tools, ops::languages, ops::healthz, ops::readyz, ops::metrics),
-    components(schemas(view::JobView, view::JobSummary, ocr::JobList, ErrorBody, ocr::SubmitForm, chat::ChatRequest, chat::ChatReply, chat::ChatHistory, ops::ToolList, ops::LanguageList)),
+    components(schemas(view::JobView, view::JobSummary, ocr::JobList, ErrorBody, ocr::SubmitForm, chat::ChatRequest, chat::ChatEngine, chat::ChatReply, chat::ChatHistory, ops::ToolList, ops::LanguageList)),
     modifiers(&Security)
 )]
 pub struct ApiDoc;

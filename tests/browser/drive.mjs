@@ -4,9 +4,11 @@
 // so a broken app shows up as wrong data there, not as a silent pass here.
 //
 // env: OCRCHAT_BASE_URL (http://127.0.0.1:PORT/), OCRCHAT_NPM_DIR (playwright-core),
+//      OCRCHAT_RELEASE_DIR (the served copy of dist/, changed here to play a new release),
 //      OCRCHAT_CHROMIUM (default /usr/bin/chromium), OCRCHAT_OUT (download dir),
 //      OCRCHAT_SCREENSHOT (png path); files: OCRCHAT_PHOTOTEST, OCRCHAT_PDF, OCRCHAT_CORRUPT.
 // mode `bench`: OCRCHAT_BENCH_FILES (comma list), times drop → text per model.
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { env, launch } from './chromium.mjs';
 
@@ -126,6 +128,32 @@ async function test(out) {
   await waitDone(page);
   out.after_corrupt_cards = await cards(page);
 
+  // A new release while the app is open (OCRCHAT_RELEASE_DIR is the served
+  // copy of dist/): another page and service worker. The next visit must show
+  // the new page, and the new service worker must replace the old release's
+  // cache (then cache the PDF worker again), which the offline checks below use.
+  const releaseDir = env('OCRCHAT_RELEASE_DIR');
+  out.release_caches_before = await page.evaluate(() => caches.keys());
+  const swText = readFileSync(join(releaseDir, 'sw.js'), 'utf8');
+  const shell = swText.match(/ocrchat-shell-[0-9a-z]+/)[0];
+  out.release_shell_before = shell;
+  writeFileSync(join(releaseDir, 'sw.js'), swText.replace(shell, `${shell}next`));
+  const indexText = readFileSync(join(releaseDir, 'index.html'), 'utf8');
+  writeFileSync(join(releaseDir, 'index.html'), indexText.replace('<head>', '<head><meta name="ocrchat-release" content="next">'));
+  for (const f of ['sw.js', 'index.html']) for (const z of ['.br', '.gz']) rmSync(join(releaseDir, f + z), { force: true });
+  await page.reload();
+  await page.waitForFunction(() => /ready/.test(document.querySelector('[data-testid=model-status]')?.textContent || ''),
+    null, { timeout: TIMEOUT });
+  out.release_page_seen = await page.evaluate(() => !!document.querySelector('meta[name=ocrchat-release]'));
+  const r0 = Date.now();
+  const released = async () => {
+    const keys = await page.evaluate(() => caches.keys());
+    return keys.includes(`${shell}next`) && !keys.includes(shell) && (await shellCache(page)).some((u) => /worker_full_bg[^/]*\.wasm$/.test(u));
+  };
+  while (!(await released()) && Date.now() - r0 < 120_000) await page.waitForTimeout(250);
+  out.release_caches_after = await page.evaluate(() => caches.keys());
+  out.release_cached = await shellCache(page);
+
   // The widget in a plain page that is not the app (same origin, made up here).
   const wctx = await browser.newContext();
   const wreq = record(wctx);
@@ -152,11 +180,31 @@ async function test(out) {
   out.widget_errors = werrors;
   await wctx.close();
 
-  // A first visit that reads no file at all, left once its service worker is
-  // installed: offline, its PDF worker can only come from the precache.
+  // A visitor who asked to save data: the PDF worker is not prefetched, and
+  // the first PDF still reads (the page fetches that worker on demand).
+  const sctx = await browser.newContext();
+  await sctx.addInitScript(() => Object.defineProperty(navigator, 'connection',
+    { configurable: true, get: () => ({ saveData: true, effectiveType: '4g' }) }));
+  const spage = await openApp(sctx, errors);
+  await spage.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+  await spage.waitForTimeout(5000); // idle time in which a prefetch would have started
+  out.save_data_cached = await shellCache(spage);
+  await spage.setInputFiles('#file-input', env('OCRCHAT_PDF'));
+  await waitDone(spage);
+  out.save_data_pdf = await cards(spage);
+  await sctx.close();
+
+  // A first visit that reads no file at all, left once its service worker has
+  // cached the PDF worker (asked by the page once idle): offline, that worker
+  // can only come from there.
   const fctx = await browser.newContext();
   const fpage = await openApp(fctx, errors);
   await fpage.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+  const t0 = Date.now();
+  while (!(await shellCache(fpage)).some((u) => /worker_full_bg[^/]*\.wasm$/.test(u)) && Date.now() - t0 < 120_000) {
+    await fpage.waitForTimeout(250);
+  }
+  out.idle_prefetch_cached = await shellCache(fpage);
 
   // Offline for real: the server is stopped (Chromium's offline emulation
   // does not cover service workers, which would still reach the network).
@@ -182,33 +230,95 @@ async function test(out) {
   await ctx.close();
 }
 
+/** URLs in the service worker's app cache (`ocrchat-shell-*`). */
+async function shellCache(page) {
+  return page.evaluate(async () => {
+    const urls = [];
+    for (const name of (await caches.keys()).filter((n) => n.startsWith('ocrchat-shell-'))) {
+      for (const r of await (await caches.open(name)).keys()) urls.push(r.url);
+    }
+    return urls;
+  });
+}
+
+/** Bytes on the wire so far, from the browser's resource timing (`transferSize`:
+ *  headers + encoded body, 0 for a cache hit) of the page and each of its
+ *  dedicated workers (the OCR engines fetch their code and models there). */
+async function transferred(page) {
+  const collect = () => [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')]
+    .map((e) => ({ url: e.name, transfer: e.transferSize, encoded: e.encodedBodySize, decoded: e.decodedBodySize }));
+  const entries = await page.evaluate(collect);
+  for (const w of page.workers()) {
+    try { entries.push(...await w.evaluate(collect)); } catch {}
+  }
+  return entries;
+}
+
+/** The same from the network layer (CDP, through playwright): every finished
+ *  request of `ctx`, the service worker's included. */
+function wire(ctx) {
+  const log = [];
+  ctx.on('requestfinished', async (r) => {
+    try {
+      const s = await r.sizes();
+      log.push({ url: r.url(), service_worker: !!r.serviceWorker(), bytes: s.responseBodySize + s.responseHeadersSize });
+    } catch {}
+  });
+  return log;
+}
+
+// ocrchat (tiny, then small in the same context) and tesseract.js, each from
+// a first visit in a fresh context: start-up (navigation → ready), bytes on
+// the wire to the first result, then drop → text for every file.
 async function bench(out) {
   out.runs = [];
-  for (const model of ['tiny', 'small']) {
+  out.visits = [];
+  const files = env('OCRCHAT_BENCH_FILES').split(',');
+  const engines = [
+    { engine: 'ocrchat', url: base, models: ['tiny', 'small'] },
+    ...(env('OCRCHAT_BENCH_TJS_URL') ? [{ engine: 'tesseract.js', url: env('OCRCHAT_BENCH_TJS_URL'), models: ['eng'] }] : []),
+  ];
+  for (const { engine, url, models } of engines) {
     const ctx = await browser.newContext({ viewport: { width: 1100, height: 760 } });
+    const log = wire(ctx);
     const errors = [];
     await ctx.addInitScript(() => {
       window.__longtasks = [];
       new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__longtasks.push(e.duration); })
         .observe({ type: 'longtask', buffered: true });
     });
-    const page = await openApp(ctx, errors);
-    if (model !== 'tiny') {
-      await page.selectOption('#model', model);
-      await page.waitForFunction((m) => new RegExp(`${m} model ready`).test(document.querySelector('[data-testid=model-status]')?.textContent || ''),
-        model, { timeout: TIMEOUT });
+    const page = await ctx.newPage();
+    page.on('pageerror', (e) => errors.push(String(e)));
+    const t0 = Date.now();
+    await page.goto(url);
+    await page.waitForFunction(() => /ready/.test(document.querySelector('[data-testid=model-status]')?.textContent || ''),
+      null, { timeout: TIMEOUT, polling: 50 });
+    const visit = { engine, startup_ms: Date.now() - t0 };
+    for (const model of models) {
+      if (model === 'small') {
+        await page.selectOption('#model', model);
+        await page.waitForFunction((m) => new RegExp(`${m} model ready`).test(document.querySelector('[data-testid=model-status]')?.textContent || ''),
+          model, { timeout: TIMEOUT });
+      }
+      for (const file of files) {
+        await page.evaluate(() => { window.__longtasks = []; });
+        const t = Date.now();
+        await page.setInputFiles('#file-input', file);
+        await waitDone(page);
+        const ms = Date.now() - t;
+        const text = await page.$eval('[data-testid=result-text]', (e) => e.value);
+        const error = await page.$eval('[data-testid=error]', (e) => e.textContent).catch(() => null);
+        const longtasks = await page.evaluate(() => window.__longtasks);
+        out.runs.push({ engine, model, file, ms, text, error, longtasks });
+        if (!visit.first_result) {
+          visit.first_result = await transferred(page);
+          visit.first_result_wire = log.filter((r) => !r.service_worker).map((r) => ({ ...r }));
+        }
+      }
     }
-    for (const file of env('OCRCHAT_BENCH_FILES').split(',')) {
-      await page.evaluate(() => { window.__longtasks = []; });
-      const t0 = Date.now();
-      await page.setInputFiles('#file-input', file);
-      await waitDone(page);
-      const ms = Date.now() - t0;
-      const c = (await cards(page))[0];
-      const longtasks = await page.evaluate(() => window.__longtasks);
-      out.runs.push({ model, file, ms, text: c.text, error: c.error, longtasks });
-    }
-    out.errors = (out.errors || []).concat(errors);
+    visit.wire_all = log.map((r) => ({ ...r }));
+    visit.errors = errors;
+    out.visits.push(visit);
     await ctx.close();
   }
 }

@@ -4,6 +4,7 @@
 
 pub mod pdfgen;
 pub mod postgres;
+pub mod qa;
 pub mod server;
 
 use std::path::{Path, PathBuf};

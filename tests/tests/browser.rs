@@ -42,6 +42,11 @@ fn web_dir() -> PathBuf {
     dir
 }
 
+/// The image worker's wasm (`worker_bg-<hash>.wasm`, scripts/web_assets.py).
+fn is_worker_wasm(url: &str) -> bool {
+    url.contains("/worker_bg-") && url.ends_with(".wasm")
+}
+
 /// Pages of the test PDF (each has a ground-truth `.txt` beside it).
 const PDF_PAGES: [&str; 3] = ["tess_eurotext", "uw3_010001", "uw3_010004"];
 
@@ -146,7 +151,8 @@ fn assert_private(requests: &Value, origin: &str, phase: &str) {
         let path = path.split('?').next().unwrap_or_default();
         let asset = path == "/"
             || path.starts_with("/models/")
-            || ["/index.html", "/style.css", "/sw.js", "/widget.js", "/favicon.ico"].contains(&path)
+            || ["/index.html", "/sw.js", "/widget.js", "/favicon.ico"].contains(&path)
+            || path.starts_with("/style") && path.ends_with(".css")
             || (path.starts_with("/ocrchat-app") || path.starts_with("/worker"))
                 && (path.ends_with(".js") || path.ends_with(".wasm"));
         assert!(asset, "{phase}: {url} is not an app or model asset");
@@ -179,7 +185,10 @@ fn browser_app_reads_exports_and_keeps_files_private() {
 
     let data_dir = tmp.join("data");
     std::fs::create_dir_all(&data_dir).unwrap();
-    let server = TestServer::start(&data_dir, &[("OCRCHAT_WEB_DIR", web_dir.to_str().expect("UTF-8 path"))]);
+    // A copy, which the run changes to play a new release.
+    let release_dir = tmp.join("dist");
+    copy_dir(&web_dir, &release_dir);
+    let server = TestServer::start(&data_dir, &[("OCRCHAT_WEB_DIR", release_dir.to_str().expect("UTF-8 path"))]);
     let origin = server.base.clone();
     let screenshot = root.join("docs/screenshot.png");
     std::fs::create_dir_all(screenshot.parent().unwrap()).unwrap();
@@ -192,6 +201,7 @@ fn browser_app_reads_exports_and_keeps_files_private() {
         .env("OCRCHAT_PHOTOTEST", &phototest)
         .env("OCRCHAT_PDF", &pdf_path)
         .env("OCRCHAT_CORRUPT", &corrupt)
+        .env("OCRCHAT_RELEASE_DIR", &release_dir)
         // The run ends by stopping the server to check the app offline.
         .env("OCRCHAT_SERVER_PID", server.pid().to_string())
         .stderr(Stdio::inherit())
@@ -208,10 +218,7 @@ fn browser_app_reads_exports_and_keeps_files_private() {
     // fetched by the page only when a PDF arrives (the service worker may
     // precache it once the model is ready, off the critical path).
     let first = r["first_load_requests"].as_array().expect("first load requests");
-    assert!(
-        first.iter().any(|q| q["url"].as_str().is_some_and(|u| u.ends_with("/worker_bg.wasm"))),
-        "the worker loaded"
-    );
+    assert!(first.iter().any(|q| q["url"].as_str().is_some_and(is_worker_wasm)), "the worker loaded");
     let early_pdf_worker: Vec<&Value> = first
         .iter()
         .filter(|q| q["service_worker"] != true && q["url"].as_str().is_some_and(|u| u.contains("worker_full")))
@@ -303,6 +310,32 @@ fn browser_app_reads_exports_and_keeps_files_private() {
         r["offline_first_visit_pdf"]
     );
 
+    // The PDF worker is cached by the service worker once the page is idle,
+    // never for a visitor who saves data, whose first PDF still reads.
+    let has_pdf_worker = |v: &Value| {
+        v.as_array().expect("cache listing").iter().any(|u| u.as_str().is_some_and(|u| u.contains("/worker_full_bg-")))
+    };
+    assert!(has_pdf_worker(&r["idle_prefetch_cached"]), "PDF worker not prefetched: {}", r["idle_prefetch_cached"]);
+    assert!(!has_pdf_worker(&r["save_data_cached"]), "prefetched despite saveData: {}", r["save_data_cached"]);
+    let save_data_pdf = r["save_data_pdf"][0]["text"].as_str().unwrap_or_default();
+    assert!(bow_f1(save_data_pdf, &pdf_gt) >= 0.95, "first PDF without prefetch: {}", r["save_data_pdf"]);
+
+    // A new release: the next visit shows its page; its service worker replaced
+    // the old release's cache and cached the PDF worker again.
+    assert_eq!(r["release_page_seen"], true, "the reload after a release showed the old page");
+    let shell = r["release_shell_before"].as_str().expect("the release's cache name");
+    assert!(
+        r["release_caches_before"].as_array().unwrap().iter().any(|k| k == shell),
+        "{}",
+        r["release_caches_before"]
+    );
+    let after: Vec<&str> = r["release_caches_after"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(
+        after.contains(&format!("{shell}next").as_str()) && !after.contains(&shell),
+        "caches after the release: {after:?}"
+    );
+    assert!(has_pdf_worker(&r["release_cached"]), "new release without the PDF worker: {}", r["release_cached"]);
+
     // The widget in a plain page.
     assert_eq!(r["widget_mounted"], true);
     let wt = r["widget_text"].as_str().unwrap_or_default();
@@ -316,6 +349,17 @@ fn browser_app_reads_exports_and_keeps_files_private() {
         assert_eq!(q["body_bytes"], 0, "widget request {q}");
     }
     let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// Copies the files of `from` (one level, like `dist/`) into a new `to`.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
 }
 
 /// Runs `tests/browser/drive_server.mjs <mode>` with `env`; what it recorded.
@@ -510,9 +554,9 @@ fn widget_reads_a_file_on_a_page_of_another_origin() {
     let requests = r["requests"].as_array().unwrap();
     let fetched: Vec<&Value> = requests
         .iter()
-        .filter(|q| q["url"].as_str().is_some_and(|u| u.ends_with("/worker_bg.wasm") || u.contains("/models/")))
+        .filter(|q| q["url"].as_str().is_some_and(|u| is_worker_wasm(u) || u.contains("/models/")))
         .collect();
-    assert!(fetched.iter().any(|q| q["url"].as_str().unwrap().ends_with("/worker_bg.wasm")), "{requests:?}");
+    assert!(fetched.iter().any(|q| is_worker_wasm(q["url"].as_str().unwrap())), "{requests:?}");
     assert!(
         fetched.iter().filter(|q| q["url"].as_str().unwrap().contains("/models/")).count() >= 3,
         "manifest and model files: {requests:?}"

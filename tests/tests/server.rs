@@ -384,8 +384,12 @@ fn cors_admits_the_widget_and_api_clients_of_other_origins() {
         }
         req.send().unwrap()
     };
-    let header =
-        |resp: &Response, name: &str| resp.headers().get(name).map(|v| v.to_str().unwrap().to_ascii_lowercase());
+    // Every value of the header (`Vary` comes twice: accept-encoding from the static files, origin from CORS).
+    let header = |resp: &Response, name: &str| {
+        let values: Vec<String> =
+            resp.headers().get_all(name).iter().map(|v| v.to_str().unwrap().to_ascii_lowercase()).collect();
+        (!values.is_empty()).then(|| values.join(", "))
+    };
 
     // Preflight of a browser API call with a Bearer token and a JSON body.
     for path in ["/api/v1/ocr/", "/api/v1/chat/0123456789abcdef0123456789abcdef/"] {

@@ -15,6 +15,7 @@ use crate::llm::{ChatRole, ChatTurn};
 use crate::state::AppState;
 use crate::store::JobStatus;
 use crate::store::{ChatRecord, Column};
+use ocrchat_answer::check_question;
 
 /// Request body of a chat message.
 #[derive(Deserialize, ToSchema)]
@@ -23,6 +24,20 @@ pub struct ChatRequest {
     pub message: String,
     /// Continue this conversation (from a previous answer).
     pub conversation: Option<String>,
+    /// Who answers: `builtin` (extractive, always available) or `llm` (the
+    /// configured chat model). Default: `llm` when one is configured, else `builtin`.
+    pub engine: Option<ChatEngine>,
+}
+
+/// Who answers a chat message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ChatEngine {
+    /// The built-in extractive answerer (`ocrchat_answer`): no model, answers
+    /// with values and sentences copied from the pages.
+    Builtin,
+    /// The configured OpenAI-compatible chat model (`llm_url`).
+    Llm,
 }
 
 /// A page citation.
@@ -72,11 +87,11 @@ pub struct ChatHistory {
     request_body = ChatRequest,
     responses(
         (status = 200, body = ChatReply),
-        (status = 400, description = "Empty message", body = ErrorBody),
+        (status = 400, description = "Empty, over-long or binary message", body = ErrorBody),
         (status = 401, description = "No account token", body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, description = "Job not done", body = ErrorBody),
-        (status = 501, description = "No LLM configured", body = ErrorBody),
+        (status = 501, description = "engine=llm but no chat model is configured", body = ErrorBody),
     ),
     security(("bearer" = []), ("api_token" = [])))]
 pub async fn send(
@@ -92,21 +107,19 @@ pub async fn send(
     }
     let Json(request) =
         body.map_err(|e| ApiError::bad_request("invalid_body", format!("expected JSON {{\"message\": …}}: {e}")))?;
-    let question = request.message.trim();
-    if question.is_empty() {
-        return Err(ApiError::bad_request("empty_message", "the message is empty"));
-    }
-    if question.chars().count() > MAX_MESSAGE_CHARS {
-        return Err(ApiError::bad_request(
-            "message_too_long",
-            format!("messages are limited to {MAX_MESSAGE_CHARS} characters"),
-        ));
-    }
-    let llm = state.llm.clone().ok_or_else(|| ApiError::NotConfigured {
-        message:
-            "chat is not configured on this server (set llm_url / OCRCHAT_LLM_URL to an OpenAI-compatible endpoint)"
-                .into(),
-    })?;
+    let question = check_question(&request.message).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
+    let llm = match (request.engine, state.llm.clone()) {
+        (Some(ChatEngine::Builtin), _) | (None, None) => None,
+        (_, Some(llm)) => Some(llm),
+        (Some(ChatEngine::Llm), None) => {
+            return Err(ApiError::NotConfigured {
+                message: "no chat model is configured on this server (set llm_url and llm_model, or \
+                          OCRCHAT_LLM_URL and OCRCHAT_LLM_MODEL, to an OpenAI-compatible endpoint such as \
+                          llama.cpp's server); engine=builtin answers without one"
+                    .into(),
+            });
+        }
+    };
     let records = state.store.chat_history(&job.uuid, account_id).await?;
     let conversation = match request.conversation.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
         Some(id) if records.iter().any(|r| r.conversation == id) => id.to_string(),
@@ -120,7 +133,16 @@ pub async fn send(
         .collect();
     let doc = document(&state, &job).await?.ok_or_else(|| ApiError::Internal("done job without a result".into()))?;
     let pages: Vec<String> = doc.pages.iter().map(|p| p.text.clone()).collect();
-    let answer = llm.answer(&pages, &history, question).await?;
+    let answer = match llm {
+        Some(llm) => llm.answer(&pages, &history, question).await?,
+        None => {
+            // Milliseconds, but CPU work over the whole text: off the async threads.
+            let question = question.to_string();
+            tokio::task::spawn_blocking(move || ocrchat_answer::answer(&pages, &history, &question))
+                .await
+                .map_err(|e| ApiError::Internal(format!("built-in answerer failed: {e}")))?
+        }
+    };
 
     let now = jobs::now();
     let citations: Vec<Citation> =
@@ -143,9 +165,6 @@ pub async fn send(
     state.store.add_chat(&job.uuid, account_id, &assistant).await?;
     Ok(Json(ChatReply { conversation, message: message(assistant) }))
 }
-
-/// Longest accepted question.
-const MAX_MESSAGE_CHARS: usize = 4000;
 
 fn message(r: ChatRecord) -> ChatMessage {
     ChatMessage {

@@ -1,6 +1,7 @@
 //! The HTTP surface: routes, per-request middleware (request ids, metrics,
 //! tracing, CORS), the web app and the models served to the browser worker.
 
+pub mod assets;
 pub mod chat;
 pub mod cors;
 pub mod ocr;
@@ -16,7 +17,6 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
@@ -54,9 +54,9 @@ pub fn router(state: AppState, web_dir: Option<&Path>, models_dir: &Path) -> Rou
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))
         .route("/api/{*rest}", get(api_not_found).post(api_not_found))
-        .nest_service("/models", ServeDir::new(models_dir));
+        .nest_service("/models", assets::models(models_dir));
     app = match web_dir {
-        Some(dir) => app.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))),
+        Some(dir) => app.fallback_service(assets::web(dir)),
         None => app.fallback(no_web_app),
     };
     // CORS innermost: preflights are answered by it, yet still counted and

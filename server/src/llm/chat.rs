@@ -6,18 +6,15 @@
 //! asked for `{"answer", "citations": [{"page", "quote"}]}` over numbered page
 //! excerpts (the most relevant passages when the document is over budget),
 //! and the server — not the model — decides what is cited: each quote is
-//! looked up in the page text ([`super::verify`]); an answer none of whose
+//! looked up in the page text (`ocrchat_answer::verify`, the rule the built-in answerer uses too); an answer none of whose
 //! quotes is found is replaced by [`NOT_IN_DOCUMENT`].
 
-use serde::{Deserialize, Serialize};
+use ocrchat_answer::retrieval::{self, Excerpt};
+use ocrchat_answer::verify::ground;
+pub use ocrchat_answer::{ChatAnswer, ChatRole, ChatTurn, Citation, MAX_QUESTION_CHARS, NOT_IN_DOCUMENT};
 
 use super::openai::{ChatRequest, Message, ResponseFormat};
-use super::retrieval::{self, Excerpt};
-use super::verify::verify_quote;
 use super::{LlmClient, LlmError};
-
-/// The answer when the document does not support one.
-pub const NOT_IN_DOCUMENT: &str = "The document does not say: I found nothing about this in its text.";
 
 /// History turns sent with a question: enough for follow-ups ("and the
 /// date?"), bounded so a long conversation cannot crowd out the document.
@@ -25,56 +22,10 @@ const MAX_HISTORY_TURNS: usize = 6;
 const MAX_HISTORY_TURN_CHARS: usize = 1500;
 /// Room kept in the context budget for instructions and the question.
 const PROMPT_OVERHEAD_CHARS: usize = 2500;
-/// A question longer than this is cut (the API caps messages anyway; this
-/// keeps the request bound whatever the caller does).
-const MAX_QUESTION_CHARS: usize = 4000;
 /// Citations returned at most (the model sometimes quotes every line).
 const MAX_CITATIONS: usize = 8;
 /// An answer's token budget: a grounded answer is a few sentences + quotes.
 const MAX_ANSWER_TOKENS: u32 = 1500;
-
-/// Who said a message of a conversation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ChatRole {
-    /// The API caller.
-    User,
-    /// ocrchat's answer.
-    Assistant,
-}
-
-/// One earlier message of the conversation, oldest first.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChatTurn {
-    /// Who said it.
-    pub role: ChatRole,
-    /// What was said (assistant turns: the answer content, without citations).
-    pub content: String,
-}
-
-/// A page reference backing an answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Citation {
-    /// 1-based page number.
-    pub page: u32,
-    /// Exact substring of that page's text.
-    pub snippet: String,
-}
-
-/// The assistant's reply.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChatAnswer {
-    /// The answer text.
-    pub content: String,
-    /// Verified citations; empty when the document does not answer.
-    pub citations: Vec<Citation>,
-}
-
-impl ChatAnswer {
-    fn not_in_document() -> Self {
-        ChatAnswer { content: NOT_IN_DOCUMENT.to_string(), citations: Vec::new() }
-    }
-}
 
 const SYSTEM: &str = "You answer questions about one document using only the page excerpts given in the user's \
 message, never your own knowledge. Reply with a JSON object and nothing else:\n\
@@ -143,42 +94,6 @@ fn parse_model_answer(raw: &str) -> Option<ModelAnswer> {
     Some(ModelAnswer { found, answer, citations })
 }
 
-/// Keeps the citations whose quote occurs in a page. The cited page is tried
-/// first; a quote found on another page is re-attributed to that page
-/// (models miscount pages; the snippet, not the number, is the evidence).
-fn ground(pages: &[String], model: &ModelAnswer) -> (Vec<Citation>, Vec<(u32, u32)>) {
-    let mut out: Vec<Citation> = Vec::new();
-    let mut moved = Vec::new();
-    for (page, quote) in &model.citations {
-        let cited = page.and_then(|p| p.checked_sub(1)).map(|p| p as usize).filter(|&p| p < pages.len());
-        let order = cited.into_iter().chain((0..pages.len()).filter(|&p| Some(p) != cited));
-        let mut found = false;
-        for p in order {
-            let snippets = verify_quote(&pages[p], quote);
-            if snippets.is_empty() {
-                continue;
-            }
-            if let Some(from) = cited.filter(|&c| c != p) {
-                moved.push((from as u32 + 1, p as u32 + 1));
-                tracing::debug!(cited = ?page, found = p + 1, "citation re-attributed to the page that has the quote");
-            }
-            for snippet in snippets {
-                let c = Citation { page: p as u32 + 1, snippet };
-                if !out.contains(&c) {
-                    out.push(c);
-                }
-            }
-            found = true;
-            break;
-        }
-        if !found {
-            tracing::info!(page = ?page, quote = %truncate_chars(quote, 120), "dropped a citation not found in the document");
-        }
-    }
-    out.truncate(MAX_CITATIONS);
-    (out, moved)
-}
-
 /// Rewrites "(p. N)" markers of the answer for citations that moved from
 /// page N to another page, when no verified citation is left on page N (so
 /// the marker can only have meant the moved quote).
@@ -221,7 +136,13 @@ fn finish(pages: &[String], raw: &str) -> ChatAnswer {
         // unanswerable question gets no citation.
         return ChatAnswer::not_in_document();
     }
-    let (citations, moved) = ground(pages, &model);
+    let grounded = ground(pages, &model.citations);
+    for &i in &grounded.dropped {
+        let (page, quote) = &model.citations[i];
+        tracing::info!(page = ?page, quote = %truncate_chars(quote, 120), "dropped a citation not found in the document");
+    }
+    let (mut citations, moved) = (grounded.citations, grounded.moved);
+    citations.truncate(MAX_CITATIONS);
     if citations.is_empty() || model.answer.is_empty() {
         // Either the model says the text has no answer, or it claimed
         // something it could not quote: both get the same safe reply.

@@ -19,9 +19,7 @@
 mod chat;
 mod markdown;
 mod openai;
-mod retrieval;
 pub mod tools;
-mod verify;
 mod vlm;
 
 use std::fmt;

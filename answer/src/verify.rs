@@ -7,6 +7,8 @@
 
 use std::ops::Range;
 
+use crate::Citation;
+
 /// A quote needs this many normalised characters to count: "a" or "42"
 /// occur almost anywhere and prove nothing.
 const MIN_QUOTE_CHARS: usize = 4;
@@ -77,7 +79,7 @@ fn clean_quote(q: &str) -> &str {
 }
 
 /// Where `quote` occurs in `page` (byte range of the exact original text).
-pub(crate) fn locate(page: &str, quote: &str) -> Option<Range<usize>> {
+pub fn locate(page: &str, quote: &str) -> Option<Range<usize>> {
     let q = normalize(clean_quote(quote));
     let needle = q.text.trim();
     if needle.chars().filter(|c| !c.is_whitespace()).count() < MIN_QUOTE_CHARS
@@ -95,7 +97,7 @@ pub(crate) fn locate(page: &str, quote: &str) -> Option<Range<usize>> {
 /// The verbatim snippets for one model quote: the quote whole if it occurs,
 /// else its parts when the model elided with "…"/"..." (each part must
 /// occur). Empty when nothing verifies.
-pub(crate) fn verify_quote(page: &str, quote: &str) -> Vec<String> {
+pub fn verify_quote(page: &str, quote: &str) -> Vec<String> {
     if let Some(r) = locate(page, quote) {
         return vec![page[r].to_string()];
     }
@@ -105,6 +107,51 @@ pub(crate) fn verify_quote(page: &str, quote: &str) -> Vec<String> {
         return Vec::new();
     }
     parts.iter().filter_map(|p| locate(page, p)).map(|r| page[r].to_string()).collect()
+}
+
+/// What survives of a model's quotes: [`ground`]'s result.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Grounded {
+    /// Verified citations, each the exact text of its page, no duplicates.
+    pub citations: Vec<Citation>,
+    /// (cited page, page the quote was found on) for quotes re-attributed.
+    pub moved: Vec<(u32, u32)>,
+    /// Indexes of the quotes found on no page (dropped).
+    pub dropped: Vec<usize>,
+}
+
+/// Keeps the quotes (`(cited 1-based page, quote)`) that occur in a page.
+/// The cited page is tried first; a quote found on another page is
+/// re-attributed to that page (models miscount pages; the snippet, not the
+/// number, is the evidence).
+pub fn ground(pages: &[String], quotes: &[(Option<u32>, String)]) -> Grounded {
+    let mut out = Grounded::default();
+    for (i, (page, quote)) in quotes.iter().enumerate() {
+        let cited = page.and_then(|p| p.checked_sub(1)).map(|p| p as usize).filter(|&p| p < pages.len());
+        let order = cited.into_iter().chain((0..pages.len()).filter(|&p| Some(p) != cited));
+        let mut found = false;
+        for p in order {
+            let snippets = verify_quote(&pages[p], quote);
+            if snippets.is_empty() {
+                continue;
+            }
+            if let Some(from) = cited.filter(|&c| c != p) {
+                out.moved.push((from as u32 + 1, p as u32 + 1));
+            }
+            for snippet in snippets {
+                let c = Citation { page: p as u32 + 1, snippet };
+                if !out.citations.contains(&c) {
+                    out.citations.push(c);
+                }
+            }
+            found = true;
+            break;
+        }
+        if !found {
+            out.dropped.push(i);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -155,6 +202,22 @@ mod tests {
         // 'İ' lower-cases to two chars: kept as is, so "İstanbul" still matches itself.
         assert_eq!(locate("in İstanbul today", "İstanbul").map(|r| r.len()), Some("İstanbul".len()));
         assert_eq!(locate("x\u{00AD}ray results", "xray results"), Some(0.."x\u{00AD}ray results".len()));
+    }
+
+    #[test]
+    fn grounding_keeps_found_quotes_and_moves_miscounted_pages() {
+        let pages = vec!["Cover page".to_string(), PAGE.to_string()];
+        let quotes = vec![
+            (Some(1), "the invoice total is $42.00".to_string()), // on page 2, not 1
+            (Some(2), "Acme Corp".to_string()),
+            (None, "invented clause".to_string()),
+            (Some(2), "acme corp".to_string()), // same snippet again
+        ];
+        let g = ground(&pages, &quotes);
+        let got: Vec<(u32, &str)> = g.citations.iter().map(|c| (c.page, c.snippet.as_str())).collect();
+        assert_eq!(got, [(2, "The invoice total is\n$42.00"), (2, "Acme Corp")]);
+        assert_eq!(g.moved, [(1, 2)]);
+        assert_eq!(g.dropped, [2]);
     }
 
     #[test]

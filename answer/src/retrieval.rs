@@ -16,7 +16,7 @@ const B: f64 = 0.75;
 
 /// A passage of one page: `pages[page][range]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Excerpt {
+pub struct Excerpt {
     /// 0-based page index.
     pub page: usize,
     /// Byte range in that page's text.
@@ -38,7 +38,7 @@ fn is_cjk(c: char) -> bool {
 
 /// Lower-cased terms: alphanumeric runs (a light plural strip so "invoices"
 /// finds "invoice"), and for CJK every character and adjacent pair.
-pub(crate) fn tokenize(text: &str) -> Vec<String> {
+pub fn tokenize(text: &str) -> Vec<String> {
     let mut terms = Vec::new();
     let mut word = String::new();
     let mut cjk_prev: Option<char> = None;
@@ -77,7 +77,7 @@ pub(crate) fn tokenize(text: &str) -> Vec<String> {
 /// Cuts a page into chunks of about [`CHUNK_BYTES`], at blank lines when it
 /// can, else at line ends, else at spaces; ranges cover the text in order
 /// (whitespace between chunks excluded).
-pub(crate) fn chunk_page(text: &str) -> Vec<Range<usize>> {
+pub fn chunk_page(text: &str) -> Vec<Range<usize>> {
     let mut chunks = Vec::new();
     let mut start = 0;
     let len = text.len();
@@ -128,7 +128,7 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
 /// document order. The whole document when it fits; otherwise the best BM25
 /// chunks (or, when no chunk shares a term with the query — "summarise this"
 /// — the beginning of the document). Adjacent chunks are merged.
-pub(crate) fn select(pages: &[String], query: &str, budget: usize) -> Vec<Excerpt> {
+pub fn select(pages: &[String], query: &str, budget: usize) -> Vec<Excerpt> {
     let total: usize = pages.iter().map(|p| p.trim().len()).sum();
     if total <= budget {
         return pages
