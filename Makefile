@@ -6,7 +6,7 @@ CARGO ?= cargo
 TOOLS_BIN = $(shell scripts/install-tools.sh | tail -n 1)
 WASM_NODE = target/wasm-node
 
-.PHONY: run test models tools build wasm web bench clean-wasm local-llm
+.PHONY: run test lint models tools build wasm web bench clean-wasm local-llm
 
 ## run: the API server (+ web app when built) on http://127.0.0.1:8080 with SQLite in
 ## the user's data dir (override: OCRCHAT_DATA_DIR, ocrchat.toml); fetches models on first run
@@ -14,13 +14,24 @@ run: models web
 	$(CARGO) build --release -p ocrchat
 	./target/release/ocrchat serve --models-dir models
 
-## test: every test (unit, golden, hostile files, wasm == native, exports read by python-docx and pdftotext,
-## chat with the built-in answerer and through a real llama.cpp server on loopback)
-test: models wasm web
+## test: lint, then every test (unit, golden, hostile files, wasm == native, exports read by python-docx and
+## pdftotext, the API against its OpenAPI document with schemathesis, chat with the built-in answerer and
+## through a real llama.cpp server on loopback)
+test: lint models wasm web
 	@scripts/install-pdf-tools.sh
 	@scripts/local-llm.sh fetch smollm2 >/dev/null
 	@set -eo pipefail; OCRCHAT_TEST_PYTHON="$$(scripts/install-test-deps.sh | tail -n 1)"; export OCRCHAT_TEST_PYTHON; \
+	OCRCHAT_SCHEMATHESIS="$$(scripts/install-schemathesis.sh | tail -n 1)"; export OCRCHAT_SCHEMATHESIS; \
 	OCRCHAT_TEST_LLAMACPP=1 scripts/test.sh
+
+## lint: rustfmt and clippy with warnings as errors, natively and for the wasm crates on wasm32.
+## --release shares target/release with the build and tests (build scripts, proc macros).
+lint:
+	@PATH="$(TOOLS_BIN):$$PATH"; set -e; \
+	{ $(CARGO) clippy --version && $(CARGO) fmt --version; } >/dev/null 2>&1 || rustup component add clippy rustfmt; \
+	$(CARGO) fmt --all --check; \
+	$(CARGO) clippy --workspace --all-targets --release -- -D warnings; \
+	$(CARGO) clippy -p ocrchat-worker -p ocrchat-app --release --target wasm32-unknown-unknown -- -D warnings
 
 ## models: fetch and verify the OCR models into models/, with .br/.gz beside them for the browser
 models:
@@ -42,7 +53,7 @@ wasm:
 ## web: the browser app (Leptos + the OCR worker) into dist/, optimised by wasm-opt, then
 ## content-hashed names and .br/.gz beside each file (scripts/web_assets.py);
 ## rebuilt only when a source it is made from changed (wasm-opt takes minutes)
-WEB_SRC = $(shell find app worker engine www -type f -not -path '*/node/*') Trunk.toml Cargo.toml Cargo.lock scripts/web_assets.py
+WEB_SRC = $(shell find app worker engine core answer www -type f -not -path '*/node/*') Trunk.toml Cargo.toml Cargo.lock scripts/web_assets.py
 web: dist/.built
 dist/.built: $(WEB_SRC)
 	@PATH="$(TOOLS_BIN):$$PATH"; set -e; trunk build --release; python3 scripts/web_assets.py dist; touch $@

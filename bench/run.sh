@@ -55,7 +55,7 @@ run_chat() {
   (cd "$repo" && "${CARGO:-cargo}" build --release -q -p ocrchat -p ocrchat-tests)
   local section="$work/chat.md" status=0
   rm -f "$section"
-  OCRCHAT_SHARED_DIR="$shared" "$repo/target/release/chatbench" --markdown "$section" "$@" || status=$?
+  OCRCHAT_SHARED_DIR="$shared" OCRCHAT_BIN="$repo/target/release/ocrchat" "$repo/target/release/chatbench" --markdown "$section" "$@" || status=$?
   if [ -f "$section" ]; then
     write_section "Chat" "$section"
   fi

@@ -11,8 +11,9 @@
   let jobs = 0;
 
   // `worker` reads images; `worker_full` also PDFs and is started only when
-  // one arrives (it is twice the download). The build step
-  // (scripts/web_assets.py) rewrites these names to the content-hashed ones.
+  // one arrives (it is twice the download); the first-load worker says when a
+  // file is a PDF it cannot read. The build step (scripts/web_assets.py)
+  // rewrites these names to the content-hashed ones.
   const FILES = {
     worker: ['worker.js', 'worker_bg.wasm'],
     worker_full: ['worker_full.js', 'worker_full_bg.wasm'],
@@ -25,12 +26,6 @@
       // Without this a wasm that cannot be fetched (no CORS, offline) leaves the widget waiting forever.
       `.catch((e) => postMessage({ type: 'error', job: null, message: 'the OCR worker could not start: ' + e }));`;
     return new Worker(URL.createObjectURL(new Blob([src], { type: 'text/javascript' })));
-  }
-
-  // Same rule as the engine: `%PDF-` within the first KiB.
-  async function isPdf(file) {
-    const head = new Uint8Array(await file.slice(0, 1024).arrayBuffer());
-    return new TextDecoder('latin1').decode(head).includes('%PDF-');
   }
 
   function mount(root) {
@@ -65,9 +60,19 @@
       if (workers[name]) return workers[name];
       const worker = spawnWorker(name);
       let queue = [];
-      const w = { send: (msg, transfer = []) => (queue ? queue.push([msg, transfer]) : worker.postMessage(msg, transfer)) };
+      const sniffs = {};
+      const w = {
+        send: (msg, transfer = []) => (queue ? queue.push([msg, transfer]) : worker.postMessage(msg, transfer)),
+        // The file type and whether this build reads it, by the engine's own
+        // rule (the widget does not sniff itself): `sniff` → `sniffed`.
+        sniff: async (job, file) => {
+          const head = await file.slice(0, 1024).arrayBuffer();
+          return new Promise((resolve) => { sniffs[job] = resolve; w.send({ type: 'sniff', job, payload: head }, [head]); });
+        },
+      };
       worker.onmessage = ({ data: m }) => {
         if (m.type === 'started') { queue.forEach(([msg, t]) => worker.postMessage(msg, t)); queue = null; }
+        else if (m.type === 'sniffed') { const answer = sniffs[m.job]; delete sniffs[m.job]; if (answer) answer(m); }
         else if (m.type === 'ready') { if (!current) status.textContent = 'ready'; }
         else if (m.type === 'opened' && m.job === current) { bar.max = m.pages; bar.value = 0; status.textContent = `reading 0/${m.pages} pages…`; }
         else if (m.type === 'page' && m.job === current) { bar.value = m.index + 1; status.textContent = `reading ${m.index + 1}/${m.pages} pages…`; }
@@ -85,7 +90,11 @@
       const job = (current = ++jobs);
       text.value = '';
       status.textContent = 'reading…';
-      const worker = workerFor((await isPdf(file)) ? 'worker_full' : 'worker');
+      // The first-load worker says whether it reads the file; a PDF it cannot
+      // read goes to the PDF build, started now (twice the download).
+      const sniffed = await workerFor('worker').sniff(job, file);
+      if (job !== current) return; // another file was dropped meanwhile
+      const worker = workerFor(sniffed.format === 'pdf' && !sniffed.readable ? 'worker_full' : 'worker');
       const payload = await file.arrayBuffer();
       if (job !== current) return; // another file was dropped meanwhile
       currentWorker = worker;

@@ -36,12 +36,32 @@ pub const MAX_QUESTION_CHARS: usize = 4000;
 
 /// Who said a message of a conversation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ChatRole {
     /// The person asking.
     User,
     /// ocrchat's answer.
     Assistant,
+}
+
+impl ChatRole {
+    /// `user` or `assistant` (the API's and the database's name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChatRole::User => "user",
+            ChatRole::Assistant => "assistant",
+        }
+    }
+
+    /// Parses [`ChatRole::as_str`]'s names.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "user" => Some(ChatRole::User),
+            "assistant" => Some(ChatRole::Assistant),
+            _ => None,
+        }
+    }
 }
 
 /// One earlier message of the conversation, oldest first.
@@ -55,6 +75,7 @@ pub struct ChatTurn {
 
 /// A page reference backing an answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Citation {
     /// 1-based page number.
     pub page: u32,

@@ -6,13 +6,15 @@ use std::collections::HashMap;
 
 use js_sys::ArrayBuffer;
 use leptos::prelude::*;
+use ocrchat_core::ModelSize;
+use ocrchat_core::sniff::SNIFF_BYTES;
 use ocrchat_worker::protocol::{Request, Response};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::api;
 use crate::components::{Controls, FileCard};
-use crate::model::{FileJob, PageView, Phase, Tier};
+use crate::model::{ChatLine, FileJob, PageView, Phase, Tier};
 use crate::worker::{Build, OcrWorker};
 
 /// A file's state, shared by its card and the message handlers.
@@ -22,9 +24,9 @@ pub type JobSignal = RwSignal<FileJob, LocalStorage>;
 #[derive(Clone, Debug, PartialEq)]
 pub enum ModelState {
     /// Being fetched / compiled.
-    Loading(String),
+    Loading(ModelSize),
     /// Loaded; `cached`: no download was needed.
-    Ready { model: String, cached: bool },
+    Ready { model: ModelSize, cached: bool },
     /// Could not load.
     Failed(String),
 }
@@ -45,7 +47,7 @@ pub struct AppState {
     /// API token for the server tiers.
     pub token: RwSignal<String>,
     /// The model family every worker loads (`tiny` / `small`).
-    chosen_model: StoredValue<String>,
+    chosen_model: StoredValue<ModelSize>,
     next_id: StoredValue<u32>,
 }
 
@@ -63,7 +65,11 @@ thread_local! {
 /// Sends a job's request (`export`, `forget`) to the worker that read it.
 pub fn send(req: &Request, payload: Option<ArrayBuffer>) {
     let job = match req {
-        Request::Ocr { job, .. } | Request::Export { job, .. } | Request::Forget { job } => Some(*job),
+        Request::Ocr { job, .. }
+        | Request::Export { job, .. }
+        | Request::Sniff { job }
+        | Request::Ask { job, .. }
+        | Request::Forget { job } => Some(*job),
         Request::Load { .. } => None,
     };
     WORKERS.with(|w| {
@@ -87,14 +93,14 @@ fn models_url() -> String {
 
 impl AppState {
     fn new() -> Self {
-        let model: String = web_sys::window()
+        let model = web_sys::window()
             .and_then(|w| w.local_storage().ok().flatten())
             .and_then(|s| s.get_item(MODEL_KEY).ok().flatten())
-            .filter(|m| m == "tiny" || m == "small")
-            .unwrap_or_else(|| "tiny".into());
+            .and_then(|m| ModelSize::parse(&m))
+            .unwrap_or(ModelSize::Tiny);
         Self {
             jobs: RwSignal::new(Vec::new()),
-            model: RwSignal::new(ModelState::Loading(model.clone())),
+            model: RwSignal::new(ModelState::Loading(model)),
             languages: RwSignal::new(Vec::new()),
             language: RwSignal::new("auto".into()),
             tier: RwSignal::new(Tier::Cpu),
@@ -104,14 +110,14 @@ impl AppState {
         }
     }
 
-    /// Loads `model` (`tiny` / `small`) in every running worker.
-    pub fn load_model(&self, model: &str) {
+    /// Loads `model` in every running worker.
+    pub fn load_model(&self, model: ModelSize) {
         if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-            let _ = s.set_item(MODEL_KEY, model);
+            let _ = s.set_item(MODEL_KEY, model.as_str());
         }
-        self.chosen_model.set_value(model.to_string());
-        self.model.set(ModelState::Loading(model.to_string()));
-        let load = Request::Load { model: model.to_string(), models_url: models_url() };
+        self.chosen_model.set_value(model);
+        self.model.set(ModelState::Loading(model));
+        let load = Request::Load { model, models_url: models_url() };
         WORKERS.with(|w| w.borrow().running.values().for_each(|worker| worker.send(&load, None)));
     }
 
@@ -165,7 +171,9 @@ impl AppState {
             Ok(buf) => buf.unchecked_into(),
             Err(_) => return self.fail(id, "cannot read the file".into()),
         };
-        let head = js_sys::Uint8Array::new_with_byte_offset_and_length(&buf, 0, buf.byte_length().min(1024)).to_vec();
+        let head =
+            js_sys::Uint8Array::new_with_byte_offset_and_length(&buf, 0, buf.byte_length().min(SNIFF_BYTES as u32))
+                .to_vec();
         let build = Build::for_file(&head);
         if let Err(e) = self.start_worker(build) {
             return self.fail(id, e);
@@ -239,11 +247,13 @@ impl AppState {
                     });
                 }
             }
-            Response::Page { job, index, pages, page_json, preview_width, preview_height } => {
+            // The app picks worker builds itself (`Build::for_file`); it never asks.
+            Response::Sniffed { .. } => {}
+            Response::Page { job, index, pages, page, preview_width, preview_height } => {
                 let Some(j) = self.job(job) else { return };
                 let view = payload
-                    .ok_or_else(|| "page without pixels".to_string())
-                    .and_then(|px| PageView::parse(index, &page_json, px, preview_width, preview_height));
+                    .ok_or("page without pixels")
+                    .map(|px| PageView::new(page, px, preview_width, preview_height));
                 j.update(|j| {
                     j.pages_total = pages;
                     j.pages_done = index + 1;
@@ -270,6 +280,26 @@ impl AppState {
                     && let Err(e) = crate::util::download(&js_sys::Uint8Array::new(&buf), &filename, &mime)
                 {
                     web_sys::console::error_2(&"ocrchat: download failed".into(), &e);
+                }
+            }
+            Response::Answer { job, content, citations, .. } => {
+                if let Some(j) = self.job(job) {
+                    j.update(|j| {
+                        j.asking = false;
+                        let citations = citations.into_iter().map(|c| (u64::from(c.page), c.snippet)).collect();
+                        j.chat.push(ChatLine { role: "assistant", text: content, citations });
+                    });
+                }
+            }
+            // A question the worker refused: said in the chat, the file stays read.
+            Response::Error { job: Some(job), message }
+                if self.job(job).is_some_and(|j| j.with_untracked(|j| j.asking)) =>
+            {
+                if let Some(j) = self.job(job) {
+                    j.update(|j| {
+                        j.asking = false;
+                        j.chat.push(ChatLine { role: "error", text: message, citations: Vec::new() });
+                    });
                 }
             }
             Response::Error { job: Some(job), message } => self.fail(job, message),

@@ -1,50 +1,8 @@
-//! What the result view shows: files, their pages, the boxes on them. Page
-//! JSON is the engine's (the API's) page shape; only the fields drawn are read.
+//! What the result view shows: files, their pages, the boxes on them. Pages
+//! arrive from the worker as the shared document type (`ocrchat-core`).
 
 use js_sys::ArrayBuffer;
-use serde::Deserialize;
-
-/// A box in page pixels `[x0, y0, x1, y1]`.
-pub type BBox = [u32; 4];
-
-/// One word (or line) drawn over the page.
-#[derive(Clone, Debug, Deserialize)]
-pub struct Word {
-    /// Recognised text.
-    pub text: String,
-    /// Where it is.
-    pub bbox: BBox,
-    /// 0..1.
-    pub confidence: f32,
-}
-
-/// A line of text with its words.
-#[derive(Clone, Debug, Deserialize)]
-pub struct Line {
-    /// Text of the line.
-    pub text: String,
-    /// Where it is.
-    pub bbox: BBox,
-    /// Mean confidence.
-    pub confidence: f32,
-    /// Words left to right.
-    #[serde(default)]
-    pub words: Vec<Word>,
-}
-
-#[derive(Deserialize)]
-struct Block {
-    #[serde(default)]
-    lines: Vec<Line>,
-}
-
-#[derive(Deserialize)]
-struct PageJson {
-    width: u32,
-    height: u32,
-    #[serde(default)]
-    blocks: Vec<Block>,
-}
+use ocrchat_core::{Line, Page};
 
 /// A page ready to draw.
 #[derive(Clone)]
@@ -67,24 +25,28 @@ pub struct PageView {
 
 impl PageView {
     /// Builds the view of a `page` message.
-    pub fn parse(
-        index: u32,
-        page_json: &str,
-        pixels: ArrayBuffer,
-        preview_width: u32,
-        preview_height: u32,
-    ) -> Result<Self, String> {
-        let page: PageJson = serde_json::from_str(page_json).map_err(|e| e.to_string())?;
-        Ok(Self {
-            index,
+    pub fn new(page: Page, pixels: ArrayBuffer, preview_width: u32, preview_height: u32) -> Self {
+        Self {
+            index: page.index as u32,
             width: page.width.max(1),
             height: page.height.max(1),
             pixels,
             preview_width,
             preview_height,
             lines: page.blocks.into_iter().flat_map(|b| b.lines).collect(),
-        })
+        }
     }
+}
+
+/// One line of a file's chat transcript.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChatLine {
+    /// `you`, `assistant` or `error`.
+    pub role: &'static str,
+    /// The question, the answer, or why there is none.
+    pub text: String,
+    /// (1-based page, verbatim snippet) backing an answer.
+    pub citations: Vec<(u64, String)>,
 }
 
 /// Where a file is in its life.
@@ -138,6 +100,12 @@ pub struct FileJob {
     pub millis: f64,
     /// The server's job uuid (vlm tier): enables chat and server downloads.
     pub server_uuid: Option<String>,
+    /// Questions and answers about this file, oldest first.
+    pub chat: Vec<ChatLine>,
+    /// A question is waiting for its answer.
+    pub asking: bool,
+    /// The server's conversation id (vlm tier).
+    pub conversation: Option<String>,
 }
 
 impl FileJob {
@@ -157,6 +125,9 @@ impl FileJob {
             confidence: 0.0,
             millis: 0.0,
             server_uuid: None,
+            chat: Vec::new(),
+            asking: false,
+            conversation: None,
         }
     }
 

@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::ArrayBuffer;
+use ocrchat_core::{InputFormat, sniff};
 use ocrchat_worker::protocol::{self, Request, Response};
 use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, Worker};
@@ -28,10 +29,10 @@ impl Build {
         }
     }
 
-    /// The build that reads a file starting with `head`: PDFs need `Full`.
-    /// Same rule as the engine's sniffing (`%PDF-` within the first KiB).
+    /// The build that reads a file starting with `head` (its first
+    /// [`SNIFF_BYTES`](ocrchat_core::sniff::SNIFF_BYTES)): PDFs need `Full`. The engine's own sniffing rule.
     pub fn for_file(head: &[u8]) -> Self {
-        if head[..head.len().min(1024)].windows(5).any(|w| w == b"%PDF-") { Build::Full } else { Build::Lite }
+        if sniff(head) == Ok(InputFormat::Pdf) { Build::Full } else { Build::Lite }
     }
 }
 

@@ -6,7 +6,8 @@ use std::io::Cursor;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, RgbImage};
 
-use crate::error::{EngineError, Result};
+use crate::error::{BoxError, EngineError, Result};
+use ocrchat_core::InputFormat;
 
 /// Bounds applied to every input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,75 +24,23 @@ impl Default for DecodeLimits {
     }
 }
 
-/// File types we accept, sniffed from magic bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InputFormat {
-    /// PNG.
-    Png,
-    /// JPEG.
-    Jpeg,
-    /// WebP.
-    Webp,
-    /// GIF (first frame).
-    Gif,
-    /// BMP.
-    Bmp,
-    /// TIFF (every page).
-    Tiff,
-    /// PDF.
-    Pdf,
+/// The `image` decoder for a raster format (`None` for PDF).
+fn image_format(format: InputFormat) -> Option<ImageFormat> {
+    Some(match format {
+        InputFormat::Png => ImageFormat::Png,
+        InputFormat::Jpeg => ImageFormat::Jpeg,
+        InputFormat::Webp => ImageFormat::WebP,
+        InputFormat::Gif => ImageFormat::Gif,
+        InputFormat::Bmp => ImageFormat::Bmp,
+        InputFormat::Tiff => ImageFormat::Tiff,
+        InputFormat::Pdf => return None,
+    })
 }
 
-impl InputFormat {
-    /// Lower-case name used in messages and APIs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Png => "png",
-            Self::Jpeg => "jpeg",
-            Self::Webp => "webp",
-            Self::Gif => "gif",
-            Self::Bmp => "bmp",
-            Self::Tiff => "tiff",
-            Self::Pdf => "pdf",
-        }
-    }
-
-    fn image_format(self) -> Option<ImageFormat> {
-        Some(match self {
-            Self::Png => ImageFormat::Png,
-            Self::Jpeg => ImageFormat::Jpeg,
-            Self::Webp => ImageFormat::WebP,
-            Self::Gif => ImageFormat::Gif,
-            Self::Bmp => ImageFormat::Bmp,
-            Self::Tiff => ImageFormat::Tiff,
-            Self::Pdf => return None,
-        })
-    }
-}
-
-/// Identifies the file type from its first bytes; the file name is never trusted.
-pub fn sniff(bytes: &[u8]) -> Result<InputFormat> {
-    if bytes.is_empty() {
-        return Err(EngineError::Empty);
-    }
-    // PDF headers may be preceded by junk; readers accept %PDF- in the first KiB.
-    let head = &bytes[..bytes.len().min(1024)];
-    if head.windows(5).any(|w| w == b"%PDF-") {
-        return Ok(InputFormat::Pdf);
-    }
-    let format = match image::guess_format(bytes) {
-        Ok(ImageFormat::Png) => InputFormat::Png,
-        Ok(ImageFormat::Jpeg) => InputFormat::Jpeg,
-        Ok(ImageFormat::WebP) => InputFormat::Webp,
-        Ok(ImageFormat::Gif) => InputFormat::Gif,
-        Ok(ImageFormat::Bmp) => InputFormat::Bmp,
-        Ok(ImageFormat::Tiff) => InputFormat::Tiff,
-        Ok(other) => return Err(EngineError::UnsupportedFormat(format!("{other:?}").to_lowercase())),
-        Err(_) => {
-            return Err(EngineError::UnsupportedFormat("not a PNG, JPEG, WEBP, GIF, BMP, TIFF or PDF file".into()));
-        }
-    };
-    Ok(format)
+/// Identifies the file type from its first bytes (the shared rule,
+/// [`ocrchat_core::sniff`]); the file name is never trusted.
+pub(crate) fn sniff(bytes: &[u8]) -> Result<InputFormat> {
+    Ok(ocrchat_core::sniff(bytes)?)
 }
 
 /// Any input file: raster pages decoded or rendered one at a time.
@@ -200,14 +149,14 @@ impl<'a> ImageSource<'a> {
     }
 }
 
-fn decode_err(format: InputFormat, e: impl std::fmt::Display) -> EngineError {
-    EngineError::Decode { format: format.name(), reason: e.to_string() }
+fn decode_err(format: InputFormat, e: impl Into<BoxError>) -> EngineError {
+    EngineError::decode(format.name(), e)
 }
 
 fn check_pixels(w: u32, h: u32, limits: DecodeLimits) -> Result<()> {
     let (w, h) = (u64::from(w), u64::from(h));
     if w == 0 || h == 0 {
-        return Err(EngineError::Decode { format: "image", reason: "zero width or height".into() });
+        return Err(EngineError::decode("image", "zero width or height"));
     }
     if w * h > limits.max_pixels {
         return Err(EngineError::TooLarge { width: w, height: h, limit: limits.max_pixels });
@@ -240,7 +189,7 @@ fn gif_first_frame_extent(b: &[u8]) -> Option<(u32, u32)> {
 }
 
 fn reader(bytes: &[u8], format: InputFormat) -> Result<ImageReader<Cursor<&[u8]>>> {
-    let image_format = format.image_format().ok_or(EngineError::UnsupportedFormat(format.name().into()))?;
+    let image_format = image_format(format).ok_or(EngineError::UnsupportedFormat(format.name().into()))?;
     Ok(ImageReader::with_format(Cursor::new(bytes), image_format))
 }
 
@@ -320,7 +269,7 @@ fn decode_tiff_page(bytes: &[u8], index: usize, limits: DecodeLimits) -> Result<
     let data = dec.read_image().map_err(err)?;
     let n = w as usize * h as usize;
     let mut rgb = Vec::with_capacity(n * 3);
-    let short = || EngineError::Decode { format: "tiff", reason: "pixel data shorter than the image".into() };
+    let short = || EngineError::decode("tiff", "pixel data shorter than the image");
     match (color, &data) {
         (C::Gray(1), D::U8(buf)) => {
             let stride = (w as usize).div_ceil(8);
@@ -417,6 +366,50 @@ mod tests {
     fn rejects_empty_and_unknown_bytes() {
         assert!(matches!(sniff(b""), Err(EngineError::Empty)));
         assert!(matches!(sniff(b"hello world, not an image"), Err(EngineError::UnsupportedFormat(_))));
+    }
+
+    /// The shared sniffing rule names every file as the `image` decoders would.
+    #[test]
+    fn shared_sniffing_agrees_with_the_decoders() {
+        let mut heads: Vec<Vec<u8>> = vec![
+            b"\x89PNG\r\n\x1a\n".to_vec(),
+            vec![0xff, 0xd8, 0xff, 0xe0],
+            b"GIF89a".to_vec(),
+            b"GIF87a".to_vec(),
+            b"RIFF\x10\0\0\0WEBPVP8 ".to_vec(),
+            b"RIFF\x10\0\0\0WAVEfmt ".to_vec(),
+            b"MM\0*".to_vec(),
+            b"II*\0".to_vec(),
+            b"DDS ".to_vec(),
+            b"BM".to_vec(),
+            vec![0, 0, 1, 0],
+            b"#?RADIANCE".to_vec(),
+            b"\0\0\0\x1cftypavif".to_vec(),
+            vec![0x76, 0x2f, 0x31, 0x01],
+            b"qoif".to_vec(),
+            b"farbfeld".to_vec(),
+            b"hello".to_vec(),
+        ];
+        heads.extend((1..=7).map(|i| format!("P{i}").into_bytes()));
+        for head in heads {
+            let ours = sniff(&head);
+            match image::guess_format(&head) {
+                Ok(f) => match image_format_of(f) {
+                    Some(expected) => assert_eq!(ours.unwrap(), expected, "{head:?}"),
+                    None => assert!(
+                        matches!(&ours, Err(EngineError::UnsupportedFormat(n)) if *n == format!("{f:?}").to_lowercase()),
+                        "{head:?}: {ours:?}"
+                    ),
+                },
+                Err(_) => assert!(matches!(ours, Err(EngineError::UnsupportedFormat(_))), "{head:?}"),
+            }
+        }
+    }
+
+    fn image_format_of(f: ImageFormat) -> Option<InputFormat> {
+        [InputFormat::Png, InputFormat::Jpeg, InputFormat::Webp, InputFormat::Gif, InputFormat::Bmp, InputFormat::Tiff]
+            .into_iter()
+            .find(|&i| image_format(i) == Some(f))
     }
 
     #[test]

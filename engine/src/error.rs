@@ -1,8 +1,20 @@
 //! The engine's error type. Every failure a caller can cause (bad bytes,
 //! oversized images, unsupported languages, missing models) is a distinct
 //! variant so the server can map it to a precise 4xx.
+//!
+//! Messages are short and meant for users ("could not decode the png
+//! file"); what a decoder, the runtime or an exporter said is kept as the
+//! error's [`source`](std::error::Error::source), for logs
+//! ([`EngineError::detail`] prints the whole chain).
 
 use thiserror::Error;
+
+use crate::ExportFormat;
+use ocrchat_core::SniffError;
+
+/// A lower-level error kept as a source (decoders, the runtime, exporters,
+/// or a sentence of ours when there is no error value to keep).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// What went wrong while reading, recognising or exporting a document.
 #[derive(Debug, Error)]
@@ -15,12 +27,13 @@ pub enum EngineError {
     #[error("unsupported file type: {0}")]
     UnsupportedFormat(String),
     /// The format was recognised but the data is corrupt or truncated.
-    #[error("could not decode the {format} file: {reason}")]
+    #[error("could not decode the {format} file")]
     Decode {
         /// Format that was sniffed from the bytes.
         format: &'static str,
-        /// Decoder's explanation.
-        reason: String,
+        /// The decoder's error.
+        #[source]
+        source: BoxError,
     },
     /// A page declares more pixels than the configured bound (checked before
     /// any pixel buffer is allocated).
@@ -47,14 +60,18 @@ pub enum EngineError {
     ModelsMissing {
         /// Which file or directory was looked for.
         detail: String,
+        /// Why it could not be read, when a read was tried.
+        #[source]
+        source: Option<std::io::Error>,
     },
     /// A model file exists but is not usable.
-    #[error("model {name} is invalid: {reason}")]
+    #[error("model {name} is invalid")]
     InvalidModel {
         /// Model name.
         name: String,
         /// What is wrong with it.
-        reason: String,
+        #[source]
+        source: BoxError,
     },
     /// The requested language is not served by any installed model.
     #[error("language {code:?} is not supported by the installed models; supported: {supported}")]
@@ -65,16 +82,27 @@ pub enum EngineError {
         supported: String,
     },
     /// The inference runtime failed.
-    #[error("inference failed: {0}")]
-    Inference(String),
+    #[error("inference failed in {model}")]
+    Inference {
+        /// Which network (`<model>/det`, `<model>/rec`).
+        model: String,
+        /// The runtime's error.
+        #[source]
+        source: BoxError,
+    },
     /// An exporter could not produce its format.
-    #[error("export to {format} failed: {reason}")]
+    #[error("export to {} failed", .format.extension())]
     Export {
         /// Output format.
-        format: &'static str,
+        format: ExportFormat,
         /// Why.
-        reason: String,
+        #[source]
+        source: BoxError,
     },
+    /// A searchable PDF is drawn from the pages of the file the document was
+    /// read from, and the caller did not pass it.
+    #[error("a searchable PDF needs the file the document was read from")]
+    NoOriginal,
     /// The input or output needs a part of the engine this build leaves out
     /// (the browser's first-load worker has no PDF reader; the page routes
     /// PDFs to a full build).
@@ -100,6 +128,41 @@ impl EngineError {
                 | Self::PasswordProtected
                 | Self::UnsupportedLanguage { .. }
         )
+    }
+
+    /// The message followed by every source's, `: `-separated: for logs.
+    pub fn detail(&self) -> String {
+        let mut out = self.to_string();
+        let mut next = std::error::Error::source(self);
+        while let Some(e) = next {
+            out.push_str(": ");
+            out.push_str(&e.to_string());
+            next = e.source();
+        }
+        out
+    }
+
+    /// A decode error of `format` whose source is `source` (an error value,
+    /// or a sentence of ours).
+    pub(crate) fn decode(format: &'static str, source: impl Into<BoxError>) -> Self {
+        Self::Decode { format, source: source.into() }
+    }
+
+    /// An export error of `format`.
+    pub(crate) fn export(format: ExportFormat, source: impl Into<BoxError>) -> Self {
+        Self::Export { format, source: source.into() }
+    }
+}
+
+impl From<SniffError> for EngineError {
+    fn from(e: SniffError) -> Self {
+        match e {
+            SniffError::Empty => Self::Empty,
+            SniffError::Unsupported(Some(name)) => Self::UnsupportedFormat(name.into()),
+            SniffError::Unsupported(None) => {
+                Self::UnsupportedFormat("not a PNG, JPEG, WEBP, GIF, BMP, TIFF or PDF file".into())
+            }
+        }
     }
 }
 

@@ -1,10 +1,18 @@
 //! ocrchat's OCR engine: pure Rust on `rten`, for native targets and
 //! `wasm32-unknown-unknown`.
 //!
-//! The path of a file: [`decode`] (sniff, bound, decode) → [`OcrEngine::detect`]
-//! (DB text detection) → [`OcrEngine::recognize`] (CTC recognition with word
-//! boxes) → [`OcrEngine::layout`] (blocks, tables, reading order) →
-//! [`Document`] → [`export`].
+//! The path of a file: [`Source::open`] (sniff, bound, decode on demand) →
+//! [`OcrEngine::detect`] (DB text detection) → [`OcrEngine::recognize`]
+//! (a [`TextRecognizer`]: lines with word boxes) → [`OcrEngine::layout`]
+//! (blocks, tables, reading order) → [`Document`] → [`export()`].
+//!
+//! The stages are private modules; their data types are re-exported here.
+//! One method per stage, plus shortcuts: [`OcrEngine::ocr_image`] (one page
+//! image), [`OcrEngine::pages`] (the page driver: every page of a source,
+//! text layers of born-digital PDFs included) and [`OcrEngine::ocr_bytes`]
+//! (a whole file). The document types, [`ExportFormat`], [`sniff`] and
+//! [`ModelSize`] come from `ocrchat-core`, which hosts without the engine
+//! (the browser app) share.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), ocrchat_engine::EngineError> {
@@ -16,30 +24,43 @@
 //! # Ok(()) }
 //! ```
 
-pub mod decode;
-pub mod detect;
-pub mod document;
-pub mod error;
-pub mod export;
-pub mod geometry;
-pub mod layout;
-pub mod model;
+mod decode;
+mod detect;
+mod error;
+mod export;
+mod geometry;
+mod layout;
+mod model;
 #[cfg(feature = "pdf")]
-pub mod pdf;
+mod pdf;
 #[cfg(feature = "pdf")]
 mod pdf_text;
 mod pipeline;
-pub mod recognize;
+mod recognize;
 pub mod registry;
 
-pub use decode::{DecodeLimits, InputFormat, Source};
-pub use document::{BBox, Block, BlockKind, Document, Line, Page, PageSource, Word};
-pub use error::EngineError;
-pub use export::ExportFormat;
-pub use pipeline::{EngineConfig, OcrEngine, TextLayerCheck};
-pub use registry::{ModelSize, ModelSpec};
+// The shared types (document model, formats, sniffing, sizes) live in the
+// leaf crate every host uses; the engine re-exports them.
+use ocrchat_core::document;
+pub use ocrchat_core::{
+    BBox, Block, BlockKind, Document, ExportFormat, InputFormat, Line, ModelSize, Page, PageSource, SniffError, Word,
+    sniff,
+};
 
-use model::{RtenDetector, RtenRecognizer};
+pub use decode::{DecodeLimits, ImageSource, Source};
+pub use detect::{DetParams, TextRegion};
+pub use error::{BoxError, EngineError};
+pub use export::{Original, export};
+pub use geometry::{Point, Quad};
+pub use layout::LayoutParams;
+pub use model::{DetectionModel, Normalization, RecognitionModel, RtenDetector, RtenRecognizer, TextRecognizer};
+#[cfg(feature = "pdf")]
+pub use pdf::PdfSource;
+#[cfg(feature = "pdf")]
+pub use pdf_text::TextLayer;
+pub use pipeline::{EngineConfig, OcrEngine, PageError, PageReader, ReadPage};
+pub use recognize::{CtcRecognizer, RecParams, RecognizedLine, RecognizedWord};
+pub use registry::ModelSpec;
 
 /// Builds an engine from model bytes (what the wasm worker does after fetching them).
 pub fn engine_from_bytes(
@@ -51,7 +72,7 @@ pub fn engine_from_bytes(
 ) -> Result<OcrEngine, EngineError> {
     let det = RtenDetector::from_bytes(&format!("{}/det", spec.name), det_onnx)?;
     let rec = RtenRecognizer::from_bytes(&format!("{}/rec", spec.name), rec_onnx, dict)?;
-    Ok(OcrEngine::new(Box::new(det), Box::new(rec), config))
+    Ok(OcrEngine::new(Box::new(det), Box::new(CtcRecognizer(rec)), config))
 }
 
 /// Models of the catalog whose files are present under `dir`.
@@ -70,9 +91,9 @@ pub fn load_engine(dir: &std::path::Path, spec: &ModelSpec, config: EngineConfig
     let base = dir.join(spec.name);
     let read = |f: &str| {
         std::fs::read(base.join(f))
-            .map_err(|e| EngineError::ModelsMissing { detail: format!("{}: {e}", base.join(f).display()) })
+            .map_err(|e| EngineError::ModelsMissing { detail: base.join(f).display().to_string(), source: Some(e) })
     };
     let dict = String::from_utf8(read("dict.txt")?)
-        .map_err(|e| EngineError::InvalidModel { name: spec.name.into(), reason: e.to_string() })?;
+        .map_err(|e| EngineError::InvalidModel { name: spec.name.into(), source: e.into() })?;
     engine_from_bytes(spec, read("det.onnx")?, read("rec.onnx")?, &dict, config)
 }

@@ -6,7 +6,11 @@ use rten::Model;
 use rten_tensor::NdTensor;
 use rten_tensor::prelude::*;
 
+use image::RgbImage;
+
 use crate::error::{EngineError, Result};
+use crate::geometry::Quad;
+use crate::recognize::{RecParams, RecognizedLine};
 
 /// How a model expects pixels to be normalised: per input channel (in the
 /// model's channel order) `(v / 255 - mean) / std`.
@@ -49,7 +53,27 @@ pub trait DetectionModel: Send + Sync {
     fn run(&self, input: NdTensor<f32, 4>) -> Result<NdTensor<f32, 4>>;
 }
 
-/// A CTC line recogniser: `[N, 3, 48, W]` crops in, `[N, W/8, classes]`
+/// A line reader of one model family (PP-OCR's CTC networks through
+/// [`CtcRecognizer`](crate::CtcRecognizer); others, e.g. Tesseract's LSTM,
+/// behind the same trait): line regions of a page in, text with word boxes
+/// and confidences out. The pipeline (orientation, text-layer read-back,
+/// layout) calls only this, so it never knows which family read a line.
+///
+/// It takes the page and the line quads rather than cut-out crops because
+/// each family samples its own crop from the page pixels (height, padding,
+/// grey or colour): cutting first and resampling again would lose detail.
+pub trait TextRecognizer: Send + Sync {
+    /// What the recogniser can output, one character (grapheme) per entry:
+    /// the text-layer check reads back only words it could spell.
+    fn alphabet(&self) -> &[String];
+    /// Reads the line in each of `lines` (page pixels, reading direction
+    /// p0 → p1; a quad at least 1.5× taller than wide is vertical text).
+    /// One entry per line in input order, `None` where nothing legible (or
+    /// below `params.min_confidence`) was read. Word quads are in page pixels.
+    fn recognize(&self, page: &RgbImage, lines: &[Quad], params: &RecParams) -> Result<Vec<Option<RecognizedLine>>>;
+}
+
+/// A CTC line recogniser network: `[N, 3, 48, W]` crops in, `[N, W/8, classes]`
 /// per-frame class probabilities out.
 pub trait RecognitionModel: Send + Sync {
     /// Input normalisation.
@@ -61,13 +85,14 @@ pub trait RecognitionModel: Send + Sync {
     fn run(&self, input: NdTensor<f32, 4>) -> Result<NdTensor<f32, 3>>;
 }
 
-fn invalid(name: &str, reason: impl ToString) -> EngineError {
-    EngineError::InvalidModel { name: name.into(), reason: reason.to_string() }
+fn invalid(name: &str, reason: impl Into<crate::error::BoxError>) -> EngineError {
+    EngineError::InvalidModel { name: name.into(), source: reason.into() }
 }
 
 fn run_model<const N: usize>(model: &Model, name: &str, input: NdTensor<f32, 4>) -> Result<NdTensor<f32, N>> {
-    let out = model.run_one(input.into(), None).map_err(|e| EngineError::Inference(format!("{name}: {e}")))?;
-    out.try_into().map_err(|e| EngineError::Inference(format!("{name}: unexpected output: {e:?}")))
+    let failed = |source: crate::error::BoxError| EngineError::Inference { model: name.into(), source };
+    let out = model.run_one(input.into(), None).map_err(|e| failed(e.into()))?;
+    out.try_into().map_err(|e| failed(format!("unexpected output: {e:?}").into()))
 }
 
 /// A PP-OCR DB detection network executed by rten.

@@ -25,7 +25,7 @@ const MAX_SIDE: f32 = 65_535.0;
 const IMAGE_BOUND_FACTOR: u64 = 4;
 
 fn pdf_error(reason: impl Into<String>) -> EngineError {
-    EngineError::Decode { format: "pdf", reason: reason.into() }
+    EngineError::decode("pdf", reason.into())
 }
 
 /// An opened PDF whose pages are rendered on demand.
@@ -76,14 +76,14 @@ impl PdfSource {
     }
 
     /// The page's text layer in the pixel space [`PdfSource::render`] uses.
-    pub fn text_layer(&self, index: usize) -> Result<(crate::pdf_text::TextLayer, (u32, u32))> {
+    pub fn text_layer(&self, index: usize) -> Result<crate::pdf_text::TextLayer> {
         let pages = self.pdf.pages();
         let page = pages.get(index).ok_or_else(|| pdf_error(format!("no page {}", index + 1)))?;
         let (w, h) = page.render_dimensions();
         let scale = self.scale_for(w, h);
         let size = ((w * scale) as u32, (h * scale) as u32);
         let transform = Affine::scale(f64::from(scale)) * page.initial_transform(true).to_kurbo();
-        Ok((crate::pdf_text::text_layer(page, transform, size), size))
+        Ok(crate::pdf_text::text_layer(page, transform, size))
     }
 
     /// Refuses pages drawing an image too large to decode (see [`IMAGE_BOUND_FACTOR`]).

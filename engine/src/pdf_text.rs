@@ -89,12 +89,14 @@ impl<'a> Device<'a> for TextCollector {
     }
 }
 
-/// Text layer of one page.
+/// Text layer of one page ([`PdfSource::text_layer`](crate::PdfSource::text_layer)).
 pub struct TextLayer {
     /// Lines in page pixels, ready for layout.
     pub lines: Vec<RecognizedLine>,
     /// Whether the text is trustworthy enough to skip OCR.
     pub usable: bool,
+    /// Width and height of the page in those pixels (what it renders to for OCR).
+    pub size: (u32, u32),
 }
 
 /// Typographic ligatures (ﬁ, ﬂ, …) as their letters, so search and export see words.
@@ -150,7 +152,7 @@ pub fn text_layer(page: &Page<'_>, transform: Affine, size: (u32, u32)) -> TextL
     let garbage: usize =
         dev.glyphs.iter().map(|g| g.text.chars().filter(|&c| is_garbage(c)).count()).sum::<usize>() + dev.unmapped;
     let usable = ok && total_chars >= 20 && (garbage as f32) <= 0.02 * (total_chars + dev.unmapped) as f32;
-    TextLayer { lines: if usable { group_lines(dev.glyphs) } else { Vec::new() }, usable }
+    TextLayer { lines: if usable { group_lines(dev.glyphs) } else { Vec::new() }, usable, size }
 }
 
 /// Groups glyphs into lines (same baseline, contiguous) and words (split at

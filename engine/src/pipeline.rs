@@ -10,13 +10,17 @@ use crate::document::{Document, Page, PageSource};
 use crate::error::Result;
 use crate::geometry::Quad;
 use crate::layout::LayoutParams;
-use crate::model::{DetectionModel, RecognitionModel};
+use crate::model::{DetectionModel, TextRecognizer};
 use crate::recognize::{RecParams, RecognizedLine};
-use crate::{detect, layout, recognize};
+use crate::{detect, layout};
 
+/// The page driver.
+mod pages;
 /// Born-digital PDF pages read from their text layer.
 #[cfg(feature = "pdf")]
 mod text_layer;
+
+pub use pages::{PageError, PageReader, ReadPage};
 
 /// All tunables of the pipeline.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -38,7 +42,7 @@ pub struct EngineConfig {
 /// A loaded detector + recogniser pair and its settings.
 pub struct OcrEngine {
     det: Box<dyn DetectionModel>,
-    rec: Box<dyn RecognitionModel>,
+    rec: Box<dyn TextRecognizer>,
     config: EngineConfig,
 }
 
@@ -48,8 +52,8 @@ const UPRIGHT_CONFIDENCE: f32 = 0.9;
 /// Lines sampled to decide orientation.
 const ORIENTATION_SAMPLE: usize = 8;
 impl OcrEngine {
-    /// Builds an engine from models.
-    pub fn new(det: Box<dyn DetectionModel>, rec: Box<dyn RecognitionModel>, config: EngineConfig) -> Self {
+    /// Builds an engine from a detector and a line recogniser of any family.
+    pub fn new(det: Box<dyn DetectionModel>, rec: Box<dyn TextRecognizer>, config: EngineConfig) -> Self {
         Self { det, rec, config }
     }
 
@@ -70,8 +74,7 @@ impl OcrEngine {
     pub fn recognize(&self, page: &RgbImage, regions: &[TextRegion]) -> Result<Vec<RecognizedLine>> {
         let start = Instant::now();
         let quads: Vec<_> = regions.iter().map(|r| r.quad).collect();
-        let lines: Vec<_> =
-            recognize::recognize(self.rec.as_ref(), page, &quads, &self.config.rec)?.into_iter().flatten().collect();
+        let lines: Vec<_> = self.rec.recognize(page, &quads, &self.config.rec)?.into_iter().flatten().collect();
         debug!(lines = lines.len(), ms = start.elapsed().as_millis() as u64, "recognised");
         Ok(lines)
     }
@@ -103,7 +106,7 @@ impl OcrEngine {
     /// Recognises `regions` (optionally read upside down) keeping one entry per region.
     fn read_regions(&self, page: &RgbImage, regions: &[TextRegion], flip: bool) -> Result<Vec<Option<RecognizedLine>>> {
         let quads: Vec<Quad> = regions.iter().map(|r| if flip { r.quad.rotated_180() } else { r.quad }).collect();
-        recognize::recognize(self.rec.as_ref(), page, &quads, &self.config.rec)
+        self.rec.recognize(page, &quads, &self.config.rec)
     }
 
     /// Confidence of the orientation sample read as given or upside down.
@@ -157,7 +160,8 @@ impl OcrEngine {
         Ok((rotated, rotation, lines.into_iter().flatten().collect()))
     }
 
-    /// All stages for one page image: orientation, detection, recognition, layout.
+    /// All stages for one page image: orientation, detection, recognition,
+    /// layout (the one-call shortcut for a page already in memory).
     pub fn ocr_image(&self, page: &RgbImage, index: usize) -> Result<Page> {
         let start = Instant::now();
         let (rotated, rotation, lines) = self.read_upright(page)?;
@@ -183,37 +187,31 @@ impl OcrEngine {
     }
 
     /// Decodes an image or PDF file (any page count) and recognises every
-    /// page, calling `progress(done, total)` after each.
-    pub fn ocr_bytes(&self, bytes: &[u8], progress: impl FnMut(usize, usize)) -> Result<Document> {
+    /// page, calling `progress(done, total)` after each: the one-call
+    /// shortcut over [`Source::open`] and [`Self::pages`].
+    pub fn ocr_bytes(&self, bytes: &[u8], mut progress: impl FnMut(usize, usize)) -> Result<Document> {
         let source = Source::open(bytes, self.config.limits)?;
-        self.ocr_source(&source, progress)
-    }
-
-    /// Recognises every page of an opened source, one page in memory at a time.
-    pub fn ocr_source(&self, source: &Source<'_>, mut progress: impl FnMut(usize, usize)) -> Result<Document> {
         let total = source.page_count();
         let mut pages = Vec::with_capacity(total);
-        let mut check = TextLayerCheck::default();
-        for i in 0..total {
-            pages.push(self.ocr_page(source, i, &mut check)?);
-            progress(i + 1, total);
+        for read in self.pages(&source) {
+            pages.push(read.map_err(|e| e.error)?.page);
+            progress(pages.len(), total);
         }
         Ok(Document::from_pages(pages))
     }
 
-    /// One page of an opened source: its text layer when it has a usable one
-    /// (and OCR is not forced), else the rendered page recognised. Callers
-    /// that schedule, meter or checkpoint page by page (the server's job
-    /// queue, the browser worker) use this instead of [`Self::ocr_source`],
-    /// with one [`TextLayerCheck`] per document.
-    pub fn ocr_page(&self, source: &Source<'_>, index: usize, check: &mut TextLayerCheck) -> Result<Page> {
-        self.ocr_page_with_image(source, index, check).map(|(page, _)| page)
+    /// Every page of an opened source, one at a time and in order (see
+    /// [`PageReader`]): what callers that schedule, meter, checkpoint or
+    /// show page by page iterate (the CLI through [`Self::ocr_bytes`], the
+    /// server's job runner, the browser worker).
+    pub fn pages<'r, 'a>(&'r self, source: &'r Source<'a>) -> PageReader<'r, 'a> {
+        PageReader::new(self, source)
     }
 
-    /// [`Self::ocr_page`] that also returns the upright image the OCR read (its
-    /// pixels are the page's bbox coordinates), so a caller that shows the page
-    /// (the browser worker) need not decode it twice; `None` for text-layer pages.
-    pub fn ocr_page_with_image(
+    /// One page of an opened source: its text layer when it has a usable one
+    /// (and OCR is not forced), else the rendered page recognised, with the
+    /// upright image the OCR read (`None` for text-layer pages).
+    fn read_page(
         &self,
         source: &Source<'_>,
         index: usize,
@@ -237,7 +235,7 @@ impl OcrEngine {
 /// back against the recogniser, and whether one did not match (then every
 /// later page is checked too).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct TextLayerCheck {
+struct TextLayerCheck {
     #[cfg_attr(not(feature = "pdf"), allow(dead_code))]
     checked: usize,
     #[cfg_attr(not(feature = "pdf"), allow(dead_code))]
@@ -250,7 +248,8 @@ mod tests {
     use rten_tensor::prelude::*;
 
     use super::*;
-    use crate::model::Normalization;
+    use crate::model::{Normalization, RecognitionModel};
+    use crate::recognize::CtcRecognizer;
 
     /// Marks dark pixels as text.
     struct FakeDetector;
@@ -294,7 +293,8 @@ mod tests {
     }
 
     fn fake_engine() -> OcrEngine {
-        OcrEngine::new(Box::new(FakeDetector), Box::new(FakeRecognizer(vec!["x".into()])), EngineConfig::default())
+        let rec = CtcRecognizer(FakeRecognizer(vec!["x".into()]));
+        OcrEngine::new(Box::new(FakeDetector), Box::new(rec), EngineConfig::default())
     }
 
     /// A white page with two columns of four dark bars ("lines").

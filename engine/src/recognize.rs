@@ -8,7 +8,7 @@ use rten_tensor::{NdTensor, NdTensorView};
 
 use crate::error::Result;
 use crate::geometry::{Point, Quad};
-use crate::model::{Normalization, RecognitionModel};
+use crate::model::{Normalization, RecognitionModel, TextRecognizer};
 
 /// Recognition settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -260,9 +260,24 @@ fn assemble_line(
     Some(RecognizedLine { quad, text, confidence, words })
 }
 
+/// A CTC recognition network (PP-OCR) as a [`TextRecognizer`]: each line
+/// cut straight from the page into a 48-pixel-high crop, the network run in
+/// width-sorted batches, greedy decoding, words placed by frame position.
+pub struct CtcRecognizer<M>(pub M);
+
+impl<M: RecognitionModel> TextRecognizer for CtcRecognizer<M> {
+    fn alphabet(&self) -> &[String] {
+        self.0.alphabet()
+    }
+
+    fn recognize(&self, page: &RgbImage, lines: &[Quad], params: &RecParams) -> Result<Vec<Option<RecognizedLine>>> {
+        read_lines(&self.0, page, lines, params)
+    }
+}
+
 /// Recognises the text in each region of `page`. Returns one entry per
 /// region (`None` where nothing legible was found), in the input order.
-pub fn recognize(
+fn read_lines(
     model: &dyn RecognitionModel,
     page: &RgbImage,
     regions: &[Quad],

@@ -1,35 +1,8 @@
 //! Which model serves which language. A language no installed model serves is
 //! an error that lists what is supported — never silently garbled text.
 
+use crate::ModelSize;
 use crate::error::{EngineError, Result};
-
-/// Size class of a model family.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ModelSize {
-    /// Small download, fast; the browser default.
-    Tiny,
-    /// More accurate; the server default.
-    Small,
-}
-
-impl ModelSize {
-    /// Parses `tiny` or `small`.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "tiny" => Some(Self::Tiny),
-            "small" => Some(Self::Small),
-            _ => None,
-        }
-    }
-
-    /// `tiny` or `small`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Tiny => "tiny",
-            Self::Small => "small",
-        }
-    }
-}
 
 /// A model the engine knows how to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,7 +95,7 @@ pub fn select_model(language: &str, preferred: ModelSize, installed: &[ModelSpec
         return Ok(*m);
     }
     if installed.is_empty() {
-        return Err(EngineError::ModelsMissing { detail: "no model is installed".into() });
+        return Err(EngineError::ModelsMissing { detail: "no model is installed".into(), source: None });
     }
     Err(EngineError::UnsupportedLanguage {
         code: language.to_string(),

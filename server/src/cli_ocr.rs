@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use ocrchat_engine::{EngineConfig, EngineError, ExportFormat, ModelSize, export, registry};
+use ocrchat_engine::{EngineConfig, EngineError, ExportFormat, ModelSize, Original, export, registry};
 
 /// Arguments of `ocrchat ocr`.
 #[derive(Args)]
@@ -67,7 +67,7 @@ pub fn run(args: OcrArgs) -> ExitCode {
             return ExitCode::from(3);
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", e.detail());
             return ExitCode::from(3);
         }
     };
@@ -96,11 +96,7 @@ pub fn run(args: OcrArgs) -> ExitCode {
                 }
                 bar.inc(1);
             })?;
-            let rendered = if format == ExportFormat::Pdf {
-                export::pdf::from_original(&doc, &bytes, engine.config().limits)?
-            } else {
-                export::export(&doc, format)?
-            };
+            let rendered = export(&doc, format, Some(Original::new(&bytes, engine.config().limits)))?;
             match &args.output {
                 Some(out) => {
                     let path = out_path(out, file, format.extension(), many);

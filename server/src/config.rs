@@ -12,6 +12,35 @@ use serde::{Deserialize, Serialize};
 use crate::blobs::BlobBackend;
 
 /// Everything `ocrchat serve` can be told.
+use crate::llm::LlmConfig;
+
+/// A credential (API key, token): kept out of every `Debug` output, so a
+/// logged or panicking `Config` never shows it. Serialises as the plain
+/// string (the configuration layers need the value).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a credential.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The credential itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Everything `ocrchat serve` can be told. `Debug` shows no credential
+/// (they are [`Secret`]s).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
@@ -72,15 +101,18 @@ pub struct Config {
     /// Model name sent to the vlm endpoint.
     pub vlm_model: Option<String>,
     /// Bearer key for the vlm endpoint.
-    pub vlm_api_key: Option<String>,
+    pub vlm_api_key: Option<Secret>,
     /// OpenAI-compatible endpoint for chat (defaults to the vlm endpoint).
     pub llm_url: Option<String>,
     /// Model name sent to the chat endpoint.
     pub llm_model: Option<String>,
     /// Bearer key for the chat endpoint.
-    pub llm_api_key: Option<String>,
+    pub llm_api_key: Option<Secret>,
     /// Seconds before an LLM/VLM request is abandoned.
     pub llm_timeout_secs: u64,
+    /// Cap on the tokens one LLM/VLM answer may generate (unset: 4096); a small
+    /// local model on a CPU is bounded in time by this.
+    pub llm_max_output_tokens: Option<u32>,
 }
 
 impl Default for Config {
@@ -118,6 +150,7 @@ impl Default for Config {
             llm_model: None,
             llm_api_key: None,
             llm_timeout_secs: 120,
+            llm_max_output_tokens: None,
         }
     }
 }
@@ -164,6 +197,51 @@ impl Config {
     }
 }
 
+/// A `*_url` is set without its `*_model`: the endpoint cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{role}_url is set but {role}_model is not")]
+pub struct MissingModel {
+    /// `vlm` or `llm`.
+    pub role: &'static str,
+}
+
+impl Config {
+    /// The vision model endpoint (`vlm_url`, `vlm_model`, `vlm_api_key`);
+    /// `None` when `vlm_url` is unset or blank (the vlm tier is off).
+    pub fn vlm_endpoint(&self) -> Result<Option<LlmConfig>, MissingModel> {
+        self.endpoint("vlm", self.vlm_url.as_ref(), self.vlm_model.as_ref(), self.vlm_api_key.as_ref())
+    }
+
+    /// The chat model endpoint (`llm_*`), falling back key by key to the
+    /// vlm endpoint's (a VLM also chats) when no separate one is set.
+    pub fn chat_endpoint(&self) -> Result<Option<LlmConfig>, MissingModel> {
+        self.endpoint(
+            "llm",
+            self.llm_url.as_ref().or(self.vlm_url.as_ref()),
+            self.llm_model.as_ref().or(self.vlm_model.as_ref()),
+            self.llm_api_key.as_ref().or(self.vlm_api_key.as_ref()),
+        )
+    }
+
+    fn endpoint(
+        &self,
+        role: &'static str,
+        url: Option<&String>,
+        model: Option<&String>,
+        key: Option<&Secret>,
+    ) -> Result<Option<LlmConfig>, MissingModel> {
+        let Some(url) = url.map(|u| u.trim()).filter(|u| !u.is_empty()) else { return Ok(None) };
+        let model = model.map(|m| m.trim()).filter(|m| !m.is_empty()).ok_or(MissingModel { role })?;
+        let mut llm = LlmConfig::new(url, model);
+        llm.api_key = key.cloned();
+        llm.timeout_secs = self.llm_timeout_secs;
+        if let Some(n) = self.llm_max_output_tokens {
+            llm.max_output_tokens = n;
+        }
+        Ok(Some(llm))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +257,45 @@ mod tests {
         assert_eq!(example.max_upload_bytes, defaults.max_upload_bytes);
         assert_eq!(example.vlm_page_cost, defaults.vlm_page_cost);
         assert_eq!(example.retention_hours, defaults.retention_hours);
+    }
+
+    #[test]
+    fn endpoints_come_from_the_config_keys_with_chat_falling_back_to_vlm() {
+        let none = Config::default();
+        assert_eq!((none.vlm_endpoint().unwrap(), none.chat_endpoint().unwrap()), (None, None));
+        let vlm_only = Config {
+            vlm_url: Some(" http://127.0.0.1:9/v1 ".into()),
+            vlm_model: Some("qwen".into()),
+            vlm_api_key: Some(Secret::new("k")),
+            llm_timeout_secs: 7,
+            ..Config::default()
+        };
+        let vlm = vlm_only.vlm_endpoint().unwrap().unwrap();
+        assert_eq!((vlm.base_url.as_str(), vlm.model.as_str(), vlm.timeout_secs), ("http://127.0.0.1:9/v1", "qwen", 7));
+        assert_eq!(vlm.api_key, Some(Secret::new("k")));
+        assert_eq!(vlm_only.chat_endpoint().unwrap(), Some(vlm), "chat falls back to the vlm endpoint");
+        let both = Config { llm_url: Some("http://h/v1".into()), llm_model: Some("chat".into()), ..vlm_only.clone() };
+        let chat = both.chat_endpoint().unwrap().unwrap();
+        assert_eq!((chat.base_url.as_str(), chat.model.as_str()), ("http://h/v1", "chat"));
+        let blank = Config { vlm_url: Some("  ".into()), ..Config::default() };
+        assert_eq!(blank.vlm_endpoint().unwrap(), None, "a blank url is no endpoint");
+        let no_model = Config { llm_url: Some("http://h/v1".into()), ..Config::default() };
+        assert_eq!(no_model.chat_endpoint().unwrap_err().to_string(), "llm_url is set but llm_model is not");
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err, reason = "figment::Jail fixes the closure's error type (figment::Error)")]
+    fn debug_output_redacts_credentials() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("OCRCHAT_VLM_API_KEY", "sk-vlm-very-secret");
+            jail.set_env("OCRCHAT_LLM_API_KEY", "sk-llm-very-secret");
+            let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.vlm_api_key.as_ref().map(Secret::expose), Some("sk-vlm-very-secret"), "value kept");
+            let shown = format!("{config:?} {config:#?}");
+            assert!(!shown.contains("very-secret"), "a key leaked into Debug: {shown}");
+            assert!(shown.contains("vlm_api_key: Some(<redacted>)"), "{shown}");
+            Ok(())
+        });
     }
 
     #[test]

@@ -9,7 +9,8 @@ use ocrchat_engine::EngineError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::llm::{LlmError, ToolError};
+use crate::api::options::OptionError;
+use crate::llm::LlmError;
 use crate::store::StoreError;
 
 /// An API failure.
@@ -82,12 +83,21 @@ pub enum ApiError {
         message: String,
     },
     /// 503: not ready to serve.
-    #[error("{0}")]
-    Unavailable(String),
-    /// 500: our fault; details go to the log, not the client.
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error("{message}")]
+    Unavailable {
+        /// Human text.
+        message: String,
+        /// What failed (logged, not shown).
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// 500: our fault; the cause goes to the log, not the client.
+    #[error("internal error")]
+    Internal(#[source] BoxError),
 }
+
+/// Any error kept as the source of an [`ApiError`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The JSON body of every error.
 #[derive(Debug, Serialize, ToSchema)]
@@ -110,6 +120,12 @@ impl ApiError {
         Self::BadRequest { code, message: message.into() }
     }
 
+    /// A 500 caused by `source` (an error, or a message for an invariant
+    /// that does not hold).
+    pub fn internal(source: impl Into<BoxError>) -> Self {
+        Self::Internal(source.into())
+    }
+
     /// HTTP status and stable code.
     pub fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
@@ -122,7 +138,7 @@ impl ApiError {
             Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             Self::NotConfigured { .. } => (StatusCode::NOT_IMPLEMENTED, "not_configured"),
             Self::Upstream { status, .. } => (*status, "upstream_error"),
-            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -132,9 +148,13 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
         let message = match &self {
-            Self::Internal(detail) => {
-                tracing::error!(%detail, "internal error");
+            Self::Internal(source) => {
+                tracing::error!(error = %chain(source.as_ref()), "internal error");
                 "internal server error".to_string()
+            }
+            Self::Unavailable { message, source: Some(source) } => {
+                tracing::warn!(error = %chain(source.as_ref()), "{message}");
+                message.clone()
             }
             Self::PaymentRequired { message, .. } => message.clone(),
             Self::NotFound => "job not found".into(),
@@ -153,14 +173,57 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// An error with its causes, for the log: `a: b: c`.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         // A database that is down is a 503 the client may retry, not a bug.
         if e.is_unavailable() {
-            Self::Unavailable(format!("database unavailable: {e}"))
+            Self::Unavailable { message: "database unavailable".into(), source: Some(Box::new(e)) }
         } else {
-            Self::Internal(e.to_string())
+            Self::internal(e)
         }
+    }
+}
+
+impl From<std::io::Error> for ApiError {
+    fn from(e: std::io::Error) -> Self {
+        Self::internal(e)
+    }
+}
+
+impl From<serde_json::Error> for ApiError {
+    fn from(e: serde_json::Error) -> Self {
+        Self::internal(e)
+    }
+}
+
+impl From<tokio::task::JoinError> for ApiError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        Self::internal(e)
+    }
+}
+
+/// What an API client is told about a file the engine refused: short and
+/// stable, with no decoder internals (those go to the log).
+pub fn file_error_message(e: &EngineError) -> String {
+    match e {
+        EngineError::Empty => "the file is empty".into(),
+        EngineError::UnsupportedFormat(_) => {
+            "unsupported file type: send PNG, JPEG, WEBP, GIF, BMP, TIFF or PDF".into()
+        }
+        EngineError::Decode { format, .. } => format!("the {format} file is damaged or truncated and cannot be read"),
+        other => other.to_string(),
     }
 }
 
@@ -174,16 +237,17 @@ impl From<EngineError> for ApiError {
             EngineError::TooManyPages { .. } => "too_many_pages",
             EngineError::PasswordProtected => "password_protected",
             EngineError::UnsupportedLanguage { .. } => "unsupported_language",
-            _ => return Self::Internal(e.to_string()),
+            _ => return Self::internal(e),
         };
-        Self::bad_request(code, e.to_string())
+        tracing::info!(code, error = %e, "file refused");
+        Self::bad_request(code, file_error_message(&e))
     }
 }
 
-impl From<ToolError> for ApiError {
-    fn from(e: ToolError) -> Self {
+impl From<OptionError> for ApiError {
+    fn from(e: OptionError) -> Self {
         let code = match &e {
-            ToolError::VlmUnavailable => {
+            OptionError::VlmUnavailable => {
                 return Self::NotConfigured {
                     message: format!(
                         "{e}: set vlm_url and vlm_model (or OCRCHAT_VLM_URL and OCRCHAT_VLM_MODEL) to an \
@@ -192,12 +256,12 @@ impl From<ToolError> for ApiError {
                     ),
                 };
             }
-            ToolError::UnknownTier(_) => "invalid_tier",
-            ToolError::UnknownTool { .. } => "unknown_tool",
-            ToolError::ToolNotOnTier { .. } => "tool_needs_other_tier",
-            ToolError::MissingTranslateTo => "missing_translate_to",
-            ToolError::UnexpectedTranslateTo => "invalid_field",
-            ToolError::BadTranslateTo(_) | ToolError::BadLanguage { .. } => "unsupported_language",
+            OptionError::UnknownTier(_) => "invalid_tier",
+            OptionError::UnknownTool { .. } => "unknown_tool",
+            OptionError::ToolNotOnTier { .. } => "tool_needs_other_tier",
+            OptionError::MissingTranslateTo => "missing_translate_to",
+            OptionError::UnexpectedTranslateTo => "invalid_field",
+            OptionError::BadTranslateTo(_) | OptionError::BadLanguage { .. } => "unsupported_language",
         };
         Self::bad_request(code, e.to_string())
     }
@@ -205,12 +269,20 @@ impl From<ToolError> for ApiError {
 
 impl From<LlmError> for ApiError {
     fn from(e: LlmError) -> Self {
+        // The upstream's own words (status bodies, transport errors) go to
+        // the log; the client learns which side failed.
+        tracing::warn!(error = %e, "model request failed");
         match e {
             LlmError::NotConfigured(_) => Self::NotConfigured { message: e.to_string() },
-            LlmError::InvalidConfig(_) => Self::Internal(e.to_string()),
-            LlmError::BadImage(_) => Self::bad_request("undecodable_file", e.to_string()),
+            LlmError::InvalidConfig(_) => Self::internal(e),
+            LlmError::BadImage(_) => {
+                Self::bad_request("undecodable_file", "the page image cannot be sent to the model")
+            }
             LlmError::Timeout { .. } => Self::Upstream { status: StatusCode::GATEWAY_TIMEOUT, message: e.to_string() },
-            _ => Self::Upstream { status: StatusCode::BAD_GATEWAY, message: e.to_string() },
+            _ => Self::Upstream {
+                status: StatusCode::BAD_GATEWAY,
+                message: "the configured model failed or answered unusably; retry later".into(),
+            },
         }
     }
 }

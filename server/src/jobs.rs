@@ -9,12 +9,12 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
 
-use ocrchat_engine::{Document, ExportFormat, OcrEngine, Page, Source, TextLayerCheck, export};
+use ocrchat_engine::{DecodeLimits, Document, EngineError, ExportFormat, OcrEngine, Original, Page, Source, export};
 use tracing::{info, warn};
 
-use crate::blobs::BlobKind;
-use crate::llm::{LlmClient, PageRequest, Tier, Tool};
-use crate::markdown_page::page_from_markdown;
+use crate::blobs::{BlobError, BlobKind};
+use crate::error::{BoxError, chain, file_error_message};
+use crate::llm::{LlmClient, LlmError, PageRequest, Tier, Tool, page_from_markdown};
 use crate::metrics::OutcomeLabels;
 use crate::state::AppState;
 use crate::store::{Finish, Job, JobStatus, PageRecord, StoreError};
@@ -24,13 +24,46 @@ pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// Why a job could not produce any result.
+/// Why a job could not produce any result. The message is what the job's
+/// `error` shows; causes go to the log.
 #[derive(Debug, thiserror::Error)]
 enum JobError {
-    #[error("{0}")]
-    Failed(String),
+    #[error("the uploaded file is no longer available")]
+    UploadGone,
+    #[error("the uploaded file could not be read")]
+    UploadUnreadable(#[source] std::io::Error),
+    #[error("{0} is no longer configured on this server")]
+    NotConfigured(&'static str),
+    #[error("{}", file_error_message(.0))]
+    Engine(#[from] EngineError),
+    #[error("internal error while processing the job")]
+    Internal(#[source] BoxError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<tokio::task::JoinError> for JobError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        JobError::Internal(e.into())
+    }
+}
+
+/// Why one page has no result (its message is stored as the page's error;
+/// the whole chain is logged).
+#[derive(Debug, thiserror::Error)]
+enum PageFailure {
+    /// The engine could not read the page (or export it for translation).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// A decoder or the runtime panicked on this page.
+    #[error("internal error while reading this page")]
+    Panicked,
+    /// The VLM or the translating model failed.
+    #[error(transparent)]
+    Llm(#[from] LlmError),
+    /// The page image for the VLM could not be encoded.
+    #[error("the page image could not be encoded")]
+    Encode(#[source] image::ImageError),
 }
 
 /// Processes a claimed job to its end (done or failed). Storage errors are
@@ -44,8 +77,9 @@ pub async fn process(state: &AppState, job: Job) -> Result<(), StoreError> {
         Ok(()) => assemble(state, &job).await?,
         Err(JobError::Store(e)) => return Err(e),
         // A failed job delivers no page (downloads answer 409), so none stays charged.
-        Err(JobError::Failed(message)) => {
-            Finish { status: JobStatus::Failed, error: Some(message), result: None, refund_pages: job.page_count }
+        Err(e) => {
+            warn!(uuid = %job.uuid, error = %chain(&e), "job failed");
+            Finish { status: JobStatus::Failed, error: Some(e.to_string()), result: None, refund_pages: job.page_count }
         }
     };
     state.store.finish(&job.uuid, &finish, now()).await?;
@@ -61,32 +95,28 @@ pub async fn process(state: &AppState, job: Job) -> Result<(), StoreError> {
 
 /// Recognises every page not yet checkpointed.
 async fn recognise_pages(state: &AppState, job: &Job) -> Result<(), JobError> {
-    let gone = || JobError::Failed("the uploaded file is no longer available".into());
-    let key = job.upload.as_deref().ok_or_else(gone)?;
+    let key = job.upload.as_deref().ok_or(JobError::UploadGone)?;
     let local = state.blobs.local(BlobKind::Upload, key, &state.uploads_dir).await.map_err(StoreError::from)?;
-    let local = local.ok_or_else(gone)?;
-    let bytes = tokio::fs::read(local.path())
-        .await
-        .map_err(|e| JobError::Failed(format!("the uploaded file could not be read: {e}")))?;
+    let local = local.ok_or(JobError::UploadGone)?;
+    let bytes = tokio::fs::read(local.path()).await.map_err(JobError::UploadUnreadable)?;
     drop(local);
     let done: HashSet<i64> = state.store.pages(&job.uuid).await?.iter().map(|p| p.index).collect();
     if done.len() as i64 >= job.page_count {
         return Ok(());
     }
     let tool = job.tool;
-    let not_configured = |what: &str| JobError::Failed(format!("{what} is no longer configured on this server"));
     match job.tier {
         Tier::Vlm => {
-            let vlm = state.vlm.clone().ok_or_else(|| not_configured("the vlm tier"))?;
+            let vlm = state.vlm.clone().ok_or(JobError::NotConfigured("the vlm tier"))?;
             let request = PageRequest { language: job.language.clone(), tool, translate_to: job.translate_to.clone() };
             vlm_pages(state, job, Arc::new(bytes), &done, &vlm, &request).await
         }
         Tier::Cpu => {
-            let engine = state.engines.for_language(&job.language).map_err(|e| JobError::Failed(e.to_string()))?;
+            let engine = state.engines.for_language(&job.language)?;
             // tool=translate on the cpu tier: OCR, then the chat model translates each page.
             let translate = match (tool, &job.translate_to) {
                 (Some(Tool::Translate), Some(to)) => {
-                    Some((state.llm.clone().ok_or_else(|| not_configured("translation (a chat model)"))?, to.clone()))
+                    Some((state.llm.clone().ok_or(JobError::NotConfigured("translation (a chat model)"))?, to.clone()))
                 }
                 _ => None,
             };
@@ -96,12 +126,13 @@ async fn recognise_pages(state: &AppState, job: &Job) -> Result<(), JobError> {
             tokio::task::spawn_blocking(move || {
                 ocr_pages_blocking(&state2, &job2, &bytes, &done, &engine, translate.as_ref(), &handle)
             })
-            .await
-            .map_err(|e| JobError::Failed(format!("worker thread failed: {e}")))?
+            .await?
         }
     }
 }
 
+/// Reads the pages not yet checkpointed with the engine's page driver (it
+/// keeps the document's text-layer check), one inference permit per page.
 fn ocr_pages_blocking(
     state: &AppState,
     job: &Job,
@@ -111,39 +142,40 @@ fn ocr_pages_blocking(
     translate: Option<&(LlmClient, String)>,
     handle: &tokio::runtime::Handle,
 ) -> Result<(), JobError> {
-    let source = Source::open(bytes, state.engines.limits()).map_err(|e| JobError::Failed(e.to_string()))?;
-    let mut check = TextLayerCheck::default();
-    for index in 0..job.page_count {
-        if done.contains(&index) {
-            continue;
-        }
-        let permit = handle.block_on(state.inference.acquire()).map_err(|e| JobError::Failed(e.to_string()))?;
+    let source = Source::open(bytes, state.engines.limits())?;
+    let mut pages = engine.pages(&source).skipping(|index| done.contains(&(index as i64)));
+    loop {
+        let permit = handle.block_on(state.inference.acquire()).map_err(|e| JobError::Internal(e.into()))?;
         let start = Instant::now();
-        // A panic in a decoder or the runtime fails this page, not the server.
-        let result =
-            std::panic::catch_unwind(AssertUnwindSafe(|| engine.ocr_page(&source, index as usize, &mut check)));
+        // A panic in a decoder or the runtime fails this page, not the server
+        // (the driver has already moved on to the next page).
+        let next = std::panic::catch_unwind(AssertUnwindSafe(|| pages.next()));
         drop(permit);
-        state.metrics.page_seconds.observe(start.elapsed().as_secs_f64());
-        let page = match result {
-            Ok(Ok(page)) => Ok(page),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err("internal error while reading this page".to_string()),
+        let (index, page) = match next {
+            Ok(None) => break,
+            Ok(Some(Ok(read))) => (read.page.index, Ok(read.page)),
+            Ok(Some(Err(failed))) => (failed.index, Err(PageFailure::Engine(failed.error))),
+            Err(_) => (pages.position().saturating_sub(1), Err(PageFailure::Panicked)),
         };
+        state.metrics.page_seconds.observe(start.elapsed().as_secs_f64());
         let page = match (page, translate) {
             (Ok(page), Some((llm, to))) => translate_page(&page, llm, to, handle),
             (page, _) => page,
         };
-        save(state, job, index, page, handle)?;
+        save(state, job, index as i64, page, handle)?;
     }
     Ok(())
 }
 
 /// The page's Markdown translated by the chat model, as a page.
-fn translate_page(page: &Page, llm: &LlmClient, to: &str, handle: &tokio::runtime::Handle) -> Result<Page, String> {
-    let markdown =
-        export::export(&Document::from_pages(vec![page.clone()]), ExportFormat::Md).map_err(|e| e.to_string())?;
-    let translated =
-        handle.block_on(llm.translate_markdown(&String::from_utf8_lossy(&markdown), to)).map_err(|e| e.to_string())?;
+fn translate_page(
+    page: &Page,
+    llm: &LlmClient,
+    to: &str,
+    handle: &tokio::runtime::Handle,
+) -> Result<Page, PageFailure> {
+    let markdown = export(&Document::from_pages(vec![page.clone()]), ExportFormat::Md, None)?;
+    let translated = handle.block_on(llm.translate_markdown(&String::from_utf8_lossy(&markdown), to))?;
     Ok(page_from_markdown(page.index, page.width, page.height, &translated.markdown))
 }
 
@@ -152,17 +184,17 @@ fn save(
     state: &AppState,
     job: &Job,
     index: i64,
-    page: Result<Page, String>,
+    page: Result<Page, PageFailure>,
     handle: &tokio::runtime::Handle,
 ) -> Result<(), JobError> {
     let record = match page {
         Ok(page) => {
-            let json = serde_json::to_string(&page).map_err(|e| JobError::Failed(e.to_string()))?;
+            let json = serde_json::to_string(&page).map_err(|e| JobError::Internal(e.into()))?;
             PageRecord { index, page: Some(json), error: None }
         }
         Err(error) => {
-            warn!(uuid = %job.uuid, index, %error, "page failed");
-            PageRecord { index, page: None, error: Some(error) }
+            warn!(uuid = %job.uuid, index, error = %chain(&error), "page failed");
+            PageRecord { index, page: None, error: Some(error.to_string()) }
         }
     };
     let outcome = if record.error.is_none() { "ok" } else { "failed" };
@@ -191,28 +223,24 @@ async fn vlm_pages(
             continue;
         }
         let (bytes, limits) = (Arc::clone(&bytes), state.engines.limits());
-        let rendered = tokio::task::spawn_blocking(move || page_png(&bytes, index as usize, limits))
-            .await
-            .map_err(|e| JobError::Failed(format!("worker thread failed: {e}")))?;
+        let rendered = tokio::task::spawn_blocking(move || page_png(&bytes, index as usize, limits)).await?;
         let page = match rendered {
             Ok((png, width, height)) => match vlm.transcribe_page(&png, request).await {
                 Ok(t) => Ok(page_from_markdown(index as usize, width, height, &t.markdown)),
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(PageFailure::Llm(e)),
             },
             Err(e) => Err(e),
         };
         let (state, job, handle) = (state.clone(), job.clone(), handle.clone());
-        tokio::task::spawn_blocking(move || save(&state, &job, index, page, &handle))
-            .await
-            .map_err(|e| JobError::Failed(format!("worker thread failed: {e}")))??;
+        tokio::task::spawn_blocking(move || save(&state, &job, index, page, &handle)).await??;
     }
     Ok(())
 }
 
 /// One page as PNG no larger than [`VLM_MAX_SIDE`], with its size.
-fn page_png(bytes: &[u8], index: usize, limits: ocrchat_engine::DecodeLimits) -> Result<(Vec<u8>, u32, u32), String> {
-    let source = Source::open(bytes, limits).map_err(|e| e.to_string())?;
-    let mut img = source.page(index).map_err(|e| e.to_string())?;
+fn page_png(bytes: &[u8], index: usize, limits: DecodeLimits) -> Result<(Vec<u8>, u32, u32), PageFailure> {
+    let source = Source::open(bytes, limits)?;
+    let mut img = source.page(index)?;
     let (w, h) = img.dimensions();
     if w.max(h) > VLM_MAX_SIDE {
         let scale = f64::from(VLM_MAX_SIDE) / f64::from(w.max(h));
@@ -220,7 +248,7 @@ fn page_png(bytes: &[u8], index: usize, limits: ocrchat_engine::DecodeLimits) ->
         img = image::imageops::resize(&img, nw, nh, image::imageops::FilterType::Triangle);
     }
     let mut png = Vec::new();
-    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).map_err(|e| e.to_string())?;
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).map_err(PageFailure::Encode)?;
     Ok((png, img.width(), img.height()))
 }
 
@@ -266,31 +294,48 @@ async fn assemble(state: &AppState, job: &Job) -> Result<Finish, StoreError> {
 async fn write_searchable_pdf(state: &AppState, job: &Job, doc: &Document) {
     let uuid = job.uuid.clone();
     if let Err(e) = render_searchable_pdf(state, job, doc).await {
-        warn!(%uuid, error = %e, "searchable PDF not rendered");
+        warn!(%uuid, error = %chain(&e), "searchable PDF not rendered");
     }
 }
 
-async fn render_searchable_pdf(state: &AppState, job: &Job, doc: &Document) -> Result<(), String> {
-    let key = job.upload.as_deref().ok_or("the upload is gone")?;
-    let upload = state.blobs.local(BlobKind::Upload, key, &state.uploads_dir).await.map_err(|e| e.to_string())?;
-    let upload = upload.ok_or("the upload is gone")?;
+async fn render_searchable_pdf(state: &AppState, job: &Job, doc: &Document) -> Result<(), PdfFailure> {
+    let key = job.upload.as_deref().ok_or(PdfFailure::UploadGone)?;
+    let upload = state.blobs.local(BlobKind::Upload, key, &state.uploads_dir).await?;
+    let upload = upload.ok_or(PdfFailure::UploadGone)?;
     let tmp = state.results_dir.join(format!("{}.pdf.tmp", job.uuid));
     let (limits, doc, source, target) = (state.engines.limits(), doc.clone(), upload.path().to_path_buf(), tmp.clone());
-    tokio::task::spawn_blocking(move || -> Result<(), String> {
-        let bytes = std::fs::read(&source).map_err(|e| e.to_string())?;
-        let pdf = std::panic::catch_unwind(AssertUnwindSafe(|| export::pdf::from_original(&doc, &bytes, limits)))
-            .map_err(|_| "panic while rendering".to_string())?
-            .map_err(|e| e.to_string())?;
-        std::fs::write(&target, pdf).map_err(|e| e.to_string())
+    tokio::task::spawn_blocking(move || -> Result<(), PdfFailure> {
+        let bytes = std::fs::read(&source)?;
+        let original = Original::new(&bytes, limits);
+        let pdf = std::panic::catch_unwind(AssertUnwindSafe(|| export(&doc, ExportFormat::Pdf, Some(original))))
+            .map_err(|_| PdfFailure::Panicked)??;
+        Ok(std::fs::write(&target, pdf)?)
     })
     .await
-    .map_err(|e| e.to_string())??;
+    .map_err(|e| PdfFailure::Task(e.into()))??;
     drop(upload);
-    let kept = state.blobs.put(BlobKind::ResultPdf, &job.uuid, &tmp).await.map_err(|e| e.to_string());
+    let kept = state.blobs.put(BlobKind::ResultPdf, &job.uuid, &tmp).await;
     if kept.is_err() {
         let _ = tokio::fs::remove_file(&tmp).await;
     }
-    kept
+    Ok(kept?)
+}
+
+/// Why the searchable PDF of a job was not written.
+#[derive(Debug, thiserror::Error)]
+enum PdfFailure {
+    #[error("the upload is gone")]
+    UploadGone,
+    #[error("the upload could not be read or the PDF not written")]
+    Io(#[from] std::io::Error),
+    #[error("the blob store failed")]
+    Blob(#[from] BlobError),
+    #[error("the rendering task failed")]
+    Task(#[source] BoxError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("panic while rendering")]
+    Panicked,
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@ pub mod engines;
 pub mod error;
 pub mod jobs;
 pub mod llm;
-pub mod markdown_page;
 pub mod metering;
 pub mod metrics;
 pub mod openapi;

@@ -3,24 +3,18 @@
 //! number of nodes), recovers jobs interrupted by a crash, starts the queue
 //! workers and serves HTTP until SIGINT/SIGTERM.
 
-use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use ocrchat_engine::{DecodeLimits, EngineConfig, ModelSize};
-use tokio::sync::{Notify, Semaphore};
 use tracing::info;
 
 use crate::blobs::local::LocalBlobs;
 use crate::blobs::postgres::PgBlobs;
 use crate::blobs::{BlobBackend, BlobStore};
 use crate::config::Config;
-use crate::engines::Engines;
 use crate::jobs::now;
-use crate::llm::{LlmClient, LlmConfig};
-use crate::metrics::Metrics;
 use crate::paths::{find_models_dir, find_web_dir};
 use crate::state::AppState;
 use crate::store::postgres::PgStore;
@@ -29,15 +23,6 @@ use crate::{api, queue};
 
 /// Holds the data directory's lock for the life of the server.
 pub struct DataDirLock(#[allow(dead_code)] std::fs::File);
-
-/// Creates the data directory layout.
-fn create_layout(data_dir: &Path) -> anyhow::Result<()> {
-    for sub in ["uploads", "results"] {
-        std::fs::create_dir_all(data_dir.join(sub))
-            .with_context(|| format!("creating {}", data_dir.join(sub).display()))?;
-    }
-    Ok(())
-}
 
 /// Takes the data directory's lock (SQLite: one server per database file).
 pub fn lock_data_dir(data_dir: &Path) -> anyhow::Result<DataDirLock> {
@@ -74,7 +59,6 @@ async fn open_storage(
 pub async fn run(config: Config, on_listen: impl FnOnce(SocketAddr)) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
     let data_dir = std::fs::canonicalize(&config.data_dir)?;
-    create_layout(&data_dir)?;
     let backend = Backend::from_url(config.database_url.as_deref(), &data_dir)?;
     // SQLite: the lock proves this is the only server on the file. PostgreSQL
     // nodes share the database (and may share a data directory) by design.
@@ -84,11 +68,9 @@ pub async fn run(config: Config, on_listen: impl FnOnce(SocketAddr)) -> anyhow::
         .with_context(|| format!("opening the database {}", backend.describe()))?;
 
     let models_dir = find_models_dir(config.models_dir.as_deref());
-    let size = ModelSize::parse(&config.model)
-        .with_context(|| format!("model must be tiny or small, not {:?}", config.model))?;
-    let limits = DecodeLimits { max_pixels: config.max_page_pixels, ..DecodeLimits::default() };
-    let engines = Engines::new(&models_dir, size, EngineConfig { limits, ..EngineConfig::default() });
-    if engines.installed().is_empty() {
+    let config = Config { data_dir: data_dir.clone(), ..config };
+    let state = AppState::new(config, store, blobs, &models_dir)?;
+    if state.engines.installed().is_empty() {
         bail!(
             "no OCR models in {}; fetch them with `make models` or set models_dir / OCRCHAT_MODELS_DIR",
             models_dir.display()
@@ -96,27 +78,8 @@ pub async fn run(config: Config, on_listen: impl FnOnce(SocketAddr)) -> anyhow::
     }
     // Load the default model now: the first request should not pay for it,
     // and a broken model should stop the server at start, not mid-job.
-    engines.for_language("auto").context("loading the default OCR model")?;
-
-    let (vlm, llm) = llm_clients(&config)?;
-    let workers = config.workers.max(1);
-    let state = AppState {
-        store,
-        blobs,
-        engines: Arc::new(engines),
-        inference: Arc::new(Semaphore::new(workers)),
-        queue_notify: Arc::new(Notify::new()),
-        running: Arc::new(Mutex::new(HashSet::new())),
-        inflight: Arc::new(Mutex::new(HashMap::new())),
-        submissions: Arc::new(Semaphore::new(config.max_inflight_total.max(1))),
-        metrics: Arc::new(Metrics::default()),
-        worker_id: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
-        uploads_dir: data_dir.join("uploads"),
-        results_dir: data_dir.join("results"),
-        vlm,
-        llm,
-        config: Arc::new(Config { data_dir: data_dir.clone(), ..config }),
-    };
+    state.engines.for_language("auto").context("loading the default OCR model")?;
+    let workers = state.config.workers.max(1);
 
     // SQLite: we hold the data directory's lock, so every `processing` job
     // was left by a process that is gone: requeue them all now rather than
@@ -139,33 +102,6 @@ pub async fn run(config: Config, on_listen: impl FnOnce(SocketAddr)) -> anyhow::
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     Ok(())
-}
-
-/// The vlm and chat clients from `vlm_*` / `llm_*` settings; chat falls back
-/// to the vlm endpoint (a VLM also chats) when no separate one is set.
-fn llm_clients(config: &Config) -> anyhow::Result<(Option<LlmClient>, Option<LlmClient>)> {
-    let make = |role: &str,
-                url: Option<&String>,
-                model: Option<&String>,
-                key: Option<&String>|
-     -> anyhow::Result<Option<LlmClient>> {
-        let Some(url) = url.filter(|u| !u.trim().is_empty()) else { return Ok(None) };
-        let model = model
-            .filter(|m| !m.trim().is_empty())
-            .with_context(|| format!("{role}_url is set but {role}_model is not"))?;
-        let mut llm = LlmConfig::new(url.trim(), model.trim());
-        llm.api_key = key.cloned();
-        llm.timeout_secs = config.llm_timeout_secs;
-        Ok(Some(LlmClient::new(llm).with_context(|| format!("configuring the {role} endpoint"))?))
-    };
-    let vlm = make("vlm", config.vlm_url.as_ref(), config.vlm_model.as_ref(), config.vlm_api_key.as_ref())?;
-    let chat = make(
-        "llm",
-        config.llm_url.as_ref().or(config.vlm_url.as_ref()),
-        config.llm_model.as_ref().or(config.vlm_model.as_ref()),
-        config.llm_api_key.as_ref().or(config.vlm_api_key.as_ref()),
-    )?;
-    Ok((vlm, chat))
 }
 
 async fn shutdown_signal() {

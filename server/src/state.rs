@@ -1,15 +1,17 @@
 //! Shared server state handed to every handler and background task.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use anyhow::Context;
+use ocrchat_engine::{DecodeLimits, EngineConfig, ModelSize};
 use tokio::sync::{Notify, Semaphore};
 
 use crate::blobs::BlobStore;
 use crate::config::Config;
 use crate::engines::Engines;
-use crate::llm::{Capabilities, LlmClient};
+use crate::llm::{Capabilities, LlmClient, LlmConfig};
 use crate::metrics::Metrics;
 use crate::store::Storage;
 
@@ -79,6 +81,49 @@ impl Drop for RunningGuard {
 }
 
 impl AppState {
+    /// The state of a server with this configuration over `store` and
+    /// `blobs`, OCR models from `models_dir` (loaded on first use) and the model
+    /// endpoints the configuration names. `config.data_dir` must exist; its
+    /// `uploads` and `results` directories are created. No background task
+    /// is started (`queue::spawn` does that).
+    pub fn new(
+        config: Config,
+        store: Arc<dyn Storage>,
+        blobs: Arc<dyn BlobStore>,
+        models_dir: &Path,
+    ) -> anyhow::Result<Self> {
+        let size = ModelSize::parse(&config.model)
+            .with_context(|| format!("model must be tiny or small, not {:?}", config.model))?;
+        let limits = DecodeLimits { max_pixels: config.max_page_pixels, ..DecodeLimits::default() };
+        let engines = Engines::new(models_dir, size, EngineConfig { limits, ..EngineConfig::default() });
+        let client = |role: &str, endpoint: Option<LlmConfig>| -> anyhow::Result<Option<LlmClient>> {
+            endpoint.map(|e| LlmClient::new(e).with_context(|| format!("configuring the {role} endpoint"))).transpose()
+        };
+        let vlm = client("vlm", config.vlm_endpoint()?)?;
+        let llm = client("llm", config.chat_endpoint()?)?;
+        let (uploads_dir, results_dir) = (config.data_dir.join("uploads"), config.data_dir.join("results"));
+        for dir in [&uploads_dir, &results_dir] {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        Ok(AppState {
+            store,
+            blobs,
+            engines: Arc::new(engines),
+            inference: Arc::new(Semaphore::new(config.workers.max(1))),
+            queue_notify: Arc::new(Notify::new()),
+            running: Arc::new(Mutex::new(HashSet::new())),
+            inflight: Arc::new(Mutex::new(HashMap::new())),
+            submissions: Arc::new(Semaphore::new(config.max_inflight_total.max(1))),
+            metrics: Arc::new(Metrics::default()),
+            worker_id: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+            uploads_dir,
+            results_dir,
+            vlm,
+            llm,
+            config: Arc::new(config),
+        })
+    }
+
     /// Counts a request for `owner`; `None` when `limit` (including
     /// `already_running` unfinished jobs) is reached.
     pub fn enter_inflight(&self, owner: &str, already_running: i64, limit: i64) -> Option<InflightGuard> {

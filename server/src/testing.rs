@@ -3,23 +3,20 @@
 //! chat-completions protocol on 127.0.0.1 (the job runner and the queue are
 //! the point of those tests, not a model).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 
 use axum::Json;
 use axum::extract::State;
 use axum::routing::post;
-use ocrchat_engine::{DecodeLimits, EngineConfig, InputFormat, ModelSize};
+use ocrchat_engine::InputFormat;
 use serde_json::{Value, json};
-use tokio::sync::{Notify, Semaphore};
 
 use crate::blobs::local::LocalBlobs;
 use crate::config::Config;
-use crate::engines::Engines;
-use crate::llm::{LlmClient, LlmConfig, Tier};
-use crate::metrics::Metrics;
+use crate::llm::Tier;
 use crate::state::AppState;
 use crate::store::{self, Backend, Charge, Inserted, Job, NewJob};
 
@@ -86,29 +83,17 @@ pub async fn fake_vlm(fail: &[usize]) -> FakeVlm {
 /// A server state on a fresh SQLite database in `dir`, with `vlm` as its vision model.
 pub async fn state(dir: &Scratch, vlm: Option<&FakeVlm>, config: Config) -> AppState {
     let backend = Backend::from_url(None, &dir.0).unwrap();
-    let vlm = vlm.map(|v| LlmClient::new(LlmConfig::new(v.base.clone(), "fake-vision")).unwrap());
-    AppState {
-        store: store::open(&backend).await.unwrap(),
-        blobs: Arc::new(LocalBlobs::new(&dir.0)),
+    let config = Config {
+        data_dir: dir.0.clone(),
         // No models: these tests run the vlm tier; the cpu tier has its own tests with real models.
-        engines: Arc::new(Engines::new(
-            &dir.0.join("no-models"),
-            ModelSize::Tiny,
-            EngineConfig { limits: DecodeLimits::default(), ..EngineConfig::default() },
-        )),
-        inference: Arc::new(Semaphore::new(1)),
-        queue_notify: Arc::new(Notify::new()),
-        running: Arc::new(Mutex::new(HashSet::new())),
-        inflight: Arc::new(Mutex::new(HashMap::new())),
-        submissions: Arc::new(Semaphore::new(4)),
-        metrics: Arc::new(Metrics::default()),
-        worker_id: "unit".into(),
-        uploads_dir: dir.0.join("uploads"),
-        results_dir: dir.0.join("results"),
-        vlm,
-        llm: None,
-        config: Arc::new(Config { data_dir: dir.0.clone(), ..config }),
-    }
+        models_dir: None,
+        vlm_url: vlm.map(|v| v.base.clone()),
+        vlm_model: vlm.map(|_| "fake-vision".into()),
+        ..config
+    };
+    let store = store::open(&backend).await.unwrap();
+    let blobs = Arc::new(LocalBlobs::new(&dir.0));
+    AppState::new(config, store, blobs, &dir.0.join("no-models")).unwrap()
 }
 
 /// A PDF of `pages` small blank-ish pages.

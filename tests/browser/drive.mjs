@@ -6,7 +6,8 @@
 // env: OCRCHAT_BASE_URL (http://127.0.0.1:PORT/), OCRCHAT_NPM_DIR (playwright-core),
 //      OCRCHAT_RELEASE_DIR (the served copy of dist/, changed here to play a new release),
 //      OCRCHAT_CHROMIUM (default /usr/bin/chromium), OCRCHAT_OUT (download dir),
-//      OCRCHAT_SCREENSHOT (png path); files: OCRCHAT_PHOTOTEST, OCRCHAT_PDF, OCRCHAT_CORRUPT.
+//      OCRCHAT_SCREENSHOT (png path); files: OCRCHAT_PHOTOTEST, OCRCHAT_PDF, OCRCHAT_CORRUPT;
+//      OCRCHAT_QA (optional): JSON [{name, path, questions: [...]}] asked in the cpu tier's chat.
 // mode `bench`: OCRCHAT_BENCH_FILES (comma list), times drop → text per model.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -127,6 +128,35 @@ async function test(out) {
   await page.setInputFiles('#file-input', env('OCRCHAT_PHOTOTEST'));
   await waitDone(page);
   out.after_corrupt_cards = await cards(page);
+
+  // Chat on the cpu tier: each file of the question set read here, each
+  // question answered by the worker's built-in answerer. Recorded: the text
+  // shown, every answer with its citations, and every request meanwhile.
+  if (env('OCRCHAT_QA')) {
+    requests.splice(0);
+    out.chat = [];
+    for (const f of JSON.parse(readFileSync(env('OCRCHAT_QA'), 'utf8'))) {
+      await page.setInputFiles('#file-input', f.path);
+      await waitDone(page);
+      const card = page.locator('[data-testid=file-card]').first();
+      const answers = [];
+      for (const q of f.questions) {
+        const before = await card.locator('[data-testid=chat-message]').count();
+        await card.locator('[data-testid=chat-input]').fill(q);
+        await card.locator('[data-testid=chat-send]').click();
+        await page.waitForFunction((n) => document.querySelectorAll('[data-testid=file-card] [data-testid=chat-message]').length >= n + 2,
+          before, { timeout: 60_000, polling: 50 });
+        answers.push(await card.locator('[data-testid=chat-message]').last().evaluate((li) => ({
+          role: li.dataset.role,
+          content: li.querySelector('[data-testid=chat-content]')?.textContent ?? '',
+          citations: [...li.querySelectorAll('[data-testid=chat-citation]')]
+            .map((c) => ({ page: Number(c.dataset.page), snippet: c.dataset.snippet })),
+        })));
+      }
+      out.chat.push({ file: f.name, text: (await cards(page))[0].text, answers });
+    }
+    out.chat_requests = requests.splice(0);
+  }
 
   // A new release while the app is open (OCRCHAT_RELEASE_DIR is the served
   // copy of dist/): another page and service worker. The next visit must show

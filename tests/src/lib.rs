@@ -17,6 +17,19 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is inside the workspace").to_path_buf()
 }
 
+/// The built web app (`make web` → `dist/`); `OCRCHAT_TEST_WEB_DIR`: an
+/// unoptimised build while developing (wasm-opt takes minutes).
+pub fn web_dir() -> PathBuf {
+    let dir =
+        std::env::var_os("OCRCHAT_TEST_WEB_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("dist"));
+    assert!(
+        dir.join("index.html").is_file(),
+        "{} missing: build the app with `make web` (make test does)",
+        dir.display()
+    );
+    dir
+}
+
 /// `../shared/testdata` beside the checkout (or `OCRCHAT_SHARED_DIR/testdata`),
 /// if present. A user's fresh clone has none: callers skip loudly.
 pub fn testdata_dir() -> Option<PathBuf> {

@@ -13,7 +13,7 @@ use sqlx::Connection;
 pub fn fresh_database(test: &str) -> Option<String> {
     static SEQ: AtomicUsize = AtomicUsize::new(0);
     if std::env::var("OCRCHAT_TEST_POSTGRES").is_ok_and(|v| v == "skip") {
-        println!("SKIP {test} on PostgreSQL: OCRCHAT_TEST_POSTGRES=skip");
+        eprintln!("SKIP {test} on PostgreSQL: OCRCHAT_TEST_POSTGRES=skip");
         return None;
     }
     let admin = std::env::var("OCRCHAT_TEST_DATABASE_URL").unwrap_or_else(|_| {

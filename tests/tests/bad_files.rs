@@ -2,7 +2,7 @@
 //! (no panic), within bounded memory. Kept in its own test binary so the peak
 //! RSS measured here is this test's alone.
 
-use ocrchat_engine::{DecodeLimits, EngineError, ModelSize, Source, decode};
+use ocrchat_engine::{DecodeLimits, EngineError, InputFormat, ModelSize, Source, sniff};
 use ocrchat_tests::{engine, testdata_or_skip};
 
 fn peak_rss_mb() -> Option<u64> {
@@ -25,7 +25,7 @@ fn hostile_files_give_typed_errors_in_bounded_memory() {
             continue;
         }
         let bytes = std::fs::read(&path).unwrap();
-        let is_pdf = matches!(decode::sniff(&bytes), Ok(decode::InputFormat::Pdf));
+        let is_pdf = matches!(sniff(&bytes), Ok(InputFormat::Pdf));
         if is_pdf {
             // Open first (page count known before any work), then read at most
             // two pages so the 352-page book stays a quick test.

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use ocrchat_tests::pdfgen::scanned_pdf;
 use ocrchat_tests::server::{FakeLlm, TempDir, TestServer};
-use ocrchat_tests::{bow_f1, testdata_or_skip, workspace_root};
+use ocrchat_tests::{bow_f1, qa, testdata_or_skip, web_dir, workspace_root};
 use reqwest::blocking::{Client, multipart};
 use serde_json::Value;
 
@@ -27,19 +27,6 @@ fn one_browser_at_a_time() -> MutexGuard<'static, ()> {
     static BROWSER: Mutex<()> = Mutex::new(());
     // A failed test poisons the lock; the next one may still run.
     BROWSER.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// The built app (`make web`); OCRCHAT_TEST_WEB_DIR: an unoptimised build
-/// while developing (wasm-opt takes minutes).
-fn web_dir() -> PathBuf {
-    let dir =
-        std::env::var_os("OCRCHAT_TEST_WEB_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("dist"));
-    assert!(
-        dir.join("index.html").is_file(),
-        "{} missing: build the app with `make web` (make test does)",
-        dir.display()
-    );
-    dir
 }
 
 /// The image worker's wasm (`worker_bg-<hash>.wasm`, scripts/web_assets.py).
@@ -183,6 +170,22 @@ fn browser_app_reads_exports_and_keeps_files_private() {
     let corrupt = tmp.join("corrupt.png");
     std::fs::write(&corrupt, &png[..png.len() / 2]).unwrap();
 
+    // The chat question set, asked in the cpu tier's chat (answered in the worker).
+    let questions = qa::questions(&testdata).unwrap_or_default();
+    let mut qa_files: Vec<(String, Vec<String>)> = Vec::new();
+    for q in &questions {
+        match qa_files.iter_mut().find(|(f, _)| *f == q.file) {
+            Some((_, qs)) => qs.push(q.question.clone()),
+            None => qa_files.push((q.file.clone(), vec![q.question.clone()])),
+        }
+    }
+    let qa_json = tmp.join("qa.json");
+    let qa_list: Vec<Value> = qa_files
+        .iter()
+        .map(|(f, qs)| serde_json::json!({"name": f, "path": testdata.join(f), "questions": qs}))
+        .collect();
+    std::fs::write(&qa_json, serde_json::to_string(&qa_list).unwrap()).unwrap();
+
     let data_dir = tmp.join("data");
     std::fs::create_dir_all(&data_dir).unwrap();
     // A copy, which the run changes to play a new release.
@@ -190,7 +193,13 @@ fn browser_app_reads_exports_and_keeps_files_private() {
     copy_dir(&web_dir, &release_dir);
     let server = TestServer::start(&data_dir, &[("OCRCHAT_WEB_DIR", release_dir.to_str().expect("UTF-8 path"))]);
     let origin = server.base.clone();
-    let screenshot = root.join("docs/screenshot.png");
+    // The README's picture is refreshed only on request (the golden files'
+    // flag), so a test run leaves the checkout as it found it.
+    let screenshot = if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        root.join("docs/screenshot.png")
+    } else {
+        tmp.join("screenshot.png")
+    };
     std::fs::create_dir_all(screenshot.parent().unwrap()).unwrap();
     let out = Command::new("node")
         .arg(root.join("tests/browser/drive.mjs"))
@@ -201,6 +210,7 @@ fn browser_app_reads_exports_and_keeps_files_private() {
         .env("OCRCHAT_PHOTOTEST", &phototest)
         .env("OCRCHAT_PDF", &pdf_path)
         .env("OCRCHAT_CORRUPT", &corrupt)
+        .env("OCRCHAT_QA", &qa_json)
         .env("OCRCHAT_RELEASE_DIR", &release_dir)
         // The run ends by stopping the server to check the app offline.
         .env("OCRCHAT_SERVER_PID", server.pid().to_string())
@@ -309,6 +319,39 @@ fn browser_app_reads_exports_and_keeps_files_private() {
         r["offline_first_visit_error"],
         r["offline_first_visit_pdf"]
     );
+
+    // Chat on the cpu tier: nothing left the browser, and the answers are the
+    // API's built-in answerer's on the same files (the server reads them with
+    // the browser's model, tiny; wasm and native engines give the same text).
+    if !qa_files.is_empty() {
+        assert_private(&r["chat_requests"], &origin, "cpu chat");
+        let chat = r["chat"].as_array().expect("chat results");
+        assert_eq!(chat.len(), qa_files.len(), "{chat:?}");
+        let api_dir = TempDir::new("browser-chat-api");
+        let api = TestServer::start(api_dir.path(), &[("OCRCHAT_MODEL", "tiny")]);
+        let token = api.create_token("paid", 1000);
+        let mut compared = 0;
+        for ((file, qs), seen) in qa_files.iter().zip(chat) {
+            assert_eq!(seen["file"], file.as_str());
+            let (uuid, pages) = qa::ocr(&api, &token, &testdata.join(file));
+            let browser_text = seen["text"].as_str().unwrap_or_default();
+            assert_eq!(
+                collapse(browser_text),
+                collapse(&pages.join("\u{c}")),
+                "{file}: the browser and the API read different text"
+            );
+            for (q, shown) in qs.iter().zip(seen["answers"].as_array().unwrap()) {
+                let (status, reply, _) = qa::ask(&api, &token, &uuid, q, Some("builtin"));
+                assert_eq!(status, 200, "{reply}");
+                assert_eq!(shown["role"], "assistant", "{file}: {q}: {shown}");
+                assert_eq!(shown["content"], reply["message"]["content"], "{file}: {q}");
+                assert_eq!(shown["citations"], reply["message"]["citations"], "{file}: {q}");
+                compared += 1;
+            }
+        }
+        eprintln!("browser chat: {compared} answers identical to the API's built-in answerer");
+        assert_eq!(compared, questions.len());
+    }
 
     // The PDF worker is cached by the service worker once the page is idle,
     // never for a visitor who saves data, whose first PDF still reads.

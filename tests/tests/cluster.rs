@@ -184,7 +184,7 @@ fn three_nodes_survive_a_kill_and_charge_every_page_once() {
         let staged: Vec<String> = uploads_left(dir.path()).into_iter().filter(|f| !f.contains(".upload.")).collect();
         assert!(staged.is_empty(), "{staged:?}");
     }
-    println!(
+    eprintln!(
         "cluster drill: 3 nodes, {} jobs, {total_pages} pages, one kill -9; {processed} pages processed by the live nodes; {:.1} s",
         jobs.len(),
         started.elapsed().as_secs_f64()
@@ -301,12 +301,12 @@ fn a_database_that_goes_away_means_503_until_it_returns() {
     }
     let refused = submit(&node.base, &token, "two.pdf", pdf);
     assert_eq!(refused.status(), 503, "submissions too");
-    println!("database away: 503 after {:.1} s", went.elapsed().as_secs_f64());
+    eprintln!("database away: 503 after {:.1} s", went.elapsed().as_secs_f64());
 
     pg.script("resume");
     let back = Instant::now();
     wait_for(Duration::from_secs(60), || (status("/readyz") == 200).then_some(())).expect("recovers by itself");
-    println!("database back: ready again after {:.1} s", back.elapsed().as_secs_f64());
+    eprintln!("database back: ready again after {:.1} s", back.elapsed().as_secs_f64());
     let done = wait_for(Duration::from_secs(120), || {
         let j = get_json(&node.base, &token, &path);
         (j["status"] == "done").then_some(j)

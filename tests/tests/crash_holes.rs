@@ -59,7 +59,7 @@ fn a_job_interrupted_three_times_fails_and_refunds_every_page() {
     let env = [("OCRCHAT_MODEL", "tiny"), ("OCRCHAT_WORKERS", "1")];
     let mut server = TestServer::start(tmp.path(), &env);
     let token = server.create_token("paid", 100);
-    let pdf = scanned_pdf(&vec![&page; 12], 150.0);
+    let pdf = scanned_pdf(&[&page; 12], 150.0);
     let job = json(authed(client().post(server.url("/api/v1/ocr/")).multipart(form("twelve.pdf", &pdf)), &token));
     let path = format!("/api/v1/ocr/{}/", job["uuid"].as_str().unwrap());
     assert_eq!(used(tmp.path(), 1), 12, "12 pages reserved at submission");

@@ -5,8 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use ocrchat_engine::export::{ExportFormat, export};
-use ocrchat_engine::{BlockKind, Document, ModelSize};
+use ocrchat_engine::{BlockKind, Document, ExportFormat, ModelSize, export};
 use ocrchat_tests::{bow_f1, engine, testdata_or_skip};
 
 /// Prints the body paragraphs and the table cells of a .docx, one JSON object.
@@ -61,7 +60,7 @@ fn docx_export_reads_back_in_python_docx() {
     let Some(dir) = testdata_or_skip("docx export") else { return };
     for file in ["sroie_000.jpg", "tess_phototest.png"] {
         let doc = ocr(&dir.join(file));
-        let bytes = export(&doc, ExportFormat::Docx).expect("docx export");
+        let bytes = export(&doc, ExportFormat::Docx, None).expect("docx export");
         let read = read_docx(&bytes, file);
 
         let paragraphs = read["paragraphs"].as_array().unwrap();
@@ -92,7 +91,7 @@ fn docx_export_reads_back_in_python_docx() {
 fn csv_export_of_a_receipt_is_rectangular() {
     let Some(dir) = testdata_or_skip("csv export") else { return };
     let doc = ocr(&dir.join("sroie_000.jpg"));
-    let out = String::from_utf8(export(&doc, ExportFormat::Csv).expect("csv export")).expect("UTF-8");
+    let out = String::from_utf8(export(&doc, ExportFormat::Csv, None).expect("csv export")).expect("UTF-8");
     let tables: Vec<&Vec<Vec<String>>> =
         doc.pages.iter().flat_map(|p| &p.blocks).filter_map(|b| b.table.as_ref()).filter(|t| !t.is_empty()).collect();
 

@@ -28,7 +28,7 @@ impl Llama {
         let mut child = Command::new(workspace_root().join("scripts/local-llm.sh"))
             .args(["serve", "smollm2", &port.to_string()])
             // Bounded: short answers, a small context, both cores but waiting passively.
-            .env("OCRCHAT_LLM_MAX_TOKENS", "192")
+            .env("OCRCHAT_LLM_MAX_TOKENS", "128")
             .env("OCRCHAT_LLM_CTX", "4096")
             .env("OMP_WAIT_POLICY", "passive")
             .stdout(Stdio::piped())
@@ -86,7 +86,9 @@ fn chat_and_translate_round_trip_through_llama_cpp() {
         &[
             ("OCRCHAT_LLM_URL", url.as_str()),
             ("OCRCHAT_LLM_MODEL", "smollm2"),
-            ("OCRCHAT_LLM_TIMEOUT_SECS", "300"),
+            ("OCRCHAT_LLM_TIMEOUT_SECS", "600"),
+            // The request's max_tokens is what llama.cpp obeys: keep answers short.
+            ("OCRCHAT_LLM_MAX_OUTPUT_TOKENS", "128"),
             ("OCRCHAT_MODEL", "tiny"),
         ],
     );

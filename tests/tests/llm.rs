@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use ocrchat::llm::{ChatRole, ChatTurn, LlmClient, LlmConfig, LlmError, NOT_IN_DOCUMENT, PageRequest, Tool};
+use ocrchat::llm::{ChatRole, ChatTurn, LlmClient, LlmConfig, LlmError, NOT_IN_DOCUMENT, PageRequest, Secret, Tool};
 use ocrchat_engine::ModelSize;
 use ocrchat_tests::{engine, testdata_or_skip};
 use serde_json::Value;
@@ -46,7 +46,7 @@ impl Fake {
 
     fn client(&self, model: &str, api_key: Option<&str>) -> LlmClient {
         let mut config = LlmConfig::new(&self.base_url, model);
-        config.api_key = api_key.map(String::from);
+        config.api_key = api_key.map(Secret::new);
         config.timeout_secs = 30;
         LlmClient::new(config).expect("valid config")
     }
@@ -261,7 +261,7 @@ async fn failures_are_typed() {
     assert_eq!(e.code(), "llm_bad_response");
 
     let mut slow = LlmConfig::new(&fake.base_url, "fake-slow");
-    slow.api_key = Some("right".into());
+    slow.api_key = Some(Secret::new("right"));
     slow.timeout_secs = 1;
     let started = std::time::Instant::now();
     let e = LlmClient::new(slow).unwrap().transcribe_page(&page, &req).await.unwrap_err();

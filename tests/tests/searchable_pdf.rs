@@ -4,8 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use ocrchat_engine::export::pdf::from_original;
-use ocrchat_engine::{DecodeLimits, Document, ModelSize};
+use ocrchat_engine::{DecodeLimits, Document, ExportFormat, ModelSize, Original, export};
 use ocrchat_tests::{bow_f1, cer, engine, testdata_or_skip};
 
 /// Extracts the text of `pdf` with `pdftotext`; fails loudly when it is missing.
@@ -28,7 +27,7 @@ fn pdftotext(pdf: &[u8], name: &str) -> String {
 fn ocr_to_pdf(file: &Path) -> (Vec<u8>, Document, u64) {
     let bytes = std::fs::read(file).unwrap();
     let doc = engine(ModelSize::Small).ocr_bytes(&bytes, |_, _| {}).unwrap();
-    let pdf = from_original(&doc, &bytes, DecodeLimits::default()).unwrap();
+    let pdf = export(&doc, ExportFormat::Pdf, Some(Original::new(&bytes, DecodeLimits::default()))).unwrap();
     (pdf, doc, bytes.len() as u64)
 }
 

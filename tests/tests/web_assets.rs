@@ -6,24 +6,13 @@
 //! `sw.js`, `widget.js`, the loaders and the model manifest `no-cache`.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ocrchat_tests::server::{TempDir, TestServer};
-use ocrchat_tests::{models_dir, workspace_root};
+use ocrchat_tests::{models_dir, web_dir};
 use reqwest::blocking::{Client, Response};
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
-
-fn web_dir() -> PathBuf {
-    let dir =
-        std::env::var_os("OCRCHAT_TEST_WEB_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("dist"));
-    assert!(
-        dir.join("index.html").is_file(),
-        "{} missing: build the app with `make web` (make test does)",
-        dir.display()
-    );
-    dir
-}
 
 /// The one file in `dist` named `<stem>-<16 hex>.<ext>` (scripts/web_assets.py).
 fn hashed(dist: &Path, stem: &str, ext: &str) -> String {

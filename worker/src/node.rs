@@ -1,11 +1,13 @@
 //! The one-call `Engine` class Node uses (`worker/node/ocr.mjs`, the wasm ==
-//! native tests and the bench): load models from bytes, OCR a file, export.
+//! native tests and the bench): load models from bytes, OCR a file, export
+//! it in any format (the searchable PDF from the original file's bytes).
 
-use ocrchat_engine::{EngineConfig, ExportFormat, ModelSize, OcrEngine, registry};
+use ocrchat_engine::{EngineConfig, ExportFormat, ModelSize, OcrEngine, Original, registry};
 use wasm_bindgen::prelude::*;
 
-fn js_err(e: impl std::fmt::Display) -> JsError {
-    JsError::new(&e.to_string())
+/// A JS error carrying the message and, after it, every source's.
+fn js_err(e: ocrchat_engine::EngineError) -> JsError {
+    JsError::new(&e.detail())
 }
 
 /// An OCR engine with its models loaded.
@@ -26,17 +28,20 @@ impl Engine {
         Ok(Engine { inner })
     }
 
-    /// OCRs an image file (PNG, JPEG, WEBP, GIF, BMP, TIFF) and returns the
-    /// document as JSON.
+    /// OCRs a file (PNG, JPEG, WEBP, GIF, BMP, TIFF; PDF in builds with the
+    /// `pdf` feature) and returns the document as JSON.
     pub fn ocr(&self, bytes: &[u8]) -> Result<String, JsError> {
         let doc = self.inner.ocr_bytes(bytes, |_, _| {}).map_err(js_err)?;
-        serde_json::to_string(&doc).map_err(js_err)
+        serde_json::to_string(&doc).map_err(|e| JsError::new(&format!("document not serialisable: {e}")))
     }
 
-    /// Renders a document (JSON from [`Engine::ocr`]) in an export format.
-    pub fn export(&self, document_json: &str, format: &str) -> Result<Vec<u8>, JsError> {
-        let doc = serde_json::from_str(document_json).map_err(js_err)?;
+    /// Renders a document (JSON from [`Engine::ocr`]) in an export format
+    /// (`txt`, `md`, `json`, `docx`, `csv`, `pdf`). `original` is the file
+    /// the document was read from: the searchable PDF is drawn from it.
+    pub fn export(&self, document_json: &str, format: &str, original: Option<Vec<u8>>) -> Result<Vec<u8>, JsError> {
+        let doc = serde_json::from_str(document_json).map_err(|e| JsError::new(&format!("not a document: {e}")))?;
         let format = ExportFormat::parse(format).ok_or_else(|| JsError::new("unknown export format"))?;
-        ocrchat_engine::export::export(&doc, format).map_err(js_err)
+        let original = original.as_deref().map(|bytes| Original::new(bytes, self.inner.config().limits));
+        ocrchat_engine::export(&doc, format, original).map_err(js_err)
     }
 }

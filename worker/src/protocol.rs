@@ -5,11 +5,21 @@
 //! copied (`postMessage(msg, [msg.payload])`): a 300-dpi page is 35 MB.
 //!
 //! Flow: the worker first posts `started` (messages sent before it would be
-//! lost while its wasm instantiates, so hosts queue them until then); `load` → `ready`; `ocr` (payload: the file) → `opened` → one `page`
-//! per page (payload: RGBA preview) → `done`; `export` → `exported` (payload:
-//! the file). Any failure answers `error` carrying the job it belongs to.
-//! Requests are handled one at a time, in order.
+//! lost while its wasm instantiates, so hosts queue them until then); `load`
+//! → `ready`; `sniff` (payload: the head of a file) → `sniffed`; `ocr`
+//! (payload: the file) → `opened` → one `page` per page (payload: RGBA
+//! preview) → `done`; `export` → `exported` (payload: the file); `ask` (a
+//! question about a finished job) → `answer`, made by the built-in answerer
+//! inside the worker (the question and the document stay in the browser). Any
+//! failure answers `error` carrying the job it belongs to. Requests are
+//! handled one at a time, in order.
+//!
+//! Fields are typed with the shared types of `ocrchat-core`: pages travel
+//! as [`Page`] objects (the API's page shape), formats and model sizes as
+//! their lower-case names.
 
+pub use ocrchat_answer::Citation;
+pub use ocrchat_core::{ExportFormat, InputFormat, ModelSize, Page};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
@@ -25,7 +35,7 @@ pub enum Request {
     /// are kept in the Cache API, so later visits download nothing.
     Load {
         /// `tiny` or `small`.
-        model: String,
+        model: ModelSize,
         /// Base URL of the models, e.g. `https://host/models/`.
         models_url: String,
     },
@@ -40,8 +50,24 @@ pub enum Request {
     Export {
         /// The job to export.
         job: u32,
-        /// Format name.
-        format: String,
+        /// The format.
+        format: ExportFormat,
+    },
+    /// Which file type is this, and does this worker build read it? (payload:
+    /// the file's first KiB, [`ocrchat_core::sniff::SNIFF_BYTES`]). Hosts
+    /// without Rust (`widget.js`) ask this to pick the worker build for a
+    /// file, so the rule stays in one place.
+    Sniff {
+        /// The host's id for the file.
+        job: u32,
+    },
+    /// Ask a question about a finished job. The worker keeps the job's
+    /// conversation (follow-ups see the earlier questions).
+    Ask {
+        /// The job asked about.
+        job: u32,
+        /// The question.
+        question: String,
     },
     /// Forget a job (its bytes and document).
     Forget {
@@ -59,7 +85,7 @@ pub enum Response {
     /// The model is loaded.
     Ready {
         /// `tiny` or `small`.
-        model: String,
+        model: ModelSize,
         /// Every model file came from the Cache API (no download).
         cached: bool,
         /// Languages the model reads.
@@ -72,10 +98,20 @@ pub enum Response {
         /// Number of pages.
         pages: u32,
         /// Sniffed format (`png`, `pdf`, …).
-        format: String,
+        format: InputFormat,
+    },
+    /// The answer to `sniff`.
+    Sniffed {
+        /// The host's id for the file.
+        job: u32,
+        /// The file type, `None` when it is none we read.
+        format: Option<InputFormat>,
+        /// Whether this worker build reads it (the first-load build has no
+        /// PDF reader: a host then starts the full build).
+        readable: bool,
     },
     /// One page is read (payload: RGBA preview pixels, `preview_width` ×
-    /// `preview_height`; bboxes in `page_json` are in page pixels, scale by
+    /// `preview_height`; bboxes in `page` are in page pixels, scale by
     /// `preview_width / page.width`).
     Page {
         /// Job id.
@@ -84,8 +120,8 @@ pub enum Response {
         index: u32,
         /// Pages in the file.
         pages: u32,
-        /// The page as JSON, in the API's page shape (blocks → lines → words).
-        page_json: String,
+        /// The page, in the API's page shape (blocks → lines → words).
+        page: Page,
         /// Preview width in pixels.
         preview_width: u32,
         /// Preview height in pixels.
@@ -108,12 +144,24 @@ pub enum Response {
     Exported {
         /// Job id.
         job: u32,
-        /// Format name.
-        format: String,
+        /// The format.
+        format: ExportFormat,
         /// Suggested file name (`<stem>.<ext>`).
         filename: String,
         /// MIME type.
         mime: String,
+    },
+    /// The answer to an `ask`: values and sentences copied from the pages,
+    /// each part with its page; "the document does not say" has no citation.
+    Answer {
+        /// Job id.
+        job: u32,
+        /// The question, as asked.
+        question: String,
+        /// The answer text.
+        content: String,
+        /// Page citations (1-based pages, snippets verbatim from the page text).
+        citations: Vec<Citation>,
     },
     /// A request failed. `job` is set when it concerned a job.
     Error {

@@ -87,15 +87,58 @@ fn fail(job: Option<u32>, message: String) {
     post(&Response::Error { job, message }, None);
 }
 
+/// `e`'s message followed by every source's.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(s) = next {
+        out.push_str(&format!(": {s}"));
+        next = s.source();
+    }
+    out
+}
+
+/// Reports `e` to the host (its message) and to the console (with every source).
+fn fail_with(job: Option<u32>, e: &dyn std::error::Error) {
+    web_sys::console::warn_1(&format!("ocrchat worker: {}", chain(e)).into());
+    post(&Response::Error { job, message: e.to_string() }, None);
+}
+
+/// Why a model could not be loaded. Failures of browser APIs arrive as JS
+/// values: their text is all there is to keep.
+#[derive(Debug, thiserror::Error)]
+enum LoadError {
+    #[error("{url}: {message}")]
+    Fetch { url: String, message: String },
+    #[error("{url}: HTTP {status}")]
+    Http { url: String, status: u16 },
+    #[error("{url}: cannot read the body")]
+    Body { url: String },
+    #[error("bad manifest.json")]
+    Manifest(#[source] serde_json::Error),
+    #[error("no {0} model in the engine's catalog")]
+    NotInCatalog(ModelSize),
+    #[error("{0} is not in the server's models/manifest.json")]
+    NotInManifest(&'static str),
+    #[error("manifest entry without {0}")]
+    ManifestField(&'static str),
+    #[error("{url}: sha256 {actual} does not match the manifest")]
+    Checksum { url: String, actual: String },
+    #[error("the dictionary is not UTF-8")]
+    Dictionary(#[source] std::string::FromUtf8Error),
+    #[error(transparent)]
+    Engine(#[from] ocrchat_engine::EngineError),
+}
+
 async fn handle(msg: JsValue) {
     let (req, payload) = match protocol::decode::<Request>(msg) {
         Ok(x) => x,
         Err(e) => return fail(None, format!("bad request: {}", js_text(&e))),
     };
     match req {
-        Request::Load { model, models_url } => match load(&model, &models_url).await {
+        Request::Load { model, models_url } => match load(model, &models_url).await {
             Ok(resp) => post(&resp, None),
-            Err(e) => fail(None, format!("cannot load the {model} model: {e}")),
+            Err(e) => fail(None, format!("cannot load the {model} model: {}", chain(&e))),
         },
         Request::Ocr { job, name } => {
             let Some(buf) = payload else { return fail(Some(job), "ocr request without file bytes".into()) };
@@ -104,14 +147,25 @@ async fn handle(msg: JsValue) {
             let state = STATE.with(Rc::clone);
             let result = state.borrow_mut().session.ocr(job, &name, bytes, &mut |r, p| post(&r, p));
             if let Err(e) = result {
-                fail(Some(job), e);
+                fail_with(Some(job), &e);
             }
         }
+        Request::Sniff { job } => {
+            let head = payload.map(|buf| Uint8Array::new(&buf).to_vec()).unwrap_or_default();
+            post(&Session::sniff(job, &head), None);
+        }
         Request::Export { job, format } => {
-            let result = STATE.with(|s| s.borrow().session.export(job, &format));
+            let result = STATE.with(|s| s.borrow().session.export(job, format));
             match result {
                 Ok((resp, bytes)) => post(&resp, Some(bytes)),
-                Err(e) => fail(Some(job), e),
+                Err(e) => fail_with(Some(job), &e),
+            }
+        }
+        Request::Ask { job, question } => {
+            let result = STATE.with(|s| s.borrow_mut().session.ask(job, &question));
+            match result {
+                Ok(resp) => post(&resp, None),
+                Err(e) => fail_with(Some(job), &e),
             }
         }
         Request::Forget { job } => STATE.with(|s| s.borrow_mut().session.forget(job)),
@@ -119,35 +173,33 @@ async fn handle(msg: JsValue) {
 }
 
 /// Loads `model` unless it is the current one.
-async fn load(model: &str, models_url: &str) -> Result<Response, String> {
-    let size = ModelSize::parse(model).ok_or("model must be tiny or small")?;
-    let spec = *registry::CATALOG.iter().find(|m| m.size == size).ok_or("unknown model")?;
+async fn load(model: ModelSize, models_url: &str) -> Result<Response, LoadError> {
+    let spec = *registry::CATALOG.iter().find(|m| m.size == model).ok_or(LoadError::NotInCatalog(model))?;
     let languages = spec.languages.iter().map(|s| s.to_string()).collect();
     if STATE.with(|s| s.borrow().session.model() == Some(model)) {
-        return Ok(Response::Ready { model: model.to_string(), cached: true, languages });
+        return Ok(Response::Ready { model, cached: true, languages });
     }
     let cache = open_cache().await;
     let manifest = fetch_manifest(cache.as_ref(), &format!("{models_url}manifest.json")).await?;
     let entry = manifest["models"]
         .as_array()
         .and_then(|ms| ms.iter().find(|m| m["name"] == spec.name))
-        .ok_or_else(|| format!("{} is not in the server's models/manifest.json", spec.name))?;
+        .ok_or(LoadError::NotInManifest(spec.name))?;
     let mut files = Vec::new();
     let mut cached = true;
     for part in ["det", "rec", "dict"] {
-        let file = entry[part]["file"].as_str().ok_or("manifest entry without file")?;
-        let sha = entry[part]["sha256"].as_str().ok_or("manifest entry without sha256")?;
+        let file = entry[part]["file"].as_str().ok_or(LoadError::ManifestField("file"))?;
+        let sha = entry[part]["sha256"].as_str().ok_or(LoadError::ManifestField("sha256"))?;
         let (bytes, hit) = fetch_model_file(cache.as_ref(), &format!("{models_url}{file}"), sha).await?;
         cached &= hit;
         files.push(bytes);
     }
-    let dict = String::from_utf8(files.pop().unwrap_or_default()).map_err(|_| "dictionary is not UTF-8")?;
+    let dict = String::from_utf8(files.pop().unwrap_or_default()).map_err(LoadError::Dictionary)?;
     let rec = files.pop().unwrap_or_default();
     let det = files.pop().unwrap_or_default();
-    let engine = ocrchat_engine::engine_from_bytes(&spec, det, rec, &dict, EngineConfig::default())
-        .map_err(|e| e.to_string())?;
+    let engine = ocrchat_engine::engine_from_bytes(&spec, det, rec, &dict, EngineConfig::default())?;
     STATE.with(|s| s.borrow_mut().session.set_engine(model, engine));
-    Ok(Response::Ready { model: model.to_string(), cached, languages })
+    Ok(Response::Ready { model, cached, languages })
 }
 
 /// The model cache, or `None` where the Cache API is unavailable (it only
@@ -159,7 +211,7 @@ async fn open_cache() -> Option<Cache> {
 
 /// The manifest from the network (it names the current files), falling back
 /// to the cached copy when offline.
-async fn fetch_manifest(cache: Option<&Cache>, url: &str) -> Result<serde_json::Value, String> {
+async fn fetch_manifest(cache: Option<&Cache>, url: &str) -> Result<serde_json::Value, LoadError> {
     let bytes = match fetch_bytes(url).await {
         Ok(bytes) => {
             if let Some(cache) = cache {
@@ -172,11 +224,11 @@ async fn fetch_manifest(cache: Option<&Cache>, url: &str) -> Result<serde_json::
             None => return Err(e),
         },
     };
-    serde_json::from_slice(&bytes).map_err(|e| format!("bad manifest.json: {e}"))
+    serde_json::from_slice(&bytes).map_err(LoadError::Manifest)
 }
 
 /// A model file from the cache (`true`) or the network (`false`), verified.
-async fn fetch_model_file(cache: Option<&Cache>, url: &str, sha256: &str) -> Result<(Vec<u8>, bool), String> {
+async fn fetch_model_file(cache: Option<&Cache>, url: &str, sha256: &str) -> Result<(Vec<u8>, bool), LoadError> {
     let key = format!("{url}?sha256={sha256}");
     if let Some(cache) = cache
         && let Some(bytes) = cached_bytes(cache, &key).await
@@ -187,7 +239,7 @@ async fn fetch_model_file(cache: Option<&Cache>, url: &str, sha256: &str) -> Res
     if let Some(actual) = sha256_hex(&bytes).await
         && actual != sha256
     {
-        return Err(format!("{url}: sha256 {actual} does not match the manifest"));
+        return Err(LoadError::Checksum { url: url.into(), actual });
     }
     if let Some(cache) = cache {
         put(cache, &key, &bytes).await;
@@ -195,15 +247,15 @@ async fn fetch_model_file(cache: Option<&Cache>, url: &str, sha256: &str) -> Res
     Ok((bytes, false))
 }
 
-async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+async fn fetch_bytes(url: &str) -> Result<Vec<u8>, LoadError> {
     let resp: web_sys::Response = JsFuture::from(scope().fetch_with_str(url))
         .await
-        .map_err(|e| format!("{url}: {}", js_text(&e)))?
+        .map_err(|e| LoadError::Fetch { url: url.into(), message: js_text(&e) })?
         .unchecked_into();
     if !resp.ok() {
-        return Err(format!("{url}: HTTP {}", resp.status()));
+        return Err(LoadError::Http { url: url.into(), status: resp.status() });
     }
-    response_bytes(&resp).await.ok_or_else(|| format!("{url}: cannot read the body"))
+    response_bytes(&resp).await.ok_or_else(|| LoadError::Body { url: url.into() })
 }
 
 async fn response_bytes(resp: &web_sys::Response) -> Option<Vec<u8>> {

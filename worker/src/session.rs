@@ -4,8 +4,13 @@
 
 use std::collections::HashMap;
 
+use ocrchat_answer::{ChatRole, ChatTurn};
+
 use image::RgbImage;
-use ocrchat_engine::{DecodeLimits, Document, ExportFormat, OcrEngine, Source, TextLayerCheck, export};
+use ocrchat_engine::{
+    DecodeLimits, Document, EngineError, ExportFormat, InputFormat, ModelSize, OcrEngine, Original, PageError, Source,
+    export, sniff,
+};
 use web_time::Instant;
 
 use crate::protocol::Response;
@@ -14,6 +19,26 @@ use crate::protocol::Response;
 /// most screen-sized, and a 300-dpi A4 page at full size is 35 MB of RGBA.
 pub const PREVIEW_MAX_SIDE: u32 = 1600;
 
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// `ocr` before `load`.
+    #[error("no model loaded")]
+    NoModel,
+    /// `export` of a job that is not (or no longer) here.
+    #[error("no finished job {0}")]
+    NoJob(u32),
+    /// The file could not be opened or exported.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// A page could not be read.
+    #[error(transparent)]
+    Page(#[from] PageError),
+    /// A chat question the answerer refuses (empty, too long, control characters).
+    #[error(transparent)]
+    Question(#[from] ocrchat_answer::QuestionError),
+}
+
 /// A finished job: kept so exports (the searchable PDF needs the original
 /// pages) never go back to the page or a server.
 struct Job {
@@ -21,12 +46,14 @@ struct Job {
     bytes: Vec<u8>,
     doc: Document,
     limits: DecodeLimits,
+    /// The chat about this job so far, oldest first.
+    conversation: Vec<ChatTurn>,
 }
 
 /// The worker's state: the loaded model and the finished jobs.
 #[derive(Default)]
 pub struct Session {
-    engine: Option<(String, OcrEngine)>,
+    engine: Option<(ModelSize, OcrEngine)>,
     jobs: HashMap<u32, Job>,
 }
 
@@ -36,14 +63,22 @@ impl Session {
         Self::default()
     }
 
-    /// Installs a loaded engine for `model` (`tiny` / `small`).
-    pub fn set_engine(&mut self, model: &str, engine: OcrEngine) {
-        self.engine = Some((model.to_string(), engine));
+    /// Installs a loaded engine for `model`.
+    pub fn set_engine(&mut self, model: ModelSize, engine: OcrEngine) {
+        self.engine = Some((model, engine));
     }
 
-    /// The loaded model's name, if any.
-    pub fn model(&self) -> Option<&str> {
-        self.engine.as_ref().map(|(m, _)| m.as_str())
+    /// The loaded model's size, if any.
+    pub fn model(&self) -> Option<ModelSize> {
+        self.engine.as_ref().map(|(m, _)| *m)
+    }
+
+    /// The answer to `sniff`: the file type of `head` (a file's first KiB)
+    /// and whether this build reads it.
+    pub fn sniff(job: u32, head: &[u8]) -> Response {
+        let format = sniff(head).ok();
+        let readable = format.is_some_and(|f| f != InputFormat::Pdf || cfg!(feature = "pdf"));
+        Response::Sniffed { job, format, readable }
     }
 
     /// Reads every page of `bytes`, calling `emit` with `opened`, one `page`
@@ -55,37 +90,28 @@ impl Session {
         name: &str,
         bytes: Vec<u8>,
         emit: &mut dyn FnMut(Response, Option<Vec<u8>>),
-    ) -> Result<(), String> {
-        let (_, engine) = self.engine.as_ref().ok_or("no model loaded")?;
+    ) -> Result<(), SessionError> {
+        let (_, engine) = self.engine.as_ref().ok_or(SessionError::NoModel)?;
         let start = Instant::now();
         let limits = engine.config().limits;
         let doc = {
-            let source = Source::open(&bytes, limits).map_err(|e| e.to_string())?;
+            let source = Source::open(&bytes, limits)?;
             let total = source.page_count() as u32;
-            emit(Response::Opened { job, pages: total, format: source.format().name().to_string() }, None);
+            emit(Response::Opened { job, pages: total, format: source.format() }, None);
             let mut pages = Vec::with_capacity(total as usize);
-            let mut check = TextLayerCheck::default();
-            for i in 0..total as usize {
-                let (page, upright) =
-                    engine.ocr_page_with_image(&source, i, &mut check).map_err(|e| format!("page {}: {e}", i + 1))?;
-                // Text-layer pages were not rasterised for OCR; render them for the view.
-                let img = match upright {
-                    Some(img) => img,
-                    None => source.page(i).map_err(|e| format!("page {}: {e}", i + 1))?,
-                };
-                let (preview_width, preview_height, rgba) = preview(&img);
-                drop(img);
-                let page_json = serde_json::to_string(&page).map_err(|e| e.to_string())?;
+            for read in engine.pages(&source).with_images() {
+                let read = read?;
+                let (preview_width, preview_height, rgba) = read.image.as_ref().map(preview).unwrap_or_default();
+                let index = read.page.index as u32;
                 emit(
-                    Response::Page { job, index: i as u32, pages: total, page_json, preview_width, preview_height },
+                    Response::Page { job, index, pages: total, page: read.page.clone(), preview_width, preview_height },
                     Some(rgba),
                 );
-                pages.push(page);
+                pages.push(read.page);
             }
             Document::from_pages(pages)
         };
-        let markdown = String::from_utf8(export::export(&doc, ExportFormat::Md).map_err(|e| e.to_string())?)
-            .map_err(|e| e.to_string())?;
+        let markdown = String::from_utf8_lossy(&export(&doc, ExportFormat::Md, None)?).into_owned();
         emit(
             Response::Done {
                 job,
@@ -96,29 +122,42 @@ impl Session {
             },
             None,
         );
-        self.jobs.insert(job, Job { name: name.to_string(), bytes, doc, limits });
+        self.jobs.insert(job, Job { name: name.to_string(), bytes, doc, limits, conversation: Vec::new() });
         Ok(())
     }
 
-    /// Renders a finished job in `format`: the `exported` message and the file.
-    pub fn export(&self, job: u32, format: &str) -> Result<(Response, Vec<u8>), String> {
-        let j = self.jobs.get(&job).ok_or_else(|| format!("no finished job {job}"))?;
-        let fmt = ExportFormat::parse(format).ok_or_else(|| format!("unknown export format {format:?}"))?;
-        let bytes = match fmt {
-            // The searchable PDF re-reads the original pages (same as CLI and server).
-            ExportFormat::Pdf => export::pdf::from_original(&j.doc, &j.bytes, j.limits),
-            _ => export::export(&j.doc, fmt),
-        }
-        .map_err(|e| e.to_string())?;
+    /// Renders a finished job in `format`: the `exported` message and the
+    /// file. The searchable PDF is drawn from the original file, as on the
+    /// CLI and the server.
+    pub fn export(&self, job: u32, format: ExportFormat) -> Result<(Response, Vec<u8>), SessionError> {
+        let j = self.jobs.get(&job).ok_or(SessionError::NoJob(job))?;
+        let bytes = export(&j.doc, format, Some(Original::new(&j.bytes, j.limits)))?;
         let stem = j.name.rsplit_once('.').map_or(j.name.as_str(), |(s, _)| s);
         let stem = if stem.is_empty() { "document" } else { stem };
         let msg = Response::Exported {
             job,
-            format: fmt.extension().to_string(),
-            filename: format!("{stem}.{}", fmt.extension()),
-            mime: fmt.content_type().to_string(),
+            format,
+            filename: format!("{stem}.{}", format.extension()),
+            mime: format.content_type().to_string(),
         };
         Ok((msg, bytes))
+    }
+
+    /// Answers `question` about a finished job with the built-in answerer
+    /// (the server's, compiled in: same text, same answer), keeping the turn.
+    pub fn ask(&mut self, job: u32, question: &str) -> Result<Response, SessionError> {
+        let j = self.jobs.get_mut(&job).ok_or(SessionError::NoJob(job))?;
+        let question = ocrchat_answer::check_question(question)?;
+        let pages: Vec<String> = j.doc.pages.iter().map(|p| p.text.clone()).collect();
+        let answer = ocrchat_answer::answer(&pages, &j.conversation, question);
+        j.conversation.push(ChatTurn { role: ChatRole::User, content: question.to_string() });
+        j.conversation.push(ChatTurn { role: ChatRole::Assistant, content: answer.content.clone() });
+        Ok(Response::Answer {
+            job,
+            question: question.to_string(),
+            content: answer.content,
+            citations: answer.citations,
+        })
     }
 
     /// Drops a job's bytes and document.
@@ -162,8 +201,19 @@ mod tests {
         let mut s = Session::new();
         let mut n = 0;
         let err = s.ocr(1, "a.png", vec![1, 2, 3], &mut |_, _| n += 1).unwrap_err();
-        assert!(err.contains("no model"), "{err}");
+        assert!(matches!(err, SessionError::NoModel), "{err}");
         assert_eq!(n, 0);
-        assert!(s.export(1, "txt").unwrap_err().contains("no finished job"));
+        assert!(matches!(s.export(1, ExportFormat::Txt), Err(SessionError::NoJob(1))));
+        assert!(matches!(s.ask(1, "What is the total?"), Err(SessionError::NoJob(1))));
+    }
+
+    #[test]
+    fn sniffing_names_the_type_and_whether_this_build_reads_it() {
+        let pdf = Session::sniff(4, b"%PDF-1.7\n");
+        assert_eq!(pdf, Response::Sniffed { job: 4, format: Some(InputFormat::Pdf), readable: cfg!(feature = "pdf") });
+        let png = Session::sniff(5, b"\x89PNG\r\n\x1a\n");
+        assert_eq!(png, Response::Sniffed { job: 5, format: Some(InputFormat::Png), readable: true });
+        let other = Session::sniff(6, b"hello");
+        assert_eq!(other, Response::Sniffed { job: 6, format: None, readable: false });
     }
 }

@@ -6,6 +6,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use js_sys::Uint8Array;
+use ocrchat_core::{Block, BlockKind, ExportFormat, InputFormat, Line, ModelSize, Page, Word};
 use ocrchat_worker::protocol::{self, Request, Response};
 use ocrchat_worker::session::Session;
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str};
@@ -49,11 +50,24 @@ async fn requests_survive_postmessage_and_payloads_are_transferred() {
 async fn every_response_kind_round_trips() {
     let all = [
         Response::Started,
-        Response::Ready { model: "tiny".into(), cached: true, languages: vec!["en".into()] },
-        Response::Opened { job: 1, pages: 3, format: "pdf".into() },
-        Response::Page { job: 1, index: 2, pages: 3, page_json: "{}".into(), preview_width: 4, preview_height: 5 },
+        Response::Ready { model: ModelSize::Tiny, cached: true, languages: vec!["en".into()] },
+        Response::Opened { job: 1, pages: 3, format: InputFormat::Pdf },
+        Response::Sniffed { job: 1, format: Some(InputFormat::Pdf), readable: false },
+        Response::Sniffed { job: 2, format: None, readable: false },
+        Response::Page { job: 1, index: 2, pages: 3, page: sample_page(), preview_width: 4, preview_height: 5 },
         Response::Done { job: 1, text: "a\u{c}b".into(), markdown: "# a".into(), mean_confidence: 0.5, millis: 12.0 },
-        Response::Exported { job: 1, format: "pdf".into(), filename: "a.pdf".into(), mime: "application/pdf".into() },
+        Response::Exported {
+            job: 1,
+            format: ExportFormat::Pdf,
+            filename: "a.pdf".into(),
+            mime: "application/pdf".into(),
+        },
+        Response::Answer {
+            job: 1,
+            question: "What is the total?".into(),
+            content: "9.00 (p. 1)".into(),
+            citations: vec![protocol::Citation { page: 1, snippet: "TOTAL:\n9.00".into() }],
+        },
         Response::Error { job: None, message: "no".into() },
         Response::Error { job: Some(2), message: "bad file".into() },
     ];
@@ -65,6 +79,29 @@ async fn every_response_kind_round_trips() {
     }
     let bad = protocol::decode::<Request>(JsValue::from_str("not a message"));
     assert!(bad.is_err(), "garbage is refused, not misread");
+    // What widget.js and other JS hosts send: lower-case names.
+    let export: JsValue = js_sys::JSON::parse(r#"{"type":"export","job":3,"format":"docx"}"#).unwrap();
+    let (req, _) = protocol::decode::<Request>(export).unwrap();
+    assert_eq!(req, Request::Export { job: 3, format: ExportFormat::Docx });
+    let rtf: JsValue = js_sys::JSON::parse(r#"{"type":"export","job":3,"format":"rtf"}"#).unwrap();
+    assert!(protocol::decode::<Request>(rtf).is_err(), "an unknown export format is refused");
+}
+
+/// A page with every field set, as the engine makes them.
+fn sample_page() -> Page {
+    let word = Word { text: "Acme".into(), bbox: [1, 2, 30, 12], confidence: 0.875 };
+    let line = Line { text: "Acme".into(), bbox: [1, 2, 30, 12], confidence: 0.875, words: vec![word] };
+    let block = Block {
+        kind: BlockKind::Table,
+        text: "Acme".into(),
+        bbox: [1, 2, 30, 12],
+        confidence: 0.875,
+        lines: vec![line],
+        table: Some(vec![vec!["Acme".into()]]),
+    };
+    let mut page = Page { index: 2, width: 40, height: 20, rotation: 90, blocks: vec![block], ..Page::default() };
+    page.refresh_text();
+    page
 }
 
 /// A born-digital two-page PDF (text layer in Helvetica): real text through
@@ -103,7 +140,7 @@ fn tiny_session() -> Session {
     let dict = include_str!("../../models/ppocrv6-tiny/dict.txt");
     let engine = ocrchat_engine::engine_from_bytes(&spec, det, rec, dict, Default::default()).unwrap();
     let mut s = Session::new();
-    s.set_engine("tiny", engine);
+    s.set_engine(ModelSize::Tiny, engine);
     s
 }
 
@@ -123,27 +160,25 @@ fn a_session_reports_every_page_then_done_and_exports() {
         .collect();
     assert_eq!(kinds, ["opened", "page", "page", "done"]);
     for (r, p) in &seen {
-        if let Response::Page { preview_width, preview_height, page_json, .. } = r {
+        if let Response::Page { preview_width, preview_height, page, .. } = r {
             let rgba = p.as_ref().expect("a page carries its preview");
             assert_eq!(rgba.len(), (*preview_width * *preview_height * 4) as usize);
             assert!(*preview_width.max(preview_height) <= ocrchat_worker::session::PREVIEW_MAX_SIDE);
-            let page: serde_json::Value = serde_json::from_str(page_json).unwrap();
-            assert!(page["blocks"].as_array().is_some_and(|b| !b.is_empty()), "page JSON has blocks: {page_json}");
+            assert!(!page.blocks.is_empty(), "the page has blocks: {page:?}");
         }
     }
     let Response::Done { text, .. } = &seen[3].0 else { unreachable!() };
     assert!(text.contains("Invoice number 4200 from Acme") && text.contains("4201"), "{text:?}");
 
-    let (msg, txt) = s.export(3, "txt").unwrap();
+    let (msg, txt) = s.export(3, ExportFormat::Txt).unwrap();
     assert!(matches!(msg, Response::Exported { ref filename, .. } if filename == "invoice.txt"), "{msg:?}");
     assert_eq!(String::from_utf8(txt).unwrap().trim(), text.trim());
-    let (_, pdf) = s.export(3, "pdf").unwrap();
+    let (_, pdf) = s.export(3, ExportFormat::Pdf).unwrap();
     assert!(pdf.starts_with(b"%PDF-"));
-    let (_, docx) = s.export(3, "docx").unwrap();
+    let (_, docx) = s.export(3, ExportFormat::Docx).unwrap();
     assert!(docx.starts_with(b"PK"), "docx is a zip");
-    assert!(s.export(3, "rtf").unwrap_err().contains("unknown export format"));
     s.forget(3);
-    assert!(s.export(3, "txt").is_err(), "a forgotten job is gone");
+    assert!(s.export(3, ExportFormat::Txt).is_err(), "a forgotten job is gone");
 }
 
 #[wasm_bindgen_test]
@@ -153,7 +188,7 @@ fn a_corrupt_file_is_an_error_and_the_session_goes_on() {
     png.extend_from_slice(&[0; 40]);
     let mut emitted = 0;
     let err = s.ocr(1, "bad.png", png, &mut |_, _| emitted += 1).unwrap_err();
-    assert!(!err.is_empty());
+    assert!(!err.to_string().is_empty());
     assert_eq!(emitted, 0, "nothing but the error for an unreadable file");
     let mut done = false;
     s.ocr(2, "ok.pdf", two_page_pdf(), &mut |r, _| done |= matches!(r, Response::Done { .. })).unwrap();

@@ -1,6 +1,7 @@
 //! The top of the page: tier, model, language, token, and the drop zone.
 
 use leptos::prelude::*;
+use ocrchat_core::ModelSize;
 
 use crate::api;
 use crate::app::{AppState, ModelState};
@@ -46,15 +47,15 @@ pub fn Controls() -> impl IntoView {
             </label>
             <label>
                 "Model "
-                <select id="model" on:change=move |ev| state.load_model(&event_target_value(&ev))>
+                <select id="model" on:change=move |ev| state.load_model(ModelSize::parse(&event_target_value(&ev)).unwrap_or(ModelSize::Tiny))>
                     {move || {
                         let current = match state.model.get() {
                             ModelState::Loading(m) | ModelState::Ready { model: m, .. } => m,
-                            ModelState::Failed(_) => "tiny".into(),
+                            ModelState::Failed(_) => ModelSize::Tiny,
                         };
                         [("tiny", "tiny (fast, 6 MB)"), ("small", "small (more accurate, 31 MB)")]
                             .into_iter()
-                            .map(|(v, label)| view! { <option value=v selected=current == v>{label}</option> })
+                            .map(|(v, label)| view! { <option value=v selected=current.as_str() == v>{label}</option> })
                             .collect_view()
                     }}
                 </select>

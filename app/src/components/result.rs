@@ -1,22 +1,24 @@
 //! One file's result: progress, the page with its boxes, the text, exports,
-//! and (for server jobs) chat.
+//! and chat: answered in the worker on the cpu tier (nothing leaves the
+//! browser), by the server's API on the vlm tier.
 
 use leptos::prelude::*;
+use ocrchat_core::ExportFormat;
 use ocrchat_worker::protocol::Request;
 use wasm_bindgen::JsCast;
 
 use crate::api;
 use crate::app::{AppState, JobSignal, send};
-use crate::model::{PageView, Phase, Tier};
+use crate::model::{ChatLine, PageView, Phase, Tier};
 
 /// Export formats, in button order.
-const FORMATS: [(&str, &str); 6] = [
-    ("txt", "Text"),
-    ("md", "Markdown"),
-    ("docx", "Word"),
-    ("pdf", "Searchable PDF"),
-    ("csv", "CSV"),
-    ("json", "JSON"),
+const FORMATS: [(ExportFormat, &str); 6] = [
+    (ExportFormat::Txt, "Text"),
+    (ExportFormat::Md, "Markdown"),
+    (ExportFormat::Docx, "Word"),
+    (ExportFormat::Pdf, "Searchable PDF"),
+    (ExportFormat::Csv, "CSV"),
+    (ExportFormat::Json, "JSON"),
 ];
 
 /// A file's card.
@@ -44,18 +46,18 @@ pub fn FileCard(job: JobSignal) -> impl IntoView {
             Phase::Failed(_) => "failed".into(),
         })
     };
-    let export = move |format: &'static str| {
+    let export = move |format: ExportFormat| {
         let (id, tier, uuid, name) = job.with_untracked(|j| (j.id, j.tier, j.server_uuid.clone(), j.name.clone()));
         match (tier, uuid) {
             // Made by the engine's exporters in the worker: no server round-trip.
-            (Tier::Cpu, _) => send(&Request::Export { job: id, format: format.into() }, None),
+            (Tier::Cpu, _) => send(&Request::Export { job: id, format }, None),
             (Tier::Vlm, Some(uuid)) => leptos::task::spawn_local(async move {
                 let stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s).to_string();
-                match api::download(&uuid, format, &state.token.get_untracked()).await {
+                match api::download(&uuid, format.extension(), &state.token.get_untracked()).await {
                     Ok(bytes) => {
                         let _ = crate::util::download(
                             &js_sys::Uint8Array::from(&bytes[..]),
-                            &format!("{stem}.{format}"),
+                            &format!("{stem}.{}", format.extension()),
                             "application/octet-stream",
                         );
                     }
@@ -120,14 +122,20 @@ pub fn FileCard(job: JobSignal) -> impl IntoView {
                             .into_iter()
                             .map(|(f, label)| view! {
                                 <button
-                                    data-testid=format!("export-{f}")
+                                    data-testid=format!("export-{}", f.extension())
                                     disabled=move || !matches!(phase(), Phase::Done)
                                     on:click=move |_| export(f)
                                 >{label}</button>
                             })
                             .collect_view()}
                     </div>
-                    {move || job.with(|j| j.server_uuid.clone()).map(|uuid| view! { <Chat uuid=uuid/> })}
+                    {move || {
+                        let can_chat = job.with(|j| match j.tier {
+                            Tier::Cpu => j.phase == Phase::Done,
+                            Tier::Vlm => j.server_uuid.is_some(),
+                        });
+                        can_chat.then(|| view! { <Chat job=job/> })
+                    }}
                 </div>
             </div>
         </article>
@@ -195,65 +203,71 @@ fn PageImage(page: PageView) -> impl IntoView {
     }
 }
 
-/// One line of the chat transcript.
-#[derive(Clone)]
-struct ChatLine {
-    /// `you`, `assistant` or `error`.
-    role: &'static str,
-    /// The question, the answer, or why there is none.
-    text: String,
-    /// (1-based page, verbatim snippet), as the server verified them.
-    citations: Vec<(u64, String)>,
-}
-
-/// Questions about a server job's text (`POST /api/v1/chat/<uuid>/`).
+/// Questions about a file's text. cpu tier: the worker's built-in answerer
+/// (the question never leaves the browser); vlm tier: `POST /api/v1/chat/<uuid>/`.
 #[component]
-fn Chat(uuid: String) -> impl IntoView {
+fn Chat(job: JobSignal) -> impl IntoView {
     let state = expect_context::<AppState>();
-    let messages = RwSignal::new(Vec::<ChatLine>::new());
     let draft = RwSignal::new(String::new());
-    let conversation = RwSignal::new(None::<String>);
-    let uuid = StoredValue::new(uuid);
     let ask = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let question = draft.get_untracked();
-        if question.trim().is_empty() {
+        if question.trim().is_empty() || job.with_untracked(|j| j.asking) {
             return;
         }
         draft.set(String::new());
-        messages.update(|m| m.push(ChatLine { role: "you", text: question.clone(), citations: Vec::new() }));
-        leptos::task::spawn_local(async move {
-            let conv = conversation.get_untracked();
-            let reply = api::chat(&uuid.get_value(), &question, conv.as_deref(), &state.token.get_untracked()).await;
-            let line = match reply {
-                Ok(v) => {
-                    conversation.set(v["conversation"].as_str().map(str::to_string));
-                    let citations = v["message"]["citations"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .map(|c| {
-                            (c["page"].as_u64().unwrap_or(0), c["snippet"].as_str().unwrap_or_default().to_string())
-                        })
-                        .collect();
-                    ChatLine {
-                        role: "assistant",
-                        text: v["message"]["content"].as_str().unwrap_or_default().to_string(),
-                        citations,
-                    }
-                }
-                Err(api::ApiError(e)) => ChatLine { role: "error", text: e, citations: Vec::new() },
-            };
-            messages.update(|m| m.push(line));
+        job.update(|j| {
+            j.asking = true;
+            j.chat.push(ChatLine { role: "you", text: question.clone(), citations: Vec::new() });
         });
+        let (id, tier, uuid, conv) =
+            job.with_untracked(|j| (j.id, j.tier, j.server_uuid.clone(), j.conversation.clone()));
+        match (tier, uuid) {
+            (Tier::Cpu, _) => send(&Request::Ask { job: id, question }, None),
+            (Tier::Vlm, uuid) => leptos::task::spawn_local(async move {
+                let uuid = uuid.unwrap_or_default();
+                let reply = api::chat(&uuid, &question, conv.as_deref(), &state.token.get_untracked()).await;
+                job.update(|j| {
+                    j.asking = false;
+                    let line = match reply {
+                        Ok(v) => {
+                            j.conversation = v["conversation"].as_str().map(str::to_string);
+                            let citations = v["message"]["citations"]
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .map(|c| {
+                                    (
+                                        c["page"].as_u64().unwrap_or(0),
+                                        c["snippet"].as_str().unwrap_or_default().to_string(),
+                                    )
+                                })
+                                .collect();
+                            ChatLine {
+                                role: "assistant",
+                                text: v["message"]["content"].as_str().unwrap_or_default().to_string(),
+                                citations,
+                            }
+                        }
+                        Err(api::ApiError(e)) => ChatLine { role: "error", text: e, citations: Vec::new() },
+                    };
+                    j.chat.push(line);
+                });
+            }),
+        }
     };
+    let messages = move || job.with(|j| j.chat.clone());
     view! {
-        <section class="chat" data-testid="chat">
-            <h3>"Ask about this document"</h3>
+        <section class="chat" data-testid="chat" data-asking=move || job.with(|j| j.asking.to_string())>
+            <h3>
+                {move || match job.with(|j| j.tier) {
+                    Tier::Cpu => "Ask about this document (answered in this browser, from its text)",
+                    Tier::Vlm => "Ask about this document",
+                }}
+            </h3>
             <ul>
                 {move || {
-                    messages
-                        .get()
+                    messages()
                         .into_iter()
                         .map(|line| view! {
                             <li class=line.role data-testid="chat-message" data-role=line.role>
@@ -262,7 +276,7 @@ fn Chat(uuid: String) -> impl IntoView {
                                 {(!line.citations.is_empty()).then(|| view! {
                                     <ul class="citations">
                                         {line.citations.into_iter().map(|(page, snippet)| view! {
-                                            <li data-testid="chat-citation" data-page=page.to_string()>
+                                            <li data-testid="chat-citation" data-page=page.to_string() data-snippet=snippet.clone()>
                                                 {format!("p. {page}: “{snippet}”")}
                                             </li>
                                         }).collect_view()}

@@ -6,11 +6,12 @@
 //! There is no header row: OCR cannot tell a table's header from its body,
 //! and the first row of each table is written like any other.
 
+use crate::ExportFormat;
 use crate::document::{BlockKind, Document};
 use crate::error::{EngineError, Result};
 
-fn err(e: impl ToString) -> EngineError {
-    EngineError::Export { format: "csv", reason: e.to_string() }
+fn err(e: impl Into<crate::error::BoxError>) -> EngineError {
+    EngineError::export(ExportFormat::Csv, e)
 }
 
 /// Writes `rows` as one CSV table, padding short rows with empty cells so

@@ -131,7 +131,7 @@ pub fn render(doc: &Document) -> Result<Vec<u8>> {
         }
     }
     let mut out = Cursor::new(Vec::new());
-    docx.build().pack(&mut out).map_err(|e| EngineError::Export { format: "docx", reason: e.to_string() })?;
+    docx.build().pack(&mut out).map_err(|e| EngineError::export(crate::ExportFormat::Docx, e))?;
     Ok(out.into_inner())
 }
 

@@ -10,8 +10,9 @@
 //! giving every CID the same width and a `ToUnicode` CMap mapping the codes
 //! back to Unicode. Latin, CJK and everything else go through the same path.
 //!
-//! The document model does not carry the page images, so this is a separate
-//! entry point from [`super::export`]: the caller supplies each page's image
+//! The document model does not carry the page images: [`from_original`]
+//! re-decodes them from the file the document was read from (what
+//! [`super::export`] calls), and [`render`] takes each page's image
 //! either as JPEG bytes (embedded as-is, `DCTDecode`) or as RGB pixels
 //! (compressed with `FlateDecode`). Output is deterministic.
 
@@ -21,9 +22,10 @@ use image::RgbImage;
 use pdf_writer::types::{CidFontType, FontFlags, SystemInfo, TextRenderingMode, UnicodeCmap};
 use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str};
 
-use crate::decode::{DecodeLimits, InputFormat, Source};
+use crate::decode::{DecodeLimits, Source};
 use crate::document::{Document, Page, PageSource};
 use crate::error::{EngineError, Result};
+use crate::{ExportFormat, InputFormat};
 
 /// Resolution assumed for page images when the caller does not know better.
 pub const DEFAULT_DPI: f32 = 300.0;
@@ -64,12 +66,13 @@ impl PageImage {
     /// A JPEG file at [`DEFAULT_DPI`], embedded as-is. Reads only the header;
     /// grey and RGB JPEGs are accepted (CMYK ones are not: decode them to RGB).
     pub fn jpeg(bytes: Vec<u8>) -> Result<Self> {
-        let (width, height, components) = jpeg_header(&bytes)
-            .ok_or_else(|| EngineError::Export { format: "pdf", reason: "not a grey or RGB JPEG".into() })?;
+        let (width, height, components) =
+            jpeg_header(&bytes).ok_or_else(|| EngineError::export(ExportFormat::Pdf, "not a grey or RGB JPEG"))?;
         Ok(Self { data: PageImageData::Jpeg { bytes, width, height, components }, dpi: DEFAULT_DPI })
     }
 
     /// Sets the resolution.
+    #[cfg(test)]
     pub fn with_dpi(mut self, dpi: f32) -> Self {
         self.dpi = dpi;
         self
@@ -158,10 +161,7 @@ pub fn render(doc: &Document, pages: &mut dyn FnMut(usize) -> Result<PageImage>)
         let image = pages(page.index)?;
         let (iw, ih) = image.dimensions();
         if iw == 0 || ih == 0 {
-            return Err(EngineError::Export {
-                format: "pdf",
-                reason: format!("page {} image is empty", page.index + 1),
-            });
+            return Err(EngineError::export(ExportFormat::Pdf, format!("page {} image is empty", page.index + 1)));
         }
         let dpi = if image.dpi.is_finite() && image.dpi > 0.0 { image.dpi } else { DEFAULT_DPI };
         let (wpt, hpt) = (iw as f32 * 72.0 / dpi, ih as f32 * 72.0 / dpi);
@@ -517,7 +517,7 @@ pub fn from_original(doc: &Document, bytes: &[u8], limits: DecodeLimits) -> Resu
             .pages
             .iter()
             .find(|p| p.index == i)
-            .ok_or_else(|| EngineError::Export { format: "pdf", reason: format!("page {i} is not in the document") })?;
+            .ok_or_else(|| EngineError::export(ExportFormat::Pdf, format!("page {i} is not in the document")))?;
         if plain_jpeg
             && page.rotation == 0
             && let Ok(jpeg) = PageImage::jpeg(bytes.to_vec())

@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::geometry::Quad;
 use crate::layout::{self, LayoutParams};
 use crate::pdf_text;
-use crate::recognize::{self, RecognizedLine};
+use crate::recognize::RecognizedLine;
 
 /// Text-layer pages of a PDF whose words are read back with the recogniser
 /// before the document's text layer is trusted. Each costs a strip render
@@ -68,7 +68,8 @@ impl OcrEngine {
     /// A born-digital PDF page from its text layer, unless the layer is
     /// missing or unusable or (when `check`) its words do not read back.
     fn text_layer_page(&self, pdf: &crate::pdf::PdfSource, index: usize, check: bool) -> Result<TextLayerPage> {
-        let (layer, (width, height)) = pdf.text_layer(index)?;
+        let layer = pdf.text_layer(index)?;
+        let (width, height) = layer.size;
         if !layer.usable {
             debug!(index, "no usable text layer; OCR");
             return Ok(TextLayerPage::Unusable);
@@ -121,7 +122,9 @@ impl OcrEngine {
         let rendered_ms = start.elapsed().as_millis() as u64;
         let (x0, y0) = (b[0].floor(), b[1].floor());
         let local = Quad::from_rect(b[0] - x0, b[1] - y0, b[2] - x0, b[3] - y0);
-        let seen = recognize::recognize(self.rec.as_ref(), &strip, &[local], &self.config.rec)?
+        let seen = self
+            .rec
+            .recognize(&strip, &[local], &self.config.rec)?
             .into_iter()
             .flatten()
             .next()

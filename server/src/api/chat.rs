@@ -1,28 +1,37 @@
 //! `POST /api/v1/chat/{uuid}/` and `GET /api/v1/chat/{uuid}/history/`.
 
 use axum::Json;
+use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::ocr::owned_job;
+use super::ocr::{JobId, owned_job};
 use super::view::{document, rfc3339};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::jobs;
-use crate::llm::{ChatRole, ChatTurn};
+use crate::llm::{ChatRole, ChatTurn, Citation};
 use crate::state::AppState;
+use crate::store::ChatRecord;
 use crate::store::JobStatus;
-use crate::store::{ChatRecord, Column};
 use ocrchat_answer::check_question;
 
 /// Request body of a chat message.
 #[derive(Deserialize, ToSchema)]
 pub struct ChatRequest {
-    /// The question.
+    /// The question: at least one non-blank character, at most 4000
+    /// characters once trimmed, no control characters but tab and line
+    /// breaks (`ocrchat_answer::check_question`, the rule the browser shares).
+    #[schema(
+        min_length = 1,
+        max_length = 4000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\uFFFD]*[^\s\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\uFFFD][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\uFFFD]*$"
+    )]
     pub message: String,
-    /// Continue this conversation (from a previous answer).
+    /// Continue this conversation (from a previous answer); `404` if this
+    /// job has no such conversation for the caller.
+    #[schema(nullable = false)]
     pub conversation: Option<String>,
     /// Who answers: `builtin` (extractive, always available) or `llm` (the
     /// configured chat model). Default: `llm` when one is configured, else `builtin`.
@@ -40,20 +49,11 @@ pub enum ChatEngine {
     Llm,
 }
 
-/// A page citation.
-#[derive(Serialize, Deserialize, ToSchema, Clone, Debug)]
-pub struct Citation {
-    /// 1-based page number.
-    pub page: u32,
-    /// Text that occurs verbatim in that page's text.
-    pub snippet: String,
-}
-
 /// One message of a conversation.
 #[derive(Serialize, ToSchema)]
 pub struct ChatMessage {
-    /// `user` or `assistant`.
-    pub role: String,
+    /// Who wrote it.
+    pub role: ChatRole,
     /// Text.
     pub content: String,
     /// Pages backing the answer (assistant messages).
@@ -87,21 +87,23 @@ pub struct ChatHistory {
     request_body = ChatRequest,
     responses(
         (status = 200, body = ChatReply),
-        (status = 400, description = "Empty, over-long or binary message", body = ErrorBody),
-        (status = 401, description = "No account token", body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 400, description = "Not a JSON body with a message; empty, over-long or binary message", body = ErrorBody),
+        (status = 401, description = "No account token, or an unknown one", body = ErrorBody),
+        (status = 404, description = "No such job or conversation (or not the caller's)", body = ErrorBody),
         (status = 409, description = "Job not done", body = ErrorBody),
         (status = 501, description = "engine=llm but no chat model is configured", body = ErrorBody),
+        (status = 502, description = "The configured model failed or answered unusably", body = ErrorBody),
+        (status = 504, description = "The configured model did not answer in time", body = ErrorBody),
     ),
     security(("bearer" = []), ("api_token" = [])))]
 pub async fn send(
     State(state): State<AppState>,
     caller: Caller,
-    Path(uuid): Path<String>,
+    id: JobId,
     body: Result<Json<ChatRequest>, JsonRejection>,
 ) -> Result<Json<ChatReply>, ApiError> {
     let account_id = caller.require_account()?.id;
-    let job = owned_job(&state, &caller, &uuid).await?;
+    let job = owned_job(&state, &caller, &id).await?;
     if job.status != JobStatus::Done {
         return Err(ApiError::NotReady { status: job.status.as_str() });
     }
@@ -131,7 +133,7 @@ pub async fn send(
         .filter(|r| r.conversation == conversation)
         .map(|r| ChatTurn { role: r.role, content: r.content.clone() })
         .collect();
-    let doc = document(&state, &job).await?.ok_or_else(|| ApiError::Internal("done job without a result".into()))?;
+    let doc = document(&state, &job).await?.ok_or_else(|| ApiError::internal("done job without a result"))?;
     let pages: Vec<String> = doc.pages.iter().map(|p| p.text.clone()).collect();
     let answer = match llm {
         Some(llm) => llm.answer(&pages, &history, question).await?,
@@ -140,13 +142,12 @@ pub async fn send(
             let question = question.to_string();
             tokio::task::spawn_blocking(move || ocrchat_answer::answer(&pages, &history, &question))
                 .await
-                .map_err(|e| ApiError::Internal(format!("built-in answerer failed: {e}")))?
+                .map_err(|e| ApiError::internal(format!("built-in answerer failed: {e}")))?
         }
     };
 
     let now = jobs::now();
-    let citations: Vec<Citation> =
-        answer.citations.into_iter().map(|c| Citation { page: c.page, snippet: c.snippet }).collect();
+    let citations: Vec<Citation> = answer.citations;
     let user = ChatRecord {
         conversation: conversation.clone(),
         role: ChatRole::User,
@@ -158,7 +159,7 @@ pub async fn send(
         conversation: conversation.clone(),
         role: ChatRole::Assistant,
         content: answer.content,
-        citations: Some(serde_json::to_string(&citations).map_err(|e| ApiError::Internal(e.to_string()))?),
+        citations: Some(serde_json::to_string(&citations)?),
         created_at: now,
     };
     state.store.add_chat(&job.uuid, account_id, &user).await?;
@@ -168,7 +169,7 @@ pub async fn send(
 
 fn message(r: ChatRecord) -> ChatMessage {
     ChatMessage {
-        role: r.role.word().to_string(),
+        role: r.role,
         content: r.content,
         citations: r.citations.and_then(|c| serde_json::from_str(&c).ok()),
         conversation: r.conversation,
@@ -179,15 +180,15 @@ fn message(r: ChatRecord) -> ChatMessage {
 /// The transcript of a job's conversations for this account.
 #[utoipa::path(get, path = "/api/v1/chat/{uuid}/history/", tag = "chat",
     params(("uuid" = String, Path, description = "Job id")),
-    responses((status = 200, body = ChatHistory), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses(
+        (status = 200, body = ChatHistory),
+        (status = 401, description = "No account token, or an unknown one", body = ErrorBody),
+        (status = 404, description = "No such job (or not the caller's)", body = ErrorBody),
+    ),
     security(("bearer" = []), ("api_token" = [])))]
-pub async fn history(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(uuid): Path<String>,
-) -> Result<Json<ChatHistory>, ApiError> {
+pub async fn history(State(state): State<AppState>, caller: Caller, id: JobId) -> Result<Json<ChatHistory>, ApiError> {
     let account = caller.require_account()?.clone();
-    let job = owned_job(&state, &caller, &uuid).await?;
+    let job = owned_job(&state, &caller, &id).await?;
     let records = state.store.chat_history(&job.uuid, account.id).await?;
     let messages = records.into_iter().map(message).collect();
     Ok(Json(ChatHistory { messages }))

@@ -6,6 +6,7 @@ pub mod chat;
 pub mod cors;
 pub mod ocr;
 pub mod ops;
+pub mod options;
 pub mod view;
 
 use std::path::Path;

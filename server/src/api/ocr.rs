@@ -4,7 +4,9 @@
 
 use axum::Json;
 use axum::extract::multipart::{Field, Multipart, MultipartRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ocrchat_engine::{ExportFormat, Source, export};
@@ -12,31 +14,36 @@ use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 use utoipa::{IntoParams, ToSchema};
 
+use super::options;
 use super::view::{JobSummary, JobView, document, job_json};
 use crate::auth::Caller;
 use crate::blobs::BlobKind;
 use crate::error::{ApiError, ErrorBody};
 use crate::jobs::{self, now};
-use crate::llm::Tier;
-use crate::llm::tools;
+use crate::llm::{Tier, Tool};
 use crate::metering;
 use crate::state::AppState;
 use crate::store::{Cursor, Inserted, Job, JobStatus, NewJob, Plan, StoredView};
 
-/// The multipart form of a submission (for the OpenAPI document).
+/// The multipart form of a submission. A blank field counts as absent;
+/// `translate_to` is required with `tool=translate` and refused otherwise.
 #[derive(ToSchema)]
-#[allow(dead_code)]
+#[allow(dead_code, reason = "describes the form for the OpenAPI document; read_form parses it")]
 pub struct SubmitForm {
     /// PNG, JPG, WEBP, GIF, BMP, TIFF or PDF; the type is sniffed from the bytes.
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
-    /// `cpu` (default) or `vlm`.
-    tier: Option<String>,
-    /// `auto` (default) or a language code.
+    /// `cpu` (default) or `vlm` (`501` when the server has no vision model).
+    #[schema(nullable = false)]
+    tier: Option<Tier>,
+    /// `auto` (default) or a language code (`GET /api/v1/languages/`).
+    #[schema(nullable = false)]
     language: Option<String>,
     /// Tool preset slug (`GET /api/v1/tools/`).
-    tool: Option<String>,
-    /// Target language for `tool=translate`.
+    #[schema(nullable = false)]
+    tool: Option<Tool>,
+    /// Target language code; required with `tool=translate`, refused otherwise.
+    #[schema(nullable = false)]
     translate_to: Option<String>,
 }
 
@@ -75,7 +82,7 @@ fn multipart_error(e: &axum::extract::multipart::MultipartError, limit: u64) -> 
 
 /// Streams the `file` field to disk, counting bytes against the limit.
 async fn save_field(mut field: Field<'_>, upload: &UploadFile, limit: u64) -> Result<u64, ApiError> {
-    let mut out = tokio::fs::File::create(&upload.path).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut out = tokio::fs::File::create(&upload.path).await?;
     let mut size = 0u64;
     while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(&e, limit))? {
         size += chunk.len() as u64;
@@ -84,9 +91,9 @@ async fn save_field(mut field: Field<'_>, upload: &UploadFile, limit: u64) -> Re
             while let Ok(Some(_)) = field.chunk().await {}
             return Err(ApiError::PayloadTooLarge { limit });
         }
-        out.write_all(&chunk).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+        out.write_all(&chunk).await?;
     }
-    out.flush().await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    out.flush().await?;
     Ok(size)
 }
 
@@ -144,12 +151,14 @@ fn safe_filename(name: &str) -> String {
     request_body(content = SubmitForm, content_type = "multipart/form-data"),
     responses(
         (status = 200, description = "The job: done/failed for ≤ 5 pages, else pending; with the same `Idempotency-Key`, the job of the first submission (charged once)", body = JobView),
-        (status = 400, description = "No/empty/unsupported/undecodable file, too many pages, bad field", body = ErrorBody),
+        (status = 400, description = "No/empty/unsupported/unreadable file, too many pages, bad field \
+            (see the API docs for when a broken file is refused here and when it becomes a failed job)", body = ErrorBody),
         (status = 401, description = "Unknown or revoked token", body = ErrorBody),
         (status = 402, description = "Out of pages (`used`/`cap`)", body = ErrorBody),
         (status = 413, description = "Body over the upload limit", body = ErrorBody),
-        (status = 429, description = "Too many requests in flight", body = ErrorBody),
-        (status = 501, description = "vlm tier not configured", body = ErrorBody),
+        (status = 429, description = "Too many requests in flight (`Retry-After`)", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 501, description = "tier=vlm on a server without a configured vision model", body = ErrorBody),
     ),
     params(("Idempotency-Key" = Option<String>, Header, description = "A client-chosen key (≤ 200 visible ASCII characters): a retried submission with the same key returns the first job instead of a new one")),
     security((), ("bearer" = []), ("api_token" = [])))]
@@ -192,7 +201,7 @@ pub async fn submit(
     if form.file_bytes == 0 {
         return Err(ApiError::bad_request("empty_file", "the uploaded file is empty"));
     }
-    let options = tools::validate(
+    let options = options::validate(
         form.tool.as_deref(),
         form.tier.as_deref(),
         form.translate_to.as_deref(),
@@ -208,14 +217,13 @@ pub async fn submit(
     let path = upload.path.clone();
     let limits = state.engines.limits();
     let (format, page_count) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-        let bytes = std::fs::read(&path).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let bytes = std::fs::read(&path)?;
         let opened = std::panic::catch_unwind(|| Source::open(&bytes, limits).map(|s| (s.format(), s.page_count())));
         opened
             .map_err(|_| ApiError::bad_request("undecodable_file", "the file could not be decoded"))?
             .map_err(ApiError::from)
     })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    .await??;
     let page_count = page_count as i64;
     if page_count == 0 {
         return Err(ApiError::bad_request("undecodable_file", "the file has no pages"));
@@ -266,7 +274,7 @@ pub async fn submit(
         idempotency_key,
     };
     // The upload goes to the blob store before the job exists: any node may claim it at once.
-    state.blobs.put(BlobKind::Upload, &uuid, &upload.path).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    state.blobs.put(BlobKind::Upload, &uuid, &upload.path).await.map_err(ApiError::internal)?;
     let inserted = state.store.insert_job(&new_job, inline.then_some(state.worker_id.as_str()), now()).await;
     let job = match inserted {
         Ok(Inserted::New(job)) => job,
@@ -294,7 +302,7 @@ pub async fn submit(
     // job half-way; it finishes and stays pollable.
     let task_state = state.clone();
     let task = tokio::spawn(async move { jobs::process(&task_state, job).await });
-    task.await.map_err(|e| ApiError::Internal(e.to_string()))??;
+    task.await??;
     let job = state.store.job(&uuid).await?.ok_or(ApiError::NotFound)?;
     Ok(json_response(&job_json(&state, &job).await?, &HeaderMap::new()))
 }
@@ -335,10 +343,22 @@ fn json_response(view: &StoredView, request: &HeaderMap) -> Response {
     response
 }
 
+/// The `{uuid}` of a job path, normalised (hyphens dropped, lower case). A
+/// path segment that cannot be decoded names no job: 404, like any unknown id.
+pub struct JobId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for JobId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state).await.map_err(|_| ApiError::NotFound)?;
+        Ok(JobId(raw.replace('-', "").to_ascii_lowercase()))
+    }
+}
+
 /// The caller's job, or 404 (also for someone else's job).
-pub async fn owned_job(state: &AppState, caller: &Caller, uuid: &str) -> Result<Job, ApiError> {
-    let uuid = uuid.replace('-', "").to_ascii_lowercase();
-    match state.store.job(&uuid).await? {
+pub async fn owned_job(state: &AppState, caller: &Caller, id: &JobId) -> Result<Job, ApiError> {
+    match state.store.job(&id.0).await? {
         Some(job) if job.owner == caller.owner() => Ok(job),
         _ => Err(ApiError::NotFound),
     }
@@ -351,17 +371,17 @@ pub async fn owned_job(state: &AppState, caller: &Caller, uuid: &str) -> Result<
     responses(
         (status = 200, body = JobView, headers(("ETag" = String, description = "Changes whenever the job does"))),
         (status = 304, description = "Unchanged since the `ETag` sent in `If-None-Match`"),
-        (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody)
+        (status = 401, description = "Unknown or revoked token", body = ErrorBody),
+        (status = 404, description = "No such job (or not the caller's)", body = ErrorBody),
     ),
     security((), ("bearer" = []), ("api_token" = [])))]
 pub async fn get_job(
     State(state): State<AppState>,
     caller: Caller,
-    Path(uuid): Path<String>,
+    id: JobId,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let job = owned_job(&state, &caller, &uuid).await?;
+    let job = owned_job(&state, &caller, &id).await?;
     Ok(json_response(&job_json(&state, &job).await?, &headers))
 }
 
@@ -419,29 +439,48 @@ pub async fn list_jobs(
 
 /// `?format=` of a download.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DownloadQuery {
-    /// `txt`, `md`, `docx`, `pdf`, `csv` or `json`.
-    format: Option<String>,
+    /// `txt`, `md`, `docx`, `pdf`, `csv` or `json` (required: absent is a 400).
+    #[param(schema_with = format_schema)]
+    format: String,
+}
+
+/// The formats a download offers, by their canonical names (what
+/// [`ExportFormat::extension`] gives; [`ExportFormat::parse`] also takes
+/// a few aliases).
+pub const DOWNLOAD_FORMATS: [&str; 6] = ["txt", "md", "docx", "pdf", "csv", "json"];
+
+fn format_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(DOWNLOAD_FORMATS))
+        .build()
 }
 
 /// Download the result in one format.
 #[utoipa::path(get, path = "/api/v1/ocr/{uuid}/download/", tag = "ocr",
     params(("uuid" = String, Path, description = "Job id"), DownloadQuery),
     responses(
-        (status = 200, description = "The file, with Content-Disposition: attachment"),
-        (status = 400, description = "Unknown format", body = ErrorBody),
-        (status = 404, body = ErrorBody),
+        (status = 200, description = "The file, with Content-Disposition: attachment", content(
+            (Vec<u8> = "text/plain"), (Vec<u8> = "text/markdown"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+            (Vec<u8> = "application/pdf"), (Vec<u8> = "text/csv"), (JobView = "application/json"))),
+        (status = 400, description = "Missing or unknown format", body = ErrorBody),
+        (status = 401, description = "Unknown or revoked token", body = ErrorBody),
+        (status = 404, description = "No such job (or not the caller's)", body = ErrorBody),
         (status = 409, description = "Job not done yet", body = ErrorBody),
+        (status = 500, description = "The searchable PDF could not be rendered for this job", body = ErrorBody),
     ),
     security((), ("bearer" = []), ("api_token" = [])))]
 pub async fn download(
     State(state): State<AppState>,
     caller: Caller,
-    Path(uuid): Path<String>,
-    Query(query): Query<DownloadQuery>,
+    id: JobId,
+    query: Result<Query<DownloadQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let job = owned_job(&state, &caller, &uuid).await?;
-    let wanted = query.format.unwrap_or_default();
+    let job = owned_job(&state, &caller, &id).await?;
+    let wanted = query.map(|Query(q)| q.format).unwrap_or_default();
     let format = ExportFormat::parse(&wanted).ok_or_else(|| {
         ApiError::bad_request(
             "invalid_format",
@@ -455,23 +494,14 @@ pub async fn download(
         ExportFormat::Json => axum::body::Body::from(job_json(&state, &job).await?.json),
         // Streamed from the blob store, chunk by chunk.
         ExportFormat::Pdf => {
-            let stream = state
-                .blobs
-                .stream(BlobKind::ResultPdf, &job.uuid)
-                .await
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            let stream = state.blobs.stream(BlobKind::ResultPdf, &job.uuid).await.map_err(ApiError::internal)?;
             let stream =
-                stream.ok_or_else(|| ApiError::Internal(format!("searchable PDF of {} unavailable", job.uuid)))?;
+                stream.ok_or_else(|| ApiError::internal(format!("searchable PDF of {} unavailable", job.uuid)))?;
             axum::body::Body::from_stream(stream)
         }
         other => {
-            let doc =
-                document(&state, &job).await?.ok_or_else(|| ApiError::Internal("done job without a result".into()))?;
-            let bytes = tokio::task::spawn_blocking(move || export::export(&doc, other))
-                .await
-                .map_err(|e| ApiError::Internal(e.to_string()))?
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
-            axum::body::Body::from(bytes)
+            let doc = document(&state, &job).await?.ok_or_else(|| ApiError::internal("done job without a result"))?;
+            axum::body::Body::from(tokio::task::spawn_blocking(move || export(&doc, other, None)).await??)
         }
     };
     let stem = job.filename.rsplit_once('.').map_or(job.filename.as_str(), |(stem, _)| stem);

@@ -6,30 +6,43 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use serde::Serialize;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
 
 use crate::error::ApiError;
+use crate::llm::Tier;
 use crate::llm::tools::{LANGUAGES, ToolInfo, catalogue};
 use crate::state::AppState;
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, description = "ok")))]
+#[utoipa::path(get, path = "/healthz", tag = "ops",
+    responses((status = 200, description = "ok", body = String, content_type = "text/plain")))]
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
 /// Readiness: the database answers and an OCR model is installed.
-#[utoipa::path(get, path = "/readyz", tag = "ops", responses((status = 200, description = "ready"), (status = 503, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/readyz", tag = "ops", responses(
+    (status = 200, description = "ready", body = String, content_type = "text/plain"),
+    (status = 503, description = "The database does not answer, or no OCR model is installed",
+        body = crate::error::ErrorBody),
+))]
 pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
-    state.store.ping().await.map_err(|e| ApiError::Unavailable(format!("database: {e}")))?;
+    state.store.ping().await.map_err(|e| ApiError::Unavailable {
+        message: "the database does not answer".into(),
+        source: Some(e.into()),
+    })?;
     if state.engines.installed().is_empty() {
-        return Err(ApiError::Unavailable("no OCR model installed (run `make models`)".into()));
+        return Err(ApiError::Unavailable {
+            message: "no OCR model installed (run `make models`)".into(),
+            source: None,
+        });
     }
     Ok("ready")
 }
 
 /// Prometheus metrics.
-#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, description = "Prometheus text format")))]
+#[utoipa::path(get, path = "/metrics", tag = "ops",
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     if let Ok(depth) = state.store.queue_depth().await {
         state.metrics.queue_depth.set(depth);
@@ -41,7 +54,6 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 #[derive(Serialize, ToSchema)]
 pub struct ToolList {
     /// Every preset, with the tiers it runs on with this server's configuration.
-    #[schema(value_type = Vec<Object>)]
     pub tools: Vec<ToolInfo>,
 }
 
@@ -59,7 +71,7 @@ pub struct LanguageEntry {
     /// English name.
     pub name: &'static str,
     /// Tiers that read it on this server.
-    pub tiers: Vec<&'static str>,
+    pub tiers: Vec<Tier>,
 }
 
 /// `GET /api/v1/languages/`.
@@ -80,10 +92,10 @@ pub async fn languages(State(state): State<AppState>) -> Json<LanguageList> {
         .filter_map(|&(code, name)| {
             let mut tiers = Vec::new();
             if caps.cpu_languages.contains(&code) {
-                tiers.push("cpu");
+                tiers.push(Tier::Cpu);
             }
             if caps.vlm {
-                tiers.push("vlm");
+                tiers.push(Tier::Vlm);
             }
             (!tiers.is_empty()).then_some(LanguageEntry { code, name, tiers })
         })
@@ -93,5 +105,5 @@ pub async fn languages(State(state): State<AppState>) -> Json<LanguageList> {
 
 /// The OpenAPI document, generated from the handlers' annotations and types.
 pub async fn openapi() -> impl IntoResponse {
-    Json(crate::openapi::ApiDoc::openapi())
+    Json(crate::openapi::document())
 }

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
+use crate::llm::{Tier, Tool};
 use crate::state::AppState;
 use crate::store::{Job, JobStatus, StoredView};
 
@@ -23,12 +24,13 @@ pub struct JobView {
     /// `pending`, `processing`, `done` or `failed`.
     pub status: &'static str,
     /// `cpu` or `vlm`.
-    pub tier: String,
+    pub tier: Tier,
     /// Requested language (`auto` or a code).
     pub language: String,
     /// Tool preset, when one was given.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub tool: Option<String>,
+    #[schema(nullable = false)]
+    pub tool: Option<Tool>,
     /// Target language of `translate`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub translate_to: Option<String>,
@@ -69,9 +71,7 @@ pub async fn document(state: &AppState, job: &Job) -> Result<Option<Document>, A
         return Ok(None);
     }
     match state.store.result(&job.uuid).await? {
-        Some(json) => serde_json::from_str(&json)
-            .map(Some)
-            .map_err(|e| ApiError::Internal(format!("stored result of {}: {e}", job.uuid))),
+        Some(json) => serde_json::from_str(&json).map(Some).map_err(ApiError::internal),
         None => Ok(None),
     }
 }
@@ -91,7 +91,7 @@ pub async fn job_json(state: &AppState, job: &Job) -> Result<StoredView, ApiErro
 }
 
 fn render(view: &JobView) -> Result<StoredView, ApiError> {
-    let json = serde_json::to_string(view).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let json = serde_json::to_string(view)?;
     let digest = Sha256::digest(json.as_bytes());
     Ok(StoredView { etag: format!("\"{}\"", hex::encode(&digest[..16])), json })
 }
@@ -101,7 +101,7 @@ impl JobView {
     pub fn new(job: &Job, doc: Option<Document>) -> Result<Self, ApiError> {
         let (text, markdown, pages, mean_confidence) = match doc {
             Some(doc) => {
-                let markdown = export::export(&doc, ExportFormat::Md).map_err(|e| ApiError::Internal(e.to_string()))?;
+                let markdown = export(&doc, ExportFormat::Md, None)?;
                 (doc.text(), String::from_utf8_lossy(&markdown).into_owned(), doc.pages, Some(doc.mean_confidence))
             }
             None => (String::new(), String::new(), Vec::new(), None),
@@ -109,9 +109,9 @@ impl JobView {
         Ok(Self {
             uuid: job.uuid.clone(),
             status: job.status.as_str(),
-            tier: job.tier.as_str().to_string(),
+            tier: job.tier,
             language: job.language.clone(),
-            tool: job.tool.map(|t| t.slug().to_string()),
+            tool: job.tool,
             translate_to: job.translate_to.clone(),
             filename: job.filename.clone(),
             page_count: job.page_count,
@@ -136,7 +136,7 @@ pub struct JobSummary {
     /// `pending`, `processing`, `done` or `failed`.
     pub status: &'static str,
     /// `cpu` or `vlm`.
-    pub tier: &'static str,
+    pub tier: Tier,
     /// Original file name.
     pub filename: String,
     /// Pages in the file.
@@ -158,7 +158,7 @@ impl JobSummary {
         Self {
             uuid: job.uuid.clone(),
             status: job.status.as_str(),
-            tier: job.tier.as_str(),
+            tier: job.tier,
             filename: job.filename.clone(),
             page_count: job.page_count,
             pages_done: job.pages_done,

@@ -9,12 +9,15 @@
 //! - [`LlmClient::answer`] is grounded chat: lexical retrieval over the job's
 //!   page texts, a JSON answer with quotes, and server-side verification that
 //!   every quote occurs verbatim in the page it cites.
-//! - [`tools`] is the tool catalogue (`GET /api/v1/tools/`) and the validation
-//!   of the `tier` / `language` / `tool` / `translate_to` form fields.
+//! - [`tools`] is the tool catalogue (`GET /api/v1/tools/`), the tiers and
+//!   the languages a model can be asked for (the API checks submissions
+//!   against them in `api::options`).
+//! - [`page_from_markdown`] is the one parser of the Markdown models write:
+//!   it becomes the page's typed blocks.
 //!
 //! Nothing here is used unless the operator configured an endpoint: the
-//! server holds an `Option<LlmClient>` per role (VLM, chat), built from
-//! [`LlmConfig`].
+//! server holds an `Option<LlmClient>` per role (VLM, chat), built from the
+//! [`LlmConfig`]s its configuration yields.
 
 mod chat;
 mod markdown;
@@ -22,22 +25,20 @@ mod openai;
 pub mod tools;
 mod vlm;
 
-use std::fmt;
-
-use serde::Deserialize;
-
+pub use crate::config::Secret;
 pub use chat::{ChatAnswer, ChatRole, ChatTurn, Citation, NOT_IN_DOCUMENT};
-pub use markdown::markdown_to_text;
+pub use markdown::{markdown_to_text, page_from_markdown};
 pub use openai::LlmClient;
-pub use tools::{Capabilities, JobOptions, Tier, Tool, ToolError, ToolSpec};
+pub use tools::{Capabilities, Tier, Tool, ToolSpec};
 pub use vlm::{PageRequest, PageTranscript};
 
 /// Where one model endpoint is and how far ocrchat trusts it.
 ///
-/// Loaded by the server from `ocrchat.toml` (`[vlm]` / `[llm]` tables) or the
-/// environment (see [`LlmConfig::from_env`]). The VLM (page transcription)
-/// and the chat LLM may be different endpoints and models.
-#[derive(Clone, Deserialize, PartialEq, Eq)]
+/// Built by the server from its [`Config`](crate::config::Config)
+/// (`vlm_*` / `llm_*` keys, see [`Config::vlm_endpoint`](crate::config::Config::vlm_endpoint)),
+/// the one source of these settings. The VLM (page transcription) and the
+/// chat LLM may be different endpoints and models. `Debug` hides the key.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LlmConfig {
     /// Base URL of the OpenAI-compatible API, up to and including the version
     /// segment, e.g. `http://127.0.0.1:8000/v1`; `/chat/completions` is appended.
@@ -45,23 +46,18 @@ pub struct LlmConfig {
     /// Model name sent in every request.
     pub model: String,
     /// Sent as `Authorization: Bearer …` when set (local servers need none).
-    #[serde(default)]
-    pub api_key: Option<String>,
+    pub api_key: Option<Secret>,
     /// Whole-request bound, waiting for a free slot included.
-    #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
     /// Size of document text one chat request may carry, counted in UTF-8
     /// bytes (which tracks tokens across scripts better than characters: a
     /// CJK character is 3 bytes and ~1–2 tokens, English ~4 bytes a token);
     /// longer documents are cut down to their most relevant passages.
-    #[serde(default = "default_max_context_chars")]
     pub max_context_chars: usize,
     /// `max_tokens` of each request: bounds cost and answer size.
-    #[serde(default = "default_max_output_tokens")]
     pub max_output_tokens: u32,
     /// Requests in flight to this endpoint at once; the rest wait (within
     /// `timeout_secs`) so a burst of jobs cannot flood a small GPU server.
-    #[serde(default = "default_max_concurrent")]
     pub max_concurrent: usize,
 }
 
@@ -94,52 +90,6 @@ impl LlmConfig {
             max_output_tokens: default_max_output_tokens(),
             max_concurrent: default_max_concurrent(),
         }
-    }
-
-    /// Reads `{prefix}_URL`, `{prefix}_MODEL`, `{prefix}_API_KEY` and the
-    /// optional `{prefix}_TIMEOUT_SECS`, `{prefix}_MAX_CONTEXT_CHARS`,
-    /// `{prefix}_MAX_CONCURRENT` (prefix `OCRCHAT_VLM` or `OCRCHAT_LLM`).
-    /// `Ok(None)` when `{prefix}_URL` is unset or empty: no endpoint.
-    pub fn from_env(prefix: &str) -> Result<Option<Self>, LlmError> {
-        Self::from_lookup(prefix, |k| std::env::var(k).ok())
-    }
-
-    /// [`LlmConfig::from_env`] over any key lookup (tests, config layering).
-    pub fn from_lookup(prefix: &str, get: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, LlmError> {
-        let var =
-            |suffix: &str| get(&format!("{prefix}_{suffix}")).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        let Some(url) = var("URL") else {
-            return Ok(None);
-        };
-        let model = var("MODEL")
-            .ok_or_else(|| LlmError::InvalidConfig(format!("{prefix}_URL is set but {prefix}_MODEL is not")))?;
-        let mut config = LlmConfig::new(url, model);
-        config.api_key = var("API_KEY");
-        fn num<T: std::str::FromStr>(key: String, v: Option<String>, into: &mut T) -> Result<(), LlmError> {
-            if let Some(v) = v {
-                *into = v.parse().map_err(|_| LlmError::InvalidConfig(format!("{key} must be a number, got {v:?}")))?;
-            }
-            Ok(())
-        }
-        num(format!("{prefix}_TIMEOUT_SECS"), var("TIMEOUT_SECS"), &mut config.timeout_secs)?;
-        num(format!("{prefix}_MAX_CONTEXT_CHARS"), var("MAX_CONTEXT_CHARS"), &mut config.max_context_chars)?;
-        num(format!("{prefix}_MAX_CONCURRENT"), var("MAX_CONCURRENT"), &mut config.max_concurrent)?;
-        Ok(Some(config))
-    }
-}
-
-/// Keeps the API key out of logs and panics.
-impl fmt::Debug for LlmConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LlmConfig")
-            .field("base_url", &self.base_url)
-            .field("model", &self.model)
-            .field("api_key", &self.api_key.as_ref().map(|_| "<hidden>"))
-            .field("timeout_secs", &self.timeout_secs)
-            .field("max_context_chars", &self.max_context_chars)
-            .field("max_output_tokens", &self.max_output_tokens)
-            .field("max_concurrent", &self.max_concurrent)
-            .finish()
     }
 }
 
@@ -214,42 +164,5 @@ impl LlmError {
             LlmError::Upstream { status, .. } => *status == 429 || *status >= 500,
             _ => false,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn config_from_env_lookup() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
-        };
-        assert_eq!(LlmConfig::from_lookup("OCRCHAT_VLM", env(&[])).unwrap(), None);
-        assert_eq!(LlmConfig::from_lookup("OCRCHAT_VLM", env(&[("OCRCHAT_VLM_URL", " ")])).unwrap(), None);
-        assert!(LlmConfig::from_lookup("OCRCHAT_VLM", env(&[("OCRCHAT_VLM_URL", "http://x/v1")])).is_err());
-        let c = LlmConfig::from_lookup(
-            "OCRCHAT_LLM",
-            env(&[
-                ("OCRCHAT_LLM_URL", "http://127.0.0.1:1/v1"),
-                ("OCRCHAT_LLM_MODEL", "m"),
-                ("OCRCHAT_LLM_API_KEY", "sk-secret"),
-                ("OCRCHAT_LLM_TIMEOUT_SECS", "7"),
-            ]),
-        )
-        .unwrap()
-        .unwrap();
-        assert_eq!((c.model.as_str(), c.api_key.as_deref(), c.timeout_secs), ("m", Some("sk-secret"), 7));
-        assert!(!format!("{c:?}").contains("sk-secret"), "Debug must hide the key");
-        let bad =
-            LlmConfig::from_lookup("P", env(&[("P_URL", "http://h/v1"), ("P_MODEL", "m"), ("P_TIMEOUT_SECS", "soon")]));
-        assert!(matches!(bad, Err(LlmError::InvalidConfig(_))));
-    }
-
-    #[test]
-    fn config_deserializes_with_defaults() {
-        let c: LlmConfig = serde_json::from_str(r#"{"base_url":"http://h/v1","model":"m"}"#).unwrap();
-        assert_eq!(c, LlmConfig::new("http://h/v1", "m"));
     }
 }

@@ -197,7 +197,7 @@ impl LlmClient {
         let _slot = self.slots.acquire().await.map_err(|_| LlmError::Unreachable("client closed".into()))?;
         let mut req = self.http.post(self.endpoint.clone()).json(request);
         if let Some(key) = &self.config.api_key {
-            req = req.bearer_auth(key);
+            req = req.bearer_auth(key.expose());
         }
         let mut resp = req.send().await.map_err(|e| self.transport_error(e))?;
         let status = resp.status();
@@ -226,7 +226,7 @@ impl LlmClient {
             LlmError::Timeout { secs: self.config.timeout_secs }
         } else {
             // Without the URL: it is logged once by `complete` already.
-            LlmError::Unreachable(error_chain(&e.without_url()))
+            LlmError::Unreachable(crate::error::chain(&e.without_url()))
         }
     }
 }
@@ -259,18 +259,6 @@ fn is_loopback(url: &reqwest::Url) -> bool {
     };
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-/// The error with its causes ("error sending request: connection refused").
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 fn excerpt(body: &[u8]) -> String {

@@ -185,7 +185,8 @@ async fn story(s: Arc<dyn Storage>) {
     let finish =
         Finish { status: JobStatus::Done, error: Some("1 of 4".into()), result: Some("{}".into()), refund_pages: 3 };
     let (a, b) = tokio::join!(s.finish("free-old", &finish, 120), s.finish("free-old", &finish, 121));
-    (a.unwrap(), b.unwrap());
+    a.unwrap();
+    b.unwrap();
     assert_eq!(s.used("acct:1", "credits").await.unwrap(), 27, "3 pages refunded, once");
     let done = s.job("free-old").await.unwrap().unwrap();
     assert_eq!((done.status, done.upload, done.worker), (JobStatus::Done, None, None));
