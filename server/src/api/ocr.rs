@@ -186,20 +186,21 @@ pub async fn submit(
     let mut upload = UploadFile { path: state.uploads_dir.join(&uuid), keep: false };
     let limit = state.config.max_upload_bytes;
     let form = read_form(multipart, &upload, limit).await?;
-    // A retry of a submission that was accepted (the client may never have
-    // seen the answer, e.g. the server was killed mid-request): that job.
-    // Checked once the body is read, so the client gets to read the answer.
-    if let Some(key) = &idempotency_key
-        && let Some(job) = state.store.job_by_idempotency_key(&owner, key).await?
-    {
-        return Ok(json_response(&job_json(&state, &job).await?, &HeaderMap::new()));
-    }
-
     let Some(filename) = form.filename else {
         return Err(ApiError::bad_request("no_file", "the form has no `file` field"));
     };
     if form.file_bytes == 0 {
         return Err(ApiError::bad_request("empty_file", "the uploaded file is empty"));
+    }
+    // A retry of a submission that was accepted (the client may never have
+    // seen the answer, e.g. the server was killed mid-request): that job.
+    // Checked once the body is read, so the client gets to read the answer,
+    // and only for a well-formed submission: a request without a file is
+    // refused whatever its key.
+    if let Some(key) = &idempotency_key
+        && let Some(job) = state.store.job_by_idempotency_key(&owner, key).await?
+    {
+        return Ok(json_response(&job_json(&state, &job).await?, &HeaderMap::new()));
     }
     let options = options::validate(
         form.tool.as_deref(),
@@ -366,8 +367,10 @@ pub async fn owned_job(state: &AppState, caller: &Caller, id: &JobId) -> Result<
 
 /// Poll a job.
 #[utoipa::path(get, path = "/api/v1/ocr/{uuid}/", tag = "ocr",
-    params(("uuid" = String, Path, description = "Job id")),
-    params(("If-None-Match" = Option<String>, Header, description = "The `ETag` of an earlier answer: 304 while the job is unchanged")),
+    params(
+        ("uuid" = String, Path, description = "Job id"),
+        ("If-None-Match" = Option<String>, Header, description = "The `ETag` of an earlier answer: 304 while the job is unchanged"),
+    ),
     responses(
         (status = 200, body = JobView, headers(("ETag" = String, description = "Changes whenever the job does"))),
         (status = 304, description = "Unchanged since the `ETag` sent in `If-None-Match`"),
@@ -387,11 +390,34 @@ pub async fn get_job(
 
 /// `?cursor=&limit=` of the listing.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// `next_cursor` of the previous page.
+    #[param(schema_with = cursor_schema)]
     cursor: Option<String>,
     /// Jobs per page, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
+}
+
+/// The cursor's pattern in the OpenAPI document (`#[param(pattern)]` is
+/// dropped on an `Option<String>`).
+fn cursor_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .pattern(Some("^[0-9]{1,18}_[0-9a-f]{32}$"))
+        .build()
+}
+
+/// `<created_at>_<uuid>` as `next_cursor` writes it (and the schema's pattern says).
+fn parse_cursor(c: &str) -> Option<Cursor> {
+    let (t, u) = c.split_once('_')?;
+    let digits = |s: &str, max: usize| (1..=max).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
+    let hex = u.len() == 32 && u.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if !(digits(t, 18) && hex) {
+        return None;
+    }
+    Some(Cursor { created_at: t.parse().ok()?, uuid: u.to_string() })
 }
 
 /// A page of the caller's jobs.
@@ -413,22 +439,21 @@ pub struct JobList {
 pub async fn list_jobs(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<ListQuery>,
+    query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<JobList>, ApiError> {
+    let Query(query) =
+        query.map_err(|_| ApiError::bad_request("invalid_field", "limit must be a number between 1 and 100"))?;
     let limit = query.limit.unwrap_or(20);
     if !(1..=100).contains(&limit) {
         return Err(ApiError::bad_request("invalid_field", "limit must be between 1 and 100"));
     }
-    let cursor = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
-        None => None,
-        Some(c) => Some(
-            c.split_once('_')
-                .and_then(|(t, u)| Some(Cursor { created_at: t.parse().ok()?, uuid: u.to_string() }))
-                .ok_or_else(|| {
-                    ApiError::bad_request("invalid_cursor", "cursor must be a next_cursor of this listing")
-                })?,
-        ),
-    };
+    let cursor =
+        match query.cursor.as_deref() {
+            None => None,
+            Some(c) => Some(parse_cursor(c).ok_or_else(|| {
+                ApiError::bad_request("invalid_cursor", "cursor must be a next_cursor of this listing")
+            })?),
+        };
     // One more than asked tells whether another page exists.
     let mut jobs = state.store.jobs_of(&caller.owner(), cursor.as_ref(), limit + 1).await?;
     let more = jobs.len() as i64 > limit;
