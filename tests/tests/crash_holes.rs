@@ -113,6 +113,11 @@ fn a_retried_submission_returns_the_same_job_charged_once_and_the_caller_can_lis
     assert_eq!(first["uuid"], retry["uuid"], "the retry names the first job");
     assert_eq!(retry["status"], "done");
     assert_eq!(used(tmp.path(), 1), 1, "charged once");
+    let no_file = client()
+        .post(server.url("/api/v1/ocr/"))
+        .header("Idempotency-Key", "upload-42")
+        .multipart(multipart::Form::new().text("language", "en"));
+    assert_eq!(authed(no_file, &token).status(), 400, "a request without a file is refused whatever its key");
     // Jobs are timed in seconds: a pause makes "newest first" observable.
     std::thread::sleep(Duration::from_millis(1100));
     let other = json(post(Some("upload-43")));
@@ -125,14 +130,18 @@ fn a_retried_submission_returns_the_same_job_charged_once_and_the_caller_can_lis
 
     // The caller's jobs, newest first, two per page.
     let mut listed = Vec::new();
-    let mut cursor = String::new();
+    let mut query = "/api/v1/ocr/?limit=2".to_string();
     loop {
-        let page = json(authed(client().get(server.url(&format!("/api/v1/ocr/?limit=2&cursor={cursor}"))), &token));
+        let page = json(authed(client().get(server.url(&query)), &token));
         listed.extend(page["jobs"].as_array().unwrap().iter().map(|j| j["uuid"].as_str().unwrap().to_string()));
         match page["next_cursor"].as_str() {
-            Some(next) => cursor = next.to_string(),
+            Some(next) => query = format!("/api/v1/ocr/?limit=2&cursor={next}"),
             None => break,
         }
+    }
+    for bad in ["cursor=", "cursor=k", "cursor=1_XYZ", "limit=0", "limit=101", "limit=ten"] {
+        let refused = authed(client().get(server.url(&format!("/api/v1/ocr/?{bad}"))), &token);
+        assert_eq!(refused.status(), 400, "{bad} is refused");
     }
     let want: Vec<String> = [&plain, &other, &first].iter().map(|j| j["uuid"].as_str().unwrap().to_string()).collect();
     assert_eq!(listed, want, "every job of the caller, once, newest first");
