@@ -79,10 +79,26 @@ pub async fn process(state: &AppState, job: Job) -> Result<(), StoreError> {
         // A failed job delivers no page (downloads answer 409), so none stays charged.
         Err(e) => {
             warn!(uuid = %job.uuid, error = %chain(&e), "job failed");
-            Finish { status: JobStatus::Failed, error: Some(e.to_string()), result: None, refund_pages: job.page_count }
+            Finish {
+                status: JobStatus::Failed,
+                error: Some(e.to_string()),
+                result: None,
+                refund_pages: job.page_count,
+                claim: None,
+            }
         }
     };
-    state.store.finish(&job.uuid, &finish, now()).await?;
+    let finish = Finish { claim: job.worker.clone(), ..finish };
+    match state.store.finish(&job.uuid, &finish, now()).await {
+        Ok(()) => {}
+        // Requeued while this attempt ran (its heartbeat went stale): the attempt that took
+        // over finishes the job; this one's pages are already checkpointed for it.
+        Err(StoreError::ClaimLost(_)) => {
+            warn!(uuid = %job.uuid, "job was requeued while this attempt ran; leaving it to the new attempt");
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    }
     // Left behind on failure, the sweep removes it later (the job no longer refers to it).
     if let Err(e) = state.blobs.delete(BlobKind::Upload, &job.uuid).await {
         warn!(uuid = %job.uuid, error = %e, "could not delete the upload");
@@ -271,7 +287,7 @@ async fn assemble(state: &AppState, job: &Job) -> Result<Finish, StoreError> {
     let refund_pages = failed.len() as i64;
     if refund_pages == job.page_count {
         let error = failed.into_iter().next().unwrap_or_else(|| "no page could be read".into());
-        return Ok(Finish { status: JobStatus::Failed, error: Some(error), result: None, refund_pages });
+        return Ok(Finish { status: JobStatus::Failed, error: Some(error), result: None, refund_pages, claim: None });
     }
     let doc = Document::from_pages(pages);
     write_searchable_pdf(state, job, &doc).await;
@@ -280,12 +296,18 @@ async fn assemble(state: &AppState, job: &Job) -> Result<Finish, StoreError> {
         Ok(json) => json,
         Err(e) => {
             let error = Some(format!("the result could not be stored: {e}"));
-            return Ok(Finish { status: JobStatus::Failed, error, result: None, refund_pages: job.page_count });
+            return Ok(Finish {
+                status: JobStatus::Failed,
+                error,
+                result: None,
+                refund_pages: job.page_count,
+                claim: None,
+            });
         }
     };
     let error = (!failed.is_empty())
         .then(|| format!("{} of {} pages could not be read: {}", failed.len(), job.page_count, failed[0]));
-    Ok(Finish { status: JobStatus::Done, error, result: Some(result), refund_pages })
+    Ok(Finish { status: JobStatus::Done, error, result: Some(result), refund_pages, claim: None })
 }
 
 /// Renders the searchable PDF while the upload still exists. A failure here

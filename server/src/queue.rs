@@ -233,6 +233,7 @@ mod tests {
             error: Some("expired".into()),
             result: None,
             refund_pages: 0,
+            claim: None,
         };
         state.store.finish(uuid, &finish, now() - 7200).await.unwrap();
     }

@@ -41,6 +41,10 @@ pub enum StoreError {
     /// A job that should exist does not.
     #[error("job {0} does not exist")]
     NoSuchJob(String),
+    /// The attempt finishing a job no longer holds its claim (it was requeued after a stale
+    /// heartbeat; another attempt owns the job now).
+    #[error("job {0} is no longer claimed by this attempt")]
+    ClaimLost(String),
     /// The blob store (uploads, result PDFs) failed.
     #[error(transparent)]
     Blob(#[from] crate::blobs::BlobError),
@@ -458,6 +462,11 @@ pub struct Finish {
     pub result: Option<String>,
     /// Pages not delivered after all (failed, never processed, or every page of a failed job).
     pub refund_pages: i64,
+    /// The claim (`Job::worker`) this attempt ran under: the finish applies only while the job is
+    /// still `processing` under it, so an attempt whose claim went stale and was requeued (a
+    /// frozen node that wakes up) cannot overwrite the attempt that took over. `None`: no check
+    /// (the sweep failing a job out of attempts).
+    pub claim: Option<String>,
 }
 
 /// A chat message.

@@ -103,12 +103,20 @@ impl PgStore {
     async fn finish_in(tx: &mut sqlx::PgConnection, uuid: &str, finish: &Finish, now: i64) -> StoreResult<()> {
         // The row lock makes a concurrent second finish wait and then see `refunded`.
         let job = sqlx::query(
-            "SELECT charge_subject, charge_period, page_cost, refunded FROM jobs WHERE uuid = $1 FOR UPDATE",
+            "SELECT charge_subject, charge_period, page_cost, refunded, status, worker FROM jobs WHERE uuid = $1 \
+             FOR UPDATE",
         )
         .bind(uuid)
         .fetch_optional(&mut *tx)
         .await?
         .ok_or_else(|| StoreError::NoSuchJob(uuid.to_string()))?;
+        if let Some(claim) = &finish.claim {
+            let held = job.get::<String, _>("status") == JobStatus::Processing.word()
+                && job.get::<Option<String>, _>("worker").as_deref() == Some(claim.as_str());
+            if !held {
+                return Err(StoreError::ClaimLost(uuid.to_string()));
+            }
+        }
         if !job.get::<bool, _>("refunded") && finish.refund_pages > 0 {
             let credits = finish.refund_pages * job.get::<i64, _>("page_cost");
             sqlx::query("UPDATE usage SET pages = GREATEST(0, pages - $1) WHERE subject = $2 AND period = $3")
@@ -437,6 +445,7 @@ impl Storage for PgStore {
                 error: Some(interrupted_error(job.attempts)),
                 result: None,
                 refund_pages: job.page_count,
+                claim: None,
             };
             Self::finish_in(&mut tx, &job.uuid, &finish, now).await?;
             out.failed.push(job);

@@ -99,11 +99,20 @@ impl SqliteStore {
 
     /// `finish` inside an open transaction (also used by `requeue_stale`).
     async fn finish_in(tx: &mut sqlx::SqliteConnection, uuid: &str, finish: &Finish, now: i64) -> StoreResult<()> {
-        let job = sqlx::query("SELECT charge_subject, charge_period, page_cost, refunded FROM jobs WHERE uuid = ?")
-            .bind(uuid)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| StoreError::NoSuchJob(uuid.to_string()))?;
+        let job = sqlx::query(
+            "SELECT charge_subject, charge_period, page_cost, refunded, status, worker FROM jobs WHERE uuid = ?",
+        )
+        .bind(uuid)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::NoSuchJob(uuid.to_string()))?;
+        if let Some(claim) = &finish.claim {
+            let held = job.get::<String, _>("status") == JobStatus::Processing.word()
+                && job.get::<Option<String>, _>("worker").as_deref() == Some(claim.as_str());
+            if !held {
+                return Err(StoreError::ClaimLost(uuid.to_string()));
+            }
+        }
         // Refund once, even if a finish is retried.
         if job.get::<i64, _>("refunded") == 0 && finish.refund_pages > 0 {
             let credits = finish.refund_pages * job.get::<i64, _>("page_cost");
@@ -438,6 +447,7 @@ impl Storage for SqliteStore {
                 error: Some(interrupted_error(job.attempts)),
                 result: None,
                 refund_pages: job.page_count,
+                claim: None,
             };
             Self::finish_in(&mut tx, &job.uuid, &finish, now).await?;
             out.failed.push(job);

@@ -125,7 +125,8 @@ async fn story(s: Arc<dyn Storage>) {
     s.release(&big, 1).await.unwrap();
     assert_eq!(s.used("acct:1", "credits").await.unwrap(), before - 1, "a duplicate's reservation is given back");
     s.reserve(&big, 1).await.unwrap().unwrap();
-    let finish = Finish { status: JobStatus::Done, error: None, result: Some("{}".into()), refund_pages: 0 };
+    let finish =
+        Finish { status: JobStatus::Done, error: None, result: Some("{}".into()), refund_pages: 0, claim: None };
     for uuid in ["keyed-1", "keyed-2", "keyed-3"] {
         if s.job(uuid).await.unwrap().is_some() {
             s.finish(uuid, &finish, 7).await.unwrap();
@@ -171,6 +172,18 @@ async fn story(s: Arc<dyn Storage>) {
     assert!(outcome.failed.is_empty());
     let again = s.claim_next("node-c#0", 102).await.unwrap().unwrap();
     assert_eq!((again.uuid.as_str(), again.attempts, again.started_at), ("inline", 2, Some(5)));
+    // Fencing: the first attempt, waking up after its claim was requeued, cannot finish the
+    // job the second attempt holds; the holder can.
+    let stale = Finish {
+        status: JobStatus::Failed,
+        error: Some("late".into()),
+        result: None,
+        refund_pages: 2,
+        claim: Some("node-a#0".into()),
+    };
+    assert!(matches!(s.finish("inline", &stale, 103).await, Err(StoreError::ClaimLost(_))));
+    let job = s.job("inline").await.unwrap().unwrap();
+    assert_eq!((job.status, job.worker.as_deref()), (JobStatus::Processing, Some("node-c#0")));
 
     // Checkpoints: a page saved twice (a retried attempt) counts once.
     s.save_page("free-old", &page(0), 110).await.unwrap();
@@ -182,8 +195,13 @@ async fn story(s: Arc<dyn Storage>) {
 
     // Finish: a refund happens once, even when finish runs twice at once.
     assert_eq!(s.used("acct:1", "credits").await.unwrap(), 30);
-    let finish =
-        Finish { status: JobStatus::Done, error: Some("1 of 4".into()), result: Some("{}".into()), refund_pages: 3 };
+    let finish = Finish {
+        status: JobStatus::Done,
+        error: Some("1 of 4".into()),
+        result: Some("{}".into()),
+        refund_pages: 3,
+        claim: None,
+    };
     let (a, b) = tokio::join!(s.finish("free-old", &finish, 120), s.finish("free-old", &finish, 121));
     a.unwrap();
     b.unwrap();
