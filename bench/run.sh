@@ -68,17 +68,25 @@ if [ "${1:-}" = chat ]; then
 fi
 
 # --- API load benchmark ----------------------------------------------------------------------
-# tests/src/bin/loadgen.rs starts a real `ocrchat serve` on 127.0.0.1, fires 200 concurrent
-# submissions and 2,000 polls, and writes its section to work/api_load.md; that section then
-# replaces the `## API load` section of results.md (the rest of the file is left as it is).
-# Extra arguments go to loadgen (e.g. --submissions 50 --polls 500).
+# tests/src/bin/loadgen.rs runs the same load (200 concurrent submissions, 2,000 polls) against
+# one `ocrchat serve` on SQLite and against two nodes on one PostgreSQL (a throw-away one started
+# here with scripts/postgres.sh, stopped on exit), and writes its section to work/api_load.md;
+# that section then replaces the `## API load` section of results.md (the rest of the file is
+# left as it is). BENCH_LOAD_POSTGRES=skip leaves PostgreSQL out (the section says so).
+# Extra arguments go to loadgen (e.g. --submissions 50 --polls 500 --pg-nodes 3).
 run_load() {
   mkdir -p "$work"
   # Incremental: a no-op when `make bench` has just built both.
   (cd "$repo" && "${CARGO:-cargo}" build --release -q -p ocrchat -p ocrchat-tests)
-  local section="$work/api_load.md" status=0
+  local section="$work/api_load.md" status=0 pgdir="" pgurl=""
   rm -f "$section"
-  OCRCHAT_SHARED_DIR="$shared" "$repo/target/release/loadgen" --markdown "$section" "$@" || status=$?
+  if [ "${BENCH_LOAD_POSTGRES:-}" != skip ]; then
+    pgdir="$(mktemp -d -u "${TMPDIR:-/tmp}/ocrchat-bench-pg.XXXXXX")"
+    pgurl="$("$repo/scripts/postgres.sh" start "$pgdir" | tail -n 1)" || return 1
+  fi
+  OCRCHAT_SHARED_DIR="$shared" OCRCHAT_TEST_DATABASE_URL="$pgurl" \
+    "$repo/target/release/loadgen" --markdown "$section" "$@" || status=$?
+  if [ -n "$pgdir" ]; then "$repo/scripts/postgres.sh" stop "$pgdir"; fi
   # Written on failure too, so a failed run is on record in results.md.
   if [ -f "$section" ]; then
     write_section "API load" "$section"

@@ -3,7 +3,20 @@
 # closing line with the totals over every test binary.
 set -uo pipefail
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+pgdir=""
+cleanup() {
+  rm -f "$log"
+  if [ -n "$pgdir" ]; then "$(dirname "$0")/postgres.sh" stop "$pgdir"; fi
+}
+trap cleanup EXIT
+# A real PostgreSQL for the storage story and the cluster drill, stopped on exit
+# (OCRCHAT_TEST_POSTGRES=skip disables those tests loudly; an already exported
+# OCRCHAT_TEST_DATABASE_URL is used as is).
+if [ -z "${OCRCHAT_TEST_DATABASE_URL:-}" ] && [ "${OCRCHAT_TEST_POSTGRES:-}" != skip ]; then
+  pgdir="$(mktemp -d -u "${TMPDIR:-/tmp}/ocrchat-pg.XXXXXX")"
+  OCRCHAT_TEST_DATABASE_URL="$("$(dirname "$0")/postgres.sh" start "$pgdir" | tail -n 1)" || exit 1
+  export OCRCHAT_TEST_DATABASE_URL
+fi
 # The server tests run the real `ocrchat` binary; build it first.
 cargo build --release -p ocrchat 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}

@@ -9,6 +9,9 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+use crate::blobs::BlobBackend;
+
+/// Everything `ocrchat serve` can be told.
 use crate::llm::LlmConfig;
 
 /// A credential (API key, token): kept out of every `Debug` output, so a
@@ -45,6 +48,12 @@ pub struct Config {
     pub addr: String,
     /// Database, uploads and results live here.
     pub data_dir: PathBuf,
+    /// `sqlite://PATH` or `postgres://USER:PASSWORD@HOST/DB`; unset: the SQLite file in `data_dir`.
+    /// Several servers may share one PostgreSQL database (scale-out).
+    pub database_url: Option<String>,
+    /// Where uploads and result PDFs live: `local` (files in `data_dir`) or `database`
+    /// (PostgreSQL only: nodes then share nothing but the database).
+    pub blob_store: BlobBackend,
     /// OCR models (`make models` puts them in `models/`).
     pub models_dir: Option<PathBuf>,
     /// Built web app served at `/` (Trunk writes `dist/`).
@@ -113,6 +122,8 @@ impl Default for Config {
         Self {
             addr: "127.0.0.1:8080".into(),
             data_dir: default_data_dir(),
+            database_url: None,
+            blob_store: BlobBackend::Local,
             models_dir: None,
             web_dir: None,
             model: "small".into(),
@@ -161,6 +172,9 @@ pub struct Overrides {
     /// `--data-dir`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
+    /// `--database-url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
     /// `--models-dir`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub models_dir: Option<PathBuf>,

@@ -187,7 +187,12 @@ pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        Self::internal(e)
+        // A database that is down is a 503 the client may retry, not a bug.
+        if e.is_unavailable() {
+            Self::Unavailable { message: "database unavailable".into(), source: Some(Box::new(e)) }
+        } else {
+            Self::internal(e)
+        }
     }
 }
 

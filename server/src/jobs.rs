@@ -6,15 +6,15 @@
 
 use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use ocrchat_engine::{DecodeLimits, Document, EngineError, ExportFormat, OcrEngine, Original, Page, Source, export};
 use tracing::{info, warn};
 
+use crate::blobs::{BlobError, BlobKind};
 use crate::error::{BoxError, chain, file_error_message};
-use crate::llm::{LlmClient, LlmError, PageRequest, Tool, page_from_markdown};
+use crate::llm::{LlmClient, LlmError, PageRequest, Tier, Tool, page_from_markdown};
 use crate::metrics::OutcomeLabels;
 use crate::state::AppState;
 use crate::store::{Finish, Job, JobStatus, PageRecord, StoreError};
@@ -22,11 +22,6 @@ use crate::store::{Finish, Job, JobStatus, PageRecord, StoreError};
 /// Unix seconds now.
 pub fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-/// Where a job's searchable PDF is kept until the job expires.
-pub fn result_pdf_path(results_dir: &Path, uuid: &str) -> PathBuf {
-    results_dir.join(format!("{uuid}.pdf"))
 }
 
 /// Why a job could not produce any result. The message is what the job's
@@ -81,46 +76,58 @@ pub async fn process(state: &AppState, job: Job) -> Result<(), StoreError> {
     let finish = match outcome {
         Ok(()) => assemble(state, &job).await?,
         Err(JobError::Store(e)) => return Err(e),
+        // A failed job delivers no page (downloads answer 409), so none stays charged.
         Err(e) => {
             warn!(uuid = %job.uuid, error = %chain(&e), "job failed");
-            let ok_pages = state.store.pages(&job.uuid).await?.iter().filter(|p| p.page.is_some()).count() as i64;
             Finish {
                 status: JobStatus::Failed,
                 error: Some(e.to_string()),
                 result: None,
-                refund_pages: job.page_count - ok_pages,
+                refund_pages: job.page_count,
+                claim: None,
             }
         }
     };
-    state.store.finish(&job.uuid, &finish, now()).await?;
-    if let Some(path) = &job.upload_path
-        && let Err(e) = tokio::fs::remove_file(path).await
-        && e.kind() != std::io::ErrorKind::NotFound
-    {
+    let finish = Finish { claim: job.worker.clone(), ..finish };
+    match state.store.finish(&job.uuid, &finish, now()).await {
+        Ok(()) => {}
+        // Requeued while this attempt ran (its heartbeat went stale): the attempt that took
+        // over finishes the job; this one's pages are already checkpointed for it.
+        Err(StoreError::ClaimLost(_)) => {
+            warn!(uuid = %job.uuid, "job was requeued while this attempt ran; leaving it to the new attempt");
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    }
+    // Left behind on failure, the sweep removes it later (the job no longer refers to it).
+    if let Err(e) = state.blobs.delete(BlobKind::Upload, &job.uuid).await {
         warn!(uuid = %job.uuid, error = %e, "could not delete the upload");
     }
     let outcome = finish.status.as_str();
-    state.metrics.jobs.get_or_create(&OutcomeLabels { tier: job.tier.clone(), outcome: outcome.into() }).inc();
+    state.metrics.jobs.get_or_create(&OutcomeLabels { tier: job.tier.as_str().into(), outcome: outcome.into() }).inc();
     info!(uuid = %job.uuid, pages = job.page_count, outcome, ms = started.elapsed().as_millis() as u64, "job finished");
     Ok(())
 }
 
 /// Recognises every page not yet checkpointed.
 async fn recognise_pages(state: &AppState, job: &Job) -> Result<(), JobError> {
-    let path = job.upload_path.clone().ok_or(JobError::UploadGone)?;
-    let bytes = tokio::fs::read(&path).await.map_err(JobError::UploadUnreadable)?;
+    let key = job.upload.as_deref().ok_or(JobError::UploadGone)?;
+    let local = state.blobs.local(BlobKind::Upload, key, &state.uploads_dir).await.map_err(StoreError::from)?;
+    let local = local.ok_or(JobError::UploadGone)?;
+    let bytes = tokio::fs::read(local.path()).await.map_err(JobError::UploadUnreadable)?;
+    drop(local);
     let done: HashSet<i64> = state.store.pages(&job.uuid).await?.iter().map(|p| p.index).collect();
     if done.len() as i64 >= job.page_count {
         return Ok(());
     }
-    let tool = job.tool.as_deref().and_then(Tool::from_slug);
-    match job.tier.as_str() {
-        "vlm" => {
+    let tool = job.tool;
+    match job.tier {
+        Tier::Vlm => {
             let vlm = state.vlm.clone().ok_or(JobError::NotConfigured("the vlm tier"))?;
             let request = PageRequest { language: job.language.clone(), tool, translate_to: job.translate_to.clone() };
             vlm_pages(state, job, Arc::new(bytes), &done, &vlm, &request).await
         }
-        _ => {
+        Tier::Cpu => {
             let engine = state.engines.for_language(&job.language)?;
             // tool=translate on the cpu tier: OCR, then the chat model translates each page.
             let translate = match (tool, &job.translate_to) {
@@ -207,7 +214,7 @@ fn save(
         }
     };
     let outcome = if record.error.is_none() { "ok" } else { "failed" };
-    state.metrics.pages.get_or_create(&OutcomeLabels { tier: job.tier.clone(), outcome: outcome.into() }).inc();
+    state.metrics.pages.get_or_create(&OutcomeLabels { tier: job.tier.as_str().into(), outcome: outcome.into() }).inc();
     handle.block_on(state.store.save_page(&job.uuid, &record, now()))?;
     Ok(())
 }
@@ -280,49 +287,170 @@ async fn assemble(state: &AppState, job: &Job) -> Result<Finish, StoreError> {
     let refund_pages = failed.len() as i64;
     if refund_pages == job.page_count {
         let error = failed.into_iter().next().unwrap_or_else(|| "no page could be read".into());
-        return Ok(Finish { status: JobStatus::Failed, error: Some(error), result: None, refund_pages });
+        return Ok(Finish { status: JobStatus::Failed, error: Some(error), result: None, refund_pages, claim: None });
     }
     let doc = Document::from_pages(pages);
     write_searchable_pdf(state, job, &doc).await;
-    let result = serde_json::to_string(&doc).map_err(|e| StoreError::new(e.to_string()))?;
+    // A document of our own types always serialises; an error here would be a bug, and is reported as the job's.
+    let result = match serde_json::to_string(&doc) {
+        Ok(json) => json,
+        Err(e) => {
+            let error = Some(format!("the result could not be stored: {e}"));
+            return Ok(Finish {
+                status: JobStatus::Failed,
+                error,
+                result: None,
+                refund_pages: job.page_count,
+                claim: None,
+            });
+        }
+    };
     let error = (!failed.is_empty())
         .then(|| format!("{} of {} pages could not be read: {}", failed.len(), job.page_count, failed[0]));
-    Ok(Finish { status: JobStatus::Done, error, result: Some(result), refund_pages })
+    Ok(Finish { status: JobStatus::Done, error, result: Some(result), refund_pages, claim: None })
 }
 
 /// Renders the searchable PDF while the upload still exists. A failure here
 /// does not fail the job (every other format still works); the PDF download
 /// then reports it.
 async fn write_searchable_pdf(state: &AppState, job: &Job, doc: &Document) {
-    let Some(upload) = job.upload_path.clone() else { return };
-    let target = result_pdf_path(&state.results_dir, &job.uuid);
-    let limits = state.engines.limits();
-    let doc = doc.clone();
     let uuid = job.uuid.clone();
-    let rendered = tokio::task::spawn_blocking(move || -> Result<(), PdfFailure> {
-        let bytes = std::fs::read(&upload)?;
+    if let Err(e) = render_searchable_pdf(state, job, doc).await {
+        warn!(%uuid, error = %chain(&e), "searchable PDF not rendered");
+    }
+}
+
+async fn render_searchable_pdf(state: &AppState, job: &Job, doc: &Document) -> Result<(), PdfFailure> {
+    let key = job.upload.as_deref().ok_or(PdfFailure::UploadGone)?;
+    let upload = state.blobs.local(BlobKind::Upload, key, &state.uploads_dir).await?;
+    let upload = upload.ok_or(PdfFailure::UploadGone)?;
+    let tmp = state.results_dir.join(format!("{}.pdf.tmp", job.uuid));
+    let (limits, doc, source, target) = (state.engines.limits(), doc.clone(), upload.path().to_path_buf(), tmp.clone());
+    tokio::task::spawn_blocking(move || -> Result<(), PdfFailure> {
+        let bytes = std::fs::read(&source)?;
         let original = Original::new(&bytes, limits);
         let pdf = std::panic::catch_unwind(AssertUnwindSafe(|| export(&doc, ExportFormat::Pdf, Some(original))))
             .map_err(|_| PdfFailure::Panicked)??;
-        let tmp = target.with_extension("pdf.tmp");
-        std::fs::write(&tmp, pdf)?;
-        Ok(std::fs::rename(&tmp, &target)?)
+        Ok(std::fs::write(&target, pdf)?)
     })
-    .await;
-    match rendered {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => warn!(%uuid, error = %chain(&e), "searchable PDF not rendered"),
-        Err(e) => warn!(%uuid, error = %e, "searchable PDF task failed"),
+    .await
+    .map_err(|e| PdfFailure::Task(e.into()))??;
+    drop(upload);
+    let kept = state.blobs.put(BlobKind::ResultPdf, &job.uuid, &tmp).await;
+    if kept.is_err() {
+        let _ = tokio::fs::remove_file(&tmp).await;
     }
+    Ok(kept?)
 }
 
 /// Why the searchable PDF of a job was not written.
 #[derive(Debug, thiserror::Error)]
 enum PdfFailure {
+    #[error("the upload is gone")]
+    UploadGone,
     #[error("the upload could not be read or the PDF not written")]
     Io(#[from] std::io::Error),
+    #[error("the blob store failed")]
+    Blob(#[from] BlobError),
+    #[error("the rendering task failed")]
+    Task(#[source] BoxError),
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error("panic while rendering")]
     Panicked,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use super::*;
+    use crate::config::Config;
+    use crate::store::Charge;
+    use crate::testing::{Scratch, fake_vlm, pdf, state, vlm_job};
+
+    fn charge() -> Charge {
+        Charge { subject: "acct:1".into(), period: "credits".into(), cap: 100 }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_job_runs_every_page_checkpoints_them_and_deletes_its_upload() {
+        let dir = Scratch::new("jobs-ok");
+        let vlm = fake_vlm(&[]).await;
+        let state = state(&dir, Some(&vlm), Config::default()).await;
+        let job = vlm_job(&state, "j1", &pdf(3), 3, &charge(), true).await;
+        let upload = state.uploads_dir.join("j1");
+        assert!(upload.exists());
+        process(&state, job).await.unwrap();
+
+        let done = state.store.job("j1").await.unwrap().unwrap();
+        assert_eq!((done.status, done.pages_done, done.pages_failed, done.error), (JobStatus::Done, 3, 0, None));
+        let doc: Document = serde_json::from_str(&state.store.result("j1").await.unwrap().unwrap()).unwrap();
+        let texts: Vec<String> = doc.pages.iter().map(|p| p.text.trim().to_string()).collect();
+        assert_eq!(texts, ["page 1", "page 2", "page 3"], "pages in order, one model call each");
+        assert_eq!(vlm.requests.load(Ordering::SeqCst), 3);
+        assert!(!upload.exists(), "the upload is deleted when the job ends");
+        let pdf = state.blobs.local(BlobKind::ResultPdf, "j1", &dir.0).await.unwrap().expect("the searchable PDF");
+        assert!(std::fs::read(pdf.path()).unwrap().starts_with(b"%PDF-"));
+        assert_eq!(state.store.used("acct:1", "credits").await.unwrap(), 3, "every page delivered, none refunded");
+        assert!(state.running_jobs().is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_resumed_job_skips_its_checkpointed_pages() {
+        let dir = Scratch::new("jobs-resume");
+        let vlm = fake_vlm(&[]).await;
+        let state = state(&dir, Some(&vlm), Config::default()).await;
+        let job = vlm_job(&state, "j2", &pdf(3), 3, &charge(), true).await;
+        // The first attempt got page 1 in before the process died.
+        let earlier = Page { index: 1, text: "from before".into(), ..Page::default() };
+        let record = PageRecord { index: 1, page: Some(serde_json::to_string(&earlier).unwrap()), error: None };
+        state.store.save_page("j2", &record, now()).await.unwrap();
+        process(&state, job).await.unwrap();
+
+        assert_eq!(vlm.requests.load(Ordering::SeqCst), 2, "only the two missing pages went to the model");
+        let doc: Document = serde_json::from_str(&state.store.result("j2").await.unwrap().unwrap()).unwrap();
+        assert_eq!(doc.pages[1].text.trim(), "from before");
+        assert_eq!(state.store.job("j2").await.unwrap().unwrap().pages_done, 3);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_page_is_refunded_and_a_failed_job_refunds_every_page() {
+        let dir = Scratch::new("jobs-fail");
+        // The model fails the second request (page 2 of j3).
+        let vlm = fake_vlm(&[2]).await;
+        let state = state(&dir, Some(&vlm), Config { llm_timeout_secs: 5, ..Config::default() }).await;
+        let job = vlm_job(&state, "j3", &pdf(3), 3, &charge(), true).await;
+        process(&state, job).await.unwrap();
+        let done = state.store.job("j3").await.unwrap().unwrap();
+        assert_eq!((done.status, done.pages_failed), (JobStatus::Done, 1));
+        assert!(done.error.as_deref().is_some_and(|e| e.starts_with("1 of 3 pages")), "{:?}", done.error);
+        assert_eq!(state.store.used("acct:1", "credits").await.unwrap(), 2, "the failed page is refunded");
+
+        // A job whose upload vanished fails and keeps no page charged.
+        let job = vlm_job(&state, "j4", &pdf(2), 2, &charge(), true).await;
+        std::fs::remove_file(state.uploads_dir.join("j4")).unwrap();
+        process(&state, job).await.unwrap();
+        let failed = state.store.job("j4").await.unwrap().unwrap();
+        assert_eq!(failed.status, JobStatus::Failed);
+        assert!(
+            failed
+                .error
+                .as_deref()
+                .is_some_and(|e| e.contains("no longer available") || e.contains("could not be read"))
+        );
+        assert_eq!(state.store.used("acct:1", "credits").await.unwrap(), 2, "both pages of the failed job refunded");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_vlm_job_on_a_server_without_a_vlm_fails_cleanly() {
+        let dir = Scratch::new("jobs-novlm");
+        let state = state(&dir, None, Config::default()).await;
+        let job = vlm_job(&state, "j5", &pdf(1), 1, &charge(), true).await;
+        process(&state, job).await.unwrap();
+        let failed = state.store.job("j5").await.unwrap().unwrap();
+        assert_eq!(failed.status, JobStatus::Failed);
+        assert!(failed.error.as_deref().is_some_and(|e| e.contains("no longer configured")), "{:?}", failed.error);
+        assert_eq!(state.store.used("acct:1", "credits").await.unwrap(), 0);
+    }
 }

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod blobs;
 pub mod config;
 pub mod engines;
 pub mod error;
@@ -18,4 +19,6 @@ pub mod queue;
 pub mod serve;
 pub mod state;
 pub mod store;
+#[cfg(test)]
+mod testing;
 pub mod tokens;

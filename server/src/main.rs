@@ -5,7 +5,7 @@
 mod cli_ocr;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -30,6 +30,9 @@ enum Command {
         /// Directory for the database, uploads and results.
         #[arg(long, env = "OCRCHAT_DATA_DIR")]
         data_dir: Option<PathBuf>,
+        /// `sqlite://PATH` or `postgres://…` (default: SQLite in the data directory).
+        #[arg(long)]
+        database_url: Option<String>,
         /// Directory holding the OCR models.
         #[arg(long, env = "OCRCHAT_MODELS_DIR")]
         models_dir: Option<PathBuf>,
@@ -47,6 +50,9 @@ enum Command {
         /// The server's data directory.
         #[arg(long, env = "OCRCHAT_DATA_DIR", global = true)]
         data_dir: Option<PathBuf>,
+        /// `sqlite://PATH` or `postgres://…` (default: SQLite in the data directory).
+        #[arg(long, env = "OCRCHAT_DATABASE_URL", global = true)]
+        database_url: Option<String>,
     },
 }
 
@@ -92,10 +98,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Ocr(args) => return cli_ocr::run(args),
-        Command::Serve { addr, data_dir, models_dir, web_dir, config } => {
-            serve(config, Overrides { addr, data_dir, models_dir, web_dir })
+        Command::Serve { addr, data_dir, database_url, models_dir, web_dir, config } => {
+            serve(config, Overrides { addr, data_dir, database_url, models_dir, web_dir })
         }
-        Command::Token { action, data_dir } => token(action, data_dir.unwrap_or_else(default_data_dir)),
+        Command::Token { action, data_dir, database_url } => {
+            token(action, &data_dir.unwrap_or_else(default_data_dir), database_url.as_deref())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -120,19 +128,18 @@ fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> anyhow::Result<(
     }))
 }
 
-fn token(action: TokenAction, data_dir: PathBuf) -> anyhow::Result<()> {
+fn token(action: TokenAction, data_dir: &Path, url: Option<&str>) -> anyhow::Result<()> {
+    let db = ocrchat::tokens::Database { url, data_dir };
     let rt = runtime()?;
     let mut out = std::io::stdout().lock();
     rt.block_on(async {
         match action {
             TokenAction::Create { plan, credits, label } => {
-                ocrchat::tokens::create(&data_dir, &plan, credits, label.as_deref(), &mut out).await
+                ocrchat::tokens::create(&db, &plan, credits, label.as_deref(), &mut out).await
             }
-            TokenAction::List => ocrchat::tokens::list(&data_dir, &mut out).await,
-            TokenAction::Revoke { which } => ocrchat::tokens::revoke(&data_dir, &which, &mut out).await,
-            TokenAction::Credit { account, credits } => {
-                ocrchat::tokens::credit(&data_dir, account, credits, &mut out).await
-            }
+            TokenAction::List => ocrchat::tokens::list(&db, &mut out).await,
+            TokenAction::Revoke { which } => ocrchat::tokens::revoke(&db, &which, &mut out).await,
+            TokenAction::Credit { account, credits } => ocrchat::tokens::credit(&db, account, credits, &mut out).await,
         }
     })
 }

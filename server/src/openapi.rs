@@ -18,8 +18,8 @@ use crate::llm::{ChatRole, Citation, Tier, Tool};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "ocrchat", description = "Self-hostable OCR.chat-compatible API: submit documents, poll jobs, download results, chat with them."),
-    paths(ocr::submit, ocr::get_job, ocr::download, chat::send, chat::history, ops::tools, ops::languages, ops::healthz, ops::readyz, ops::metrics),
-    components(schemas(view::JobView, ErrorBody, ocr::SubmitForm, chat::ChatRequest, chat::ChatEngine, chat::ChatReply, chat::ChatHistory,
+    paths(ocr::submit, ocr::list_jobs, ocr::get_job, ocr::download, chat::send, chat::history, ops::tools, ops::languages, ops::healthz, ops::readyz, ops::metrics),
+    components(schemas(view::JobView, view::JobSummary, ocr::JobList, ErrorBody, ocr::SubmitForm, chat::ChatRequest, chat::ChatEngine, chat::ChatReply, chat::ChatHistory,
         chat::ChatMessage, ops::ToolList, ops::LanguageList, Tier, Tool, ChatRole, Citation)),
     modifiers(&Security)
 )]

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use tracing::{error, info, warn};
 
-use crate::jobs::{self, now, result_pdf_path};
+use crate::blobs::BlobKind;
+use crate::jobs::{self, now};
 use crate::state::AppState;
 use crate::store::StoreResult;
 
@@ -79,13 +80,13 @@ pub async fn sweep(state: &AppState, stale_before: i64) -> StoreResult<()> {
     }
     for job in outcome.failed {
         warn!(uuid = %job.uuid, attempts = job.attempts, "job failed after repeated interruptions");
-        if let Some(path) = job.upload_path {
-            let _ = tokio::fs::remove_file(path).await;
-        }
+        let _ = state.blobs.delete(BlobKind::Upload, &job.uuid).await;
     }
     let expired = state.store.delete_expired(now() - state.config.retention_hours * 3600).await?;
     for uuid in &expired {
-        let _ = tokio::fs::remove_file(result_pdf_path(&state.results_dir, uuid)).await;
+        if let Err(e) = state.blobs.delete(BlobKind::ResultPdf, uuid).await {
+            warn!(%uuid, error = %e, "could not delete an expired result PDF (the sweep retries)");
+        }
     }
     if !expired.is_empty() {
         info!(count = expired.len(), "deleted expired jobs");
@@ -93,10 +94,29 @@ pub async fn sweep(state: &AppState, stale_before: i64) -> StoreResult<()> {
     remove_orphans(state).await
 }
 
+/// Whether a job still needs its upload (`is_upload`) or result PDF.
+async fn still_needed(state: &AppState, uuid: &str, is_upload: bool) -> StoreResult<bool> {
+    Ok(match state.store.job(uuid).await? {
+        Some(job) if is_upload => job.upload.is_some(),
+        Some(_) => true,
+        None => false,
+    })
+}
+
 /// Uploads of jobs that no longer exist or already finished (e.g. the
-/// process died between finishing a job and deleting its file), and
-/// result PDFs of deleted jobs.
+/// process died between finishing a job and deleting its upload), result
+/// PDFs of deleted jobs — in the blob store and in this node's staging
+/// directories. Anything younger than ten minutes may still be written.
 async fn remove_orphans(state: &AppState) -> StoreResult<()> {
+    let settle = Duration::from_secs(600);
+    for kind in [BlobKind::Upload, BlobKind::ResultPdf] {
+        for (key, age) in state.blobs.list(kind).await? {
+            if age >= settle && !still_needed(state, &key, kind == BlobKind::Upload).await? {
+                info!(%key, kind = kind.word(), "removing orphaned blob");
+                state.blobs.delete(kind, &key).await?;
+            }
+        }
+    }
     for (dir, is_upload) in [(&state.uploads_dir, true), (&state.results_dir, false)] {
         let Ok(mut entries) = tokio::fs::read_dir(dir).await else { continue };
         while let Ok(Some(entry)) = entries.next_entry().await {
@@ -113,16 +133,108 @@ async fn remove_orphans(state: &AppState) -> StoreResult<()> {
             if young {
                 continue;
             }
-            let keep = match state.store.job(&uuid).await? {
-                Some(job) if is_upload => job.upload_path.is_some(),
-                Some(_) => true,
-                None => false,
-            };
-            if !keep {
+            if !still_needed(state, &uuid, is_upload).await? {
                 info!(file = %name, "removing orphaned file");
                 let _ = tokio::fs::remove_file(entry.path()).await;
             }
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+    use crate::config::Config;
+    use crate::store::{Charge, JobStatus};
+    use crate::testing::{Scratch, fake_vlm, pdf, state, vlm_job};
+
+    fn charge() -> Charge {
+        Charge { subject: "acct:1".into(), period: "credits".into(), cap: 100 }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn workers_take_queued_jobs_when_woken() {
+        let dir = Scratch::new("queue-work");
+        let vlm = fake_vlm(&[]).await;
+        let config = Config { workers: 2, sweep_interval_secs: 3600, ..Config::default() };
+        let state = state(&dir, Some(&vlm), config).await;
+        spawn(&state);
+        for uuid in ["q1", "q2", "q3"] {
+            vlm_job(&state, uuid, &pdf(2), 2, &charge(), false).await;
+            state.queue_notify.notify_one();
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let mut done = 0;
+            for uuid in ["q1", "q2", "q3"] {
+                let job = state.store.job(uuid).await.unwrap().unwrap();
+                done += usize::from(job.status == JobStatus::Done);
+            }
+            if done == 3 {
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "queued jobs were not processed");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(state.store.queue_depth().await.unwrap(), 0);
+        assert_eq!(vlm.requests.load(std::sync::atomic::Ordering::SeqCst), 6, "each page once");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_sweep_requeues_stale_work_fails_exhausted_jobs_and_removes_leftovers() {
+        let dir = Scratch::new("queue-sweep");
+        let config = Config { max_attempts: 2, retention_hours: 1, ..Config::default() };
+        let state = state(&dir, None, config).await;
+        let stale = vlm_job(&state, "stale", &pdf(1), 1, &charge(), true).await;
+        let live = vlm_job(&state, "live", &pdf(1), 1, &charge(), true).await;
+        // "stale" last beat at its start; "live" later.
+        state.store.heartbeat(std::slice::from_ref(&live.uuid), now() + 100).await.unwrap();
+        sweep(&state, stale.created_at + 1).await.unwrap();
+        assert_eq!(state.store.job("stale").await.unwrap().unwrap().status, JobStatus::Pending, "requeued");
+        assert_eq!(state.store.job("live").await.unwrap().unwrap().status, JobStatus::Processing, "left alone");
+
+        // Claimed again and lost again: out of attempts (2), failed, refunded, upload gone.
+        let again = state.store.claim_next("unit#1", now()).await.unwrap().unwrap();
+        assert_eq!((again.uuid.as_str(), again.attempts), ("stale", 2));
+        sweep(&state, i64::MAX).await.unwrap();
+        let failed = state.store.job("stale").await.unwrap().unwrap();
+        assert_eq!(failed.status, JobStatus::Failed);
+        assert!(!state.uploads_dir.join(&stale.uuid).exists(), "its upload is deleted");
+        assert_eq!(state.store.used("acct:1", "credits").await.unwrap(), 1, "only the live job stays charged");
+
+        // An upload no job refers to, older than ten minutes, is removed; a young one is kept
+        // (it may be a submission still streaming in).
+        let orphan = state.uploads_dir.join("orphan");
+        let young = state.uploads_dir.join("young");
+        std::fs::write(&orphan, b"x").unwrap();
+        std::fs::write(&young, b"x").unwrap();
+        let old = SystemTime::now() - Duration::from_secs(3600);
+        std::fs::File::options().write(true).open(&orphan).unwrap().set_modified(old).unwrap();
+        // An expired job's result PDF goes with it.
+        let pdf_path = state.results_dir.join("stale.pdf");
+        std::fs::write(&pdf_path, b"%PDF-").unwrap();
+        backdate_finish(&state, "stale").await;
+        sweep(&state, 0).await.unwrap();
+        assert!(!orphan.exists() && young.exists());
+        assert!(state.store.job("stale").await.unwrap().is_none(), "expired");
+        assert!(!pdf_path.exists(), "its result PDF removed");
+        assert!(state.uploads_dir.join(&live.uuid).exists(), "a live job's upload stays");
+    }
+
+    /// Moves a finished job's end far enough back to be past retention.
+    async fn backdate_finish(state: &AppState, uuid: &str) {
+        // The store has no "backdate" operation; finishing again at an old time does it
+        // (finish is idempotent for refunds).
+        let finish = crate::store::Finish {
+            status: JobStatus::Failed,
+            error: Some("expired".into()),
+            result: None,
+            refund_pages: 0,
+            claim: None,
+        };
+        state.store.finish(uuid, &finish, now() - 7200).await.unwrap();
+    }
 }

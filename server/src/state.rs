@@ -8,6 +8,7 @@ use anyhow::Context;
 use ocrchat_engine::{DecodeLimits, EngineConfig, ModelSize, Runtime};
 use tokio::sync::{Notify, Semaphore};
 
+use crate::blobs::BlobStore;
 use crate::config::Config;
 use crate::engines::Engines;
 use crate::llm::{Capabilities, LlmClient, LlmConfig};
@@ -21,6 +22,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Persistence.
     pub store: Arc<dyn Storage>,
+    /// Uploads and result PDFs.
+    pub blobs: Arc<dyn BlobStore>,
     /// OCR engines.
     pub engines: Arc<Engines>,
     /// Limits pages recognised at once to `config.workers`.
@@ -37,9 +40,9 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// This process's identity in job claims.
     pub worker_id: String,
-    /// `<data_dir>/uploads`.
+    /// `<data_dir>/uploads`: uploads are staged here (and kept, with local blobs).
     pub uploads_dir: PathBuf,
-    /// `<data_dir>/results`.
+    /// `<data_dir>/results`: result PDFs are rendered here (and kept, with local blobs).
     pub results_dir: PathBuf,
     /// Vision model for `tier=vlm`, when configured.
     pub vlm: Option<LlmClient>,
@@ -78,12 +81,17 @@ impl Drop for RunningGuard {
 }
 
 impl AppState {
-    /// The state of a server with this configuration over `store`, OCR
-    /// models from `models_dir` (loaded on first use) and the model
+    /// The state of a server with this configuration over `store` and
+    /// `blobs`, OCR models from `models_dir` (loaded on first use) and the model
     /// endpoints the configuration names. `config.data_dir` must exist; its
     /// `uploads` and `results` directories are created. No background task
     /// is started (`queue::spawn` does that).
-    pub fn new(config: Config, store: Arc<dyn Storage>, models_dir: &Path) -> anyhow::Result<Self> {
+    pub fn new(
+        config: Config,
+        store: Arc<dyn Storage>,
+        blobs: Arc<dyn BlobStore>,
+        models_dir: &Path,
+    ) -> anyhow::Result<Self> {
         let size = ModelSize::parse(&config.model)
             .with_context(|| format!("model must be tiny or small, not {:?}", config.model))?;
         let limits = DecodeLimits { max_pixels: config.max_page_pixels, ..DecodeLimits::default() };
@@ -108,6 +116,7 @@ impl AppState {
         }
         Ok(AppState {
             store,
+            blobs,
             engines: Arc::new(engines),
             inference: Arc::new(Semaphore::new(config.workers.max(1))),
             queue_notify: Arc::new(Notify::new()),

@@ -1,25 +1,33 @@
 //! `ocrchat token create|list|revoke|credit`: account management on the
-//! server's database (safe while the server runs: SQLite WAL).
+//! server's database, whichever backend `database_url` names (safe while
+//! servers run: SQLite WAL, PostgreSQL transactions).
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 
 use crate::auth::{new_token, token_hash, token_prefix};
 use crate::jobs::now;
-use crate::serve::database_path;
-use crate::store::sqlite::SqliteStore;
-use crate::store::{Plan, Storage};
+use crate::store::{self, Account, Backend, Plan, Storage};
 
-async fn open(data_dir: &Path) -> anyhow::Result<SqliteStore> {
-    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-    SqliteStore::open(&database_path(data_dir)).await.context("opening the database")
+/// Where the accounts are: the database URL, or the SQLite file in `data_dir`.
+pub struct Database<'a> {
+    /// `database_url` (config, `OCRCHAT_DATABASE_URL`, `--database-url`).
+    pub url: Option<&'a str>,
+    /// The data directory (holds the SQLite file when no URL is given).
+    pub data_dir: &'a Path,
+}
+
+async fn open(db: &Database<'_>) -> anyhow::Result<Arc<dyn Storage>> {
+    let backend = Backend::from_url(db.url, db.data_dir)?;
+    store::open(&backend).await.context("opening the database")
 }
 
 /// Creates an account and writes its token, alone, as the last line of `out`.
 pub async fn create(
-    data_dir: &Path,
+    db: &Database<'_>,
     plan: &str,
     credits: i64,
     label: Option<&str>,
@@ -29,7 +37,7 @@ pub async fn create(
     if credits < 0 {
         bail!("credits must not be negative");
     }
-    let store = open(data_dir).await?;
+    let store = open(db).await?;
     let token = new_token();
     let account = store.create_account(&token_hash(&token), &token_prefix(&token), plan, credits, label, now()).await?;
     writeln!(
@@ -44,8 +52,8 @@ pub async fn create(
 }
 
 /// Lists accounts (never tokens: only their prefixes are stored in clear).
-pub async fn list(data_dir: &Path, out: &mut dyn Write) -> anyhow::Result<()> {
-    let store = open(data_dir).await?;
+pub async fn list(db: &Database<'_>, out: &mut dyn Write) -> anyhow::Result<()> {
+    let store = open(db).await?;
     writeln!(out, "{:>5}  {:<14} {:<5} {:>8} {:>8}  {:<8} label", "id", "prefix", "plan", "credits", "used", "state")?;
     for a in store.accounts().await? {
         let used = match a.plan {
@@ -71,21 +79,37 @@ pub async fn list(data_dir: &Path, out: &mut dyn Write) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Revokes by account id, token prefix or the token itself.
-pub async fn revoke(data_dir: &Path, which: &str, out: &mut dyn Write) -> anyhow::Result<()> {
-    let store = open(data_dir).await?;
-    let key = if which.len() > 12 && which.starts_with("ocr_") { token_prefix(which) } else { which.to_string() };
-    if !store.revoke_account(&key, now()).await? {
-        bail!("no active account matches {which:?}");
+/// The one active account `which` names: an id, a token prefix (as listed) or the token itself.
+fn find<'a>(accounts: &'a [Account], which: &str) -> anyhow::Result<&'a Account> {
+    let prefix = if which.len() > 12 && which.starts_with("ocr_") { token_prefix(which) } else { which.to_string() };
+    let active = accounts.iter().filter(|a| a.revoked_at.is_none());
+    let matches: Vec<&Account> =
+        active.filter(|a| a.token_prefix == prefix || which.parse::<i64>().is_ok_and(|id| id == a.id)).collect();
+    match matches.as_slice() {
+        [one] => Ok(one),
+        [] => bail!("no active account matches {which:?}"),
+        _ => bail!("{which:?} matches {} accounts; give the account id", matches.len()),
     }
-    writeln!(out, "revoked {which}")?;
+}
+
+/// Revokes by account id, token prefix or the token itself.
+pub async fn revoke(db: &Database<'_>, which: &str, out: &mut dyn Write) -> anyhow::Result<()> {
+    let store = open(db).await?;
+    let accounts = store.accounts().await?;
+    let account = find(&accounts, which)?;
+    if !store.revoke_account(account.id, now()).await? {
+        bail!("account {} was revoked meanwhile", account.id);
+    }
+    writeln!(out, "revoked account {} ({})", account.id, account.token_prefix)?;
     Ok(())
 }
 
 /// Adds purchased credits to an account.
-pub async fn credit(data_dir: &Path, account_id: i64, credits: i64, out: &mut dyn Write) -> anyhow::Result<()> {
-    let store = open(data_dir).await?;
-    store.add_credits(account_id, credits).await?;
+pub async fn credit(db: &Database<'_>, account_id: i64, credits: i64, out: &mut dyn Write) -> anyhow::Result<()> {
+    let store = open(db).await?;
+    if !store.add_credits(account_id, credits).await? {
+        bail!("no account {account_id}");
+    }
     writeln!(out, "added {credits} credits to account {account_id}")?;
     Ok(())
 }

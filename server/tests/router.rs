@@ -10,6 +10,7 @@ use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, StatusCode, header};
 use ocrchat::auth::{new_token, token_hash, token_prefix};
+use ocrchat::blobs::local::LocalBlobs;
 use ocrchat::config::Config;
 use ocrchat::state::AppState;
 use ocrchat::store::sqlite::SqliteStore;
@@ -37,7 +38,8 @@ async fn app(name: &str, tweak: impl FnOnce(&mut Config)) -> App {
     let token = new_token();
     store.create_account(&token_hash(&token), &token_prefix(&token), Plan::Paid, 1000, None, 0).await.unwrap();
     let models_dir = ocrchat_tests::models_dir();
-    let state = AppState::new(config, Arc::new(store), &models_dir).expect("state");
+    let blobs = Arc::new(LocalBlobs::new(tmp.path()));
+    let state = AppState::new(config, Arc::new(store), blobs, &models_dir).expect("state");
     let models = !state.engines.installed().is_empty();
     let router = ocrchat::api::router(state, None, &models_dir);
     App { router, token, models, _tmp: tmp }

@@ -3,6 +3,7 @@
 //! metrics of `shared/tools/score.py` (normalised CER, bag-of-words F1).
 
 pub mod pdfgen;
+pub mod postgres;
 pub mod qa;
 pub mod server;
 

@@ -131,9 +131,9 @@ pub async fn send(
     let history: Vec<ChatTurn> = records
         .iter()
         .filter(|r| r.conversation == conversation)
-        .map(|r| ChatTurn { role: stored_role(&r.role), content: r.content.clone() })
+        .map(|r| ChatTurn { role: r.role, content: r.content.clone() })
         .collect();
-    let doc = document(&job)?.ok_or_else(|| ApiError::internal("done job without a result"))?;
+    let doc = document(&state, &job).await?.ok_or_else(|| ApiError::internal("done job without a result"))?;
     let pages: Vec<String> = doc.pages.iter().map(|p| p.text.clone()).collect();
     let answer = match llm {
         Some(llm) => llm.answer(&pages, &history, question).await?,
@@ -150,14 +150,14 @@ pub async fn send(
     let citations: Vec<Citation> = answer.citations;
     let user = ChatRecord {
         conversation: conversation.clone(),
-        role: ChatRole::User.as_str().into(),
+        role: ChatRole::User,
         content: question.to_string(),
         citations: None,
         created_at: now,
     };
     let assistant = ChatRecord {
         conversation: conversation.clone(),
-        role: ChatRole::Assistant.as_str().into(),
+        role: ChatRole::Assistant,
         content: answer.content,
         citations: Some(serde_json::to_string(&citations)?),
         created_at: now,
@@ -167,14 +167,9 @@ pub async fn send(
     Ok(Json(ChatReply { conversation, message: message(assistant) }))
 }
 
-/// A stored role; anything but `assistant` was the caller's.
-fn stored_role(role: &str) -> ChatRole {
-    ChatRole::parse(role).unwrap_or(ChatRole::User)
-}
-
 fn message(r: ChatRecord) -> ChatMessage {
     ChatMessage {
-        role: stored_role(&r.role),
+        role: r.role,
         content: r.content,
         citations: r.citations.and_then(|c| serde_json::from_str(&c).ok()),
         conversation: r.conversation,

@@ -25,10 +25,20 @@ pub fn layer() -> CorsLayer {
         .allow_origin(AllowOrigin::predicate(|_origin, parts: &Parts| is_cross_origin_path(parts.uri.path())))
         .allow_methods([Method::GET, Method::HEAD, Method::POST])
         // Bearer auth and the chat's JSON body make API calls non-simple requests.
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_NONE_MATCH,
+            HeaderName::from_static("idempotency-key"),
+        ])
         // What a client reads besides the body: downloads' file names, the
         // request id to quote in a bug report, when to retry after a 429.
-        .expose_headers([header::CONTENT_DISPOSITION, header::RETRY_AFTER, HeaderName::from_static("x-request-id")])
+        .expose_headers([
+            header::CONTENT_DISPOSITION,
+            header::RETRY_AFTER,
+            header::ETAG,
+            HeaderName::from_static("x-request-id"),
+        ])
         // Browsers cap this anyway (Chromium: 2 h); saves a preflight per call.
         .max_age(Duration::from_secs(3600))
 }

@@ -34,7 +34,7 @@ pub fn router(state: AppState, web_dir: Option<&Path>, models_dir: &Path) -> Rou
     let limit = usize::try_from(state.config.max_upload_bytes).unwrap_or(usize::MAX);
     let body_limit = limit.saturating_mul(2).saturating_add(1024 * 1024);
     let mut app = Router::new()
-        .route("/api/v1/ocr/", post(ocr::submit).layer(DefaultBodyLimit::max(body_limit)))
+        .route("/api/v1/ocr/", post(ocr::submit).layer(DefaultBodyLimit::max(body_limit)).get(ocr::list_jobs))
         .route("/api/v1/ocr/{uuid}/", get(ocr::get_job))
         .route("/api/v1/ocr/{uuid}/download/", get(ocr::download))
         .route("/api/v1/chat/{uuid}/", post(chat::send))

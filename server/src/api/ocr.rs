@@ -1,11 +1,13 @@
-//! `POST /api/v1/ocr/`, `GET /api/v1/ocr/{uuid}/`, `GET /api/v1/ocr/{uuid}/download/`.
+//! `POST /api/v1/ocr/` (with `Idempotency-Key`), `GET /api/v1/ocr/` (the
+//! caller's jobs), `GET /api/v1/ocr/{uuid}/` (with `ETag`/`If-None-Match`),
+//! `GET /api/v1/ocr/{uuid}/download/`.
 
 use axum::Json;
 use axum::extract::multipart::{Field, Multipart, MultipartRejection};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ocrchat_engine::{ExportFormat, Source, export};
 use serde::Deserialize;
@@ -13,14 +15,15 @@ use tokio::io::AsyncWriteExt;
 use utoipa::{IntoParams, ToSchema};
 
 use super::options;
-use super::view::{JobView, document};
+use super::view::{JobSummary, JobView, document, job_json};
 use crate::auth::Caller;
+use crate::blobs::BlobKind;
 use crate::error::{ApiError, ErrorBody};
-use crate::jobs::{self, now, result_pdf_path};
+use crate::jobs::{self, now};
 use crate::llm::{Tier, Tool};
 use crate::metering;
 use crate::state::AppState;
-use crate::store::{Job, JobStatus, Plan};
+use crate::store::{Cursor, Inserted, Job, JobStatus, NewJob, Plan, StoredView};
 
 /// The multipart form of a submission. A blank field counts as absent;
 /// `translate_to` is required with `tool=translate` and refused otherwise.
@@ -147,7 +150,7 @@ fn safe_filename(name: &str) -> String {
 #[utoipa::path(post, path = "/api/v1/ocr/", tag = "ocr",
     request_body(content = SubmitForm, content_type = "multipart/form-data"),
     responses(
-        (status = 200, description = "The job: done/failed for ≤ 5 pages, else pending", body = JobView),
+        (status = 200, description = "The job: done/failed for ≤ 5 pages, else pending; with the same `Idempotency-Key`, the job of the first submission (charged once)", body = JobView),
         (status = 400, description = "No/empty/unsupported/unreadable file, too many pages, bad field \
             (see the API docs for when a broken file is refused here and when it becomes a failed job)", body = ErrorBody),
         (status = 401, description = "Unknown or revoked token", body = ErrorBody),
@@ -157,13 +160,16 @@ fn safe_filename(name: &str) -> String {
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 501, description = "tier=vlm on a server without a configured vision model", body = ErrorBody),
     ),
+    params(("Idempotency-Key" = Option<String>, Header, description = "A client-chosen key (≤ 200 visible ASCII characters): a retried submission with the same key returns the first job instead of a new one")),
     security((), ("bearer" = []), ("api_token" = [])))]
 pub async fn submit(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
-) -> Result<Json<JobView>, ApiError> {
+) -> Result<Response, ApiError> {
     let owner = caller.owner();
+    let idempotency_key = idempotency_key(&headers)?;
     let busy =
         |what: &str| ApiError::TooManyRequests { message: format!("too many {what}; retry shortly"), retry_after: 2 };
     let _all =
@@ -180,12 +186,21 @@ pub async fn submit(
     let mut upload = UploadFile { path: state.uploads_dir.join(&uuid), keep: false };
     let limit = state.config.max_upload_bytes;
     let form = read_form(multipart, &upload, limit).await?;
-
     let Some(filename) = form.filename else {
         return Err(ApiError::bad_request("no_file", "the form has no `file` field"));
     };
     if form.file_bytes == 0 {
         return Err(ApiError::bad_request("empty_file", "the uploaded file is empty"));
+    }
+    // A retry of a submission that was accepted (the client may never have
+    // seen the answer, e.g. the server was killed mid-request): that job.
+    // Checked once the body is read, so the client gets to read the answer,
+    // and only for a well-formed submission: a request without a file is
+    // refused whatever its key.
+    if let Some(key) = &idempotency_key
+        && let Some(job) = state.store.job_by_idempotency_key(&owner, key).await?
+    {
+        return Ok(json_response(&job_json(&state, &job).await?, &HeaderMap::new()));
     }
     let options = options::validate(
         form.tool.as_deref(),
@@ -204,8 +219,7 @@ pub async fn submit(
     let limits = state.engines.limits();
     let (format, page_count) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
         let bytes = std::fs::read(&path)?;
-        let opened =
-            std::panic::catch_unwind(|| Source::open(&bytes, limits).map(|s| (s.format().name(), s.page_count())));
+        let opened = std::panic::catch_unwind(|| Source::open(&bytes, limits).map(|s| (s.format(), s.page_count())));
         opened
             .map_err(|_| ApiError::bad_request("undecodable_file", "the file could not be decoded"))?
             .map_err(ApiError::from)
@@ -243,40 +257,47 @@ pub async fn submit(
     }
 
     let inline = page_count <= state.config.inline_max_pages;
-    let job = Job {
+    let new_job = NewJob {
         uuid: uuid.clone(),
         owner,
         account_id: caller.account.as_ref().map(|a| a.id),
         priority: i64::from(caller.plan() == Some(Plan::Paid)),
-        status: if inline { JobStatus::Processing } else { JobStatus::Pending },
-        tier: options.tier.as_str().to_string(),
+        tier: options.tier,
         language: options.language,
-        tool: options.tool.map(|t| t.slug().to_string()),
+        tool: options.tool,
         translate_to: options.translate_to,
         filename: safe_filename(&filename),
-        input_format: format.to_string(),
-        upload_path: Some(upload.path.to_string_lossy().into_owned()),
+        input_format: format,
+        upload: uuid.clone(),
         page_count,
-        pages_done: 0,
-        pages_failed: 0,
         page_cost,
-        charge,
-        attempts: i64::from(inline),
-        error: None,
-        result: None,
-        created_at: now(),
-        started_at: None,
-        finished_at: None,
+        charge: charge.clone(),
+        idempotency_key,
     };
-    state.store.insert_job(&job, inline.then_some(state.worker_id.as_str()), now()).await?;
+    // The upload goes to the blob store before the job exists: any node may claim it at once.
+    state.blobs.put(BlobKind::Upload, &uuid, &upload.path).await.map_err(ApiError::internal)?;
+    let inserted = state.store.insert_job(&new_job, inline.then_some(state.worker_id.as_str()), now()).await;
+    let job = match inserted {
+        Ok(Inserted::New(job)) => job,
+        Ok(Inserted::Existing(job)) => {
+            // The same key raced in: the first submission wins, this one's
+            // reservation is given back and its upload deleted.
+            state.store.release(&charge, page_count * page_cost).await?;
+            let _ = state.blobs.delete(BlobKind::Upload, &uuid).await;
+            return Ok(json_response(&job_json(&state, &job).await?, &HeaderMap::new()));
+        }
+        Err(e) => {
+            let _ = state.blobs.delete(BlobKind::Upload, &uuid).await;
+            return Err(e.into());
+        }
+    };
     upload.keep = true;
 
     if !inline {
         // Answer with the job as queued: the contract says larger files
         // come back at once as pending, and the client polls.
-        let view = JobView::new(&job)?;
         state.queue_notify.notify_one();
-        return Ok(Json(view));
+        return Ok(json_response(&job_json(&state, &job).await?, &HeaderMap::new()));
     }
     // Run in its own task: a client that disconnects does not abort the
     // job half-way; it finishes and stays pollable.
@@ -284,7 +305,43 @@ pub async fn submit(
     let task = tokio::spawn(async move { jobs::process(&task_state, job).await });
     task.await??;
     let job = state.store.job(&uuid).await?.ok_or(ApiError::NotFound)?;
-    Ok(Json(JobView::new(&job)?))
+    Ok(json_response(&job_json(&state, &job).await?, &HeaderMap::new()))
+}
+
+/// The `Idempotency-Key` header, when given (visible ASCII, at most 200 characters).
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let key = value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 200 && k.bytes().all(|b| b.is_ascii_graphic() || b == b' '));
+    match key {
+        Some(key) => Ok(Some(key.to_string())),
+        None => Err(ApiError::bad_request(
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1 to 200 visible ASCII characters",
+        )),
+    }
+}
+
+/// A job's JSON with its `ETag`; `304 Not Modified` when the client's
+/// `If-None-Match` already names it.
+fn json_response(view: &StoredView, request: &HeaderMap) -> Response {
+    let etag = HeaderValue::from_str(&view.etag).ok();
+    let matches = request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim().trim_start_matches("W/") == view.etag || t.trim() == "*"));
+    let mut response = if matches {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, "application/json")], view.json.clone()).into_response()
+    };
+    if let Some(etag) = etag {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    response
 }
 
 /// The `{uuid}` of a job path, normalised (hyphens dropped, lower case). A
@@ -310,16 +367,99 @@ pub async fn owned_job(state: &AppState, caller: &Caller, id: &JobId) -> Result<
 
 /// Poll a job.
 #[utoipa::path(get, path = "/api/v1/ocr/{uuid}/", tag = "ocr",
-    params(("uuid" = String, Path, description = "Job id")),
+    params(
+        ("uuid" = String, Path, description = "Job id"),
+        ("If-None-Match" = Option<String>, Header, description = "The `ETag` of an earlier answer: 304 while the job is unchanged"),
+    ),
     responses(
-        (status = 200, body = JobView),
+        (status = 200, body = JobView, headers(("ETag" = String, description = "Changes whenever the job does"))),
+        (status = 304, description = "Unchanged since the `ETag` sent in `If-None-Match`"),
         (status = 401, description = "Unknown or revoked token", body = ErrorBody),
         (status = 404, description = "No such job (or not the caller's)", body = ErrorBody),
     ),
     security((), ("bearer" = []), ("api_token" = [])))]
-pub async fn get_job(State(state): State<AppState>, caller: Caller, id: JobId) -> Result<Json<JobView>, ApiError> {
+pub async fn get_job(
+    State(state): State<AppState>,
+    caller: Caller,
+    id: JobId,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let job = owned_job(&state, &caller, &id).await?;
-    Ok(Json(JobView::new(&job)?))
+    Ok(json_response(&job_json(&state, &job).await?, &headers))
+}
+
+/// `?cursor=&limit=` of the listing.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// `next_cursor` of the previous page.
+    #[param(schema_with = cursor_schema)]
+    cursor: Option<String>,
+    /// Jobs per page, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<i64>,
+}
+
+/// The cursor's pattern in the OpenAPI document (`#[param(pattern)]` is
+/// dropped on an `Option<String>`).
+fn cursor_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .pattern(Some("^[0-9]{1,18}_[0-9a-f]{32}$"))
+        .build()
+}
+
+/// `<created_at>_<uuid>` as `next_cursor` writes it (and the schema's pattern says).
+fn parse_cursor(c: &str) -> Option<Cursor> {
+    let (t, u) = c.split_once('_')?;
+    let digits = |s: &str, max: usize| (1..=max).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
+    let hex = u.len() == 32 && u.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if !(digits(t, 18) && hex) {
+        return None;
+    }
+    Some(Cursor { created_at: t.parse().ok()?, uuid: u.to_string() })
+}
+
+/// A page of the caller's jobs.
+#[derive(serde::Serialize, ToSchema)]
+pub struct JobList {
+    /// Newest first.
+    pub jobs: Vec<JobSummary>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// The caller's jobs, newest first (e.g. to find a job whose submission
+/// answer was lost).
+#[utoipa::path(get, path = "/api/v1/ocr/", tag = "ocr",
+    params(ListQuery),
+    responses((status = 200, body = JobList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security((), ("bearer" = []), ("api_token" = [])))]
+pub async fn list_jobs(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<JobList>, ApiError> {
+    let Query(query) =
+        query.map_err(|_| ApiError::bad_request("invalid_field", "limit must be a number between 1 and 100"))?;
+    let limit = query.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::bad_request("invalid_field", "limit must be between 1 and 100"));
+    }
+    let cursor =
+        match query.cursor.as_deref() {
+            None => None,
+            Some(c) => Some(parse_cursor(c).ok_or_else(|| {
+                ApiError::bad_request("invalid_cursor", "cursor must be a next_cursor of this listing")
+            })?),
+        };
+    // One more than asked tells whether another page exists.
+    let mut jobs = state.store.jobs_of(&caller.owner(), cursor.as_ref(), limit + 1).await?;
+    let more = jobs.len() as i64 > limit;
+    jobs.truncate(limit as usize);
+    let next_cursor = more.then(|| jobs.last().map(|j| format!("{}_{}", j.created_at, j.uuid))).flatten();
+    Ok(Json(JobList { jobs: jobs.iter().map(JobSummary::new).collect(), next_cursor }))
 }
 
 /// `?format=` of a download.
@@ -376,13 +516,17 @@ pub async fn download(
         return Err(ApiError::NotReady { status: job.status.as_str() });
     }
     let body = match format {
-        ExportFormat::Json => serde_json::to_vec_pretty(&JobView::new(&job)?)?,
-        ExportFormat::Pdf => tokio::fs::read(result_pdf_path(&state.results_dir, &job.uuid))
-            .await
-            .map_err(|e| ApiError::internal(format!("searchable PDF of {} unavailable: {e}", job.uuid)))?,
+        ExportFormat::Json => axum::body::Body::from(job_json(&state, &job).await?.json),
+        // Streamed from the blob store, chunk by chunk.
+        ExportFormat::Pdf => {
+            let stream = state.blobs.stream(BlobKind::ResultPdf, &job.uuid).await.map_err(ApiError::internal)?;
+            let stream =
+                stream.ok_or_else(|| ApiError::internal(format!("searchable PDF of {} unavailable", job.uuid)))?;
+            axum::body::Body::from_stream(stream)
+        }
         other => {
-            let doc = document(&job)?.ok_or_else(|| ApiError::internal("done job without a result"))?;
-            tokio::task::spawn_blocking(move || export(&doc, other, None)).await??
+            let doc = document(&state, &job).await?.ok_or_else(|| ApiError::internal("done job without a result"))?;
+            axum::body::Body::from(tokio::task::spawn_blocking(move || export(&doc, other, None)).await??)
         }
     };
     let stem = job.filename.rsplit_once('.').map_or(job.filename.as_str(), |(stem, _)| stem);

@@ -1,4 +1,7 @@
-//! The job object returned by submit, poll and `download/?format=json`.
+//! The job object returned by submit, poll and `download/?format=json`, and
+//! the short form the listing returns. A finished job's JSON is rendered
+//! once and stored with its `ETag` ([`finished_view`]): polls of a large
+//! done job send the stored bytes (or 304) instead of rebuilding megabytes.
 
 use ocrchat_engine::{Document, ExportFormat, Page, export};
 use serde::Serialize;
@@ -6,9 +9,12 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::ToSchema;
 
+use sha2::{Digest, Sha256};
+
 use crate::error::ApiError;
 use crate::llm::{Tier, Tool};
-use crate::store::{Job, JobStatus};
+use crate::state::AppState;
+use crate::store::{Job, JobStatus, StoredView};
 
 /// A job as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -18,14 +24,13 @@ pub struct JobView {
     /// `pending`, `processing`, `done` or `failed`.
     pub status: &'static str,
     /// `cpu` or `vlm`.
-    #[schema(value_type = Tier)]
-    pub tier: String,
+    pub tier: Tier,
     /// Requested language (`auto` or a code).
     pub language: String,
     /// Tool preset, when one was given.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Tool, nullable = false)]
-    pub tool: Option<String>,
+    #[schema(nullable = false)]
+    pub tool: Option<Tool>,
     /// Target language of `translate`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub translate_to: Option<String>,
@@ -61,17 +66,39 @@ pub fn rfc3339(unix: i64) -> String {
 }
 
 /// The stored result of a done job.
-pub fn document(job: &Job) -> Result<Option<Document>, ApiError> {
-    match (&job.status, &job.result) {
-        (JobStatus::Done, Some(json)) => serde_json::from_str(json).map(Some).map_err(ApiError::internal),
-        _ => Ok(None),
+pub async fn document(state: &AppState, job: &Job) -> Result<Option<Document>, ApiError> {
+    if job.status != JobStatus::Done {
+        return Ok(None);
+    }
+    match state.store.result(&job.uuid).await? {
+        Some(json) => serde_json::from_str(&json).map(Some).map_err(ApiError::internal),
+        None => Ok(None),
     }
 }
 
+/// The API JSON of a job: stored once for finished jobs, rendered for the others.
+pub async fn job_json(state: &AppState, job: &Job) -> Result<StoredView, ApiError> {
+    if !matches!(job.status, JobStatus::Done | JobStatus::Failed) {
+        return render(&JobView::new(job, None)?);
+    }
+    if let Some(view) = state.store.view(&job.uuid).await? {
+        return Ok(view);
+    }
+    let doc = document(state, job).await?;
+    let view = render(&JobView::new(job, doc)?)?;
+    state.store.store_view(&job.uuid, &view).await?;
+    Ok(view)
+}
+
+fn render(view: &JobView) -> Result<StoredView, ApiError> {
+    let json = serde_json::to_string(view)?;
+    let digest = Sha256::digest(json.as_bytes());
+    Ok(StoredView { etag: format!("\"{}\"", hex::encode(&digest[..16])), json })
+}
+
 impl JobView {
-    /// Builds the view of `job`.
-    pub fn new(job: &Job) -> Result<Self, ApiError> {
-        let doc = document(job)?;
+    /// Builds the view of `job` with its document (done jobs).
+    pub fn new(job: &Job, doc: Option<Document>) -> Result<Self, ApiError> {
         let (text, markdown, pages, mean_confidence) = match doc {
             Some(doc) => {
                 let markdown = export(&doc, ExportFormat::Md, None)?;
@@ -82,9 +109,9 @@ impl JobView {
         Ok(Self {
             uuid: job.uuid.clone(),
             status: job.status.as_str(),
-            tier: job.tier.clone(),
+            tier: job.tier,
             language: job.language.clone(),
-            tool: job.tool.clone(),
+            tool: job.tool,
             translate_to: job.translate_to.clone(),
             filename: job.filename.clone(),
             page_count: job.page_count,
@@ -98,5 +125,46 @@ impl JobView {
             started_at: job.started_at.map(rfc3339),
             finished_at: job.finished_at.map(rfc3339),
         })
+    }
+}
+
+/// A job in the caller's listing: its state, without the document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobSummary {
+    /// Job id.
+    pub uuid: String,
+    /// `pending`, `processing`, `done` or `failed`.
+    pub status: &'static str,
+    /// `cpu` or `vlm`.
+    pub tier: Tier,
+    /// Original file name.
+    pub filename: String,
+    /// Pages in the file.
+    pub page_count: i64,
+    /// Pages finished so far.
+    pub pages_done: i64,
+    /// Why the job (or some of its pages) failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339, once finished.
+    pub finished_at: Option<String>,
+}
+
+impl JobSummary {
+    /// The summary of `job`.
+    pub fn new(job: &Job) -> Self {
+        Self {
+            uuid: job.uuid.clone(),
+            status: job.status.as_str(),
+            tier: job.tier,
+            filename: job.filename.clone(),
+            page_count: job.page_count,
+            pages_done: job.pages_done,
+            error: job.error.clone(),
+            created_at: rfc3339(job.created_at),
+            finished_at: job.finished_at.map(rfc3339),
+        }
     }
 }

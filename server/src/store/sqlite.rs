@@ -1,9 +1,11 @@
-//! SQLite storage: one file under the data directory, WAL journal, embedded
-//! migrations. SQLite serialises writers, so each read-check-write below is
-//! one transaction or one statement and therefore atomic.
+//! SQLite storage: one file, WAL journal, embedded migrations
+//! (`migrations/sqlite`). SQLite serialises writers, so each read-check-write
+//! below is one transaction or one statement and therefore atomic; one
+//! process owns the file (the data directory lock), so there is nobody to wake.
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -11,8 +13,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 
 use super::{
-    Account, Charge, ChatRecord, Finish, Job, JobStatus, OverQuota, PageRecord, Plan, Requeued, Storage, StoreError,
-    StoreResult,
+    Account, Charge, ChatRecord, Column, Cursor, Finish, Inserted, Job, JobStatus, NewJob, OverQuota, PageRecord, Plan,
+    Requeued, Storage, StoreError, StoreResult, StoredView, interrupted_error,
 };
 
 /// The SQLite implementation of [`Storage`].
@@ -23,13 +25,15 @@ pub struct SqliteStore {
 
 const JOB_COLUMNS: &str = "uuid, owner, account_id, priority, status, tier, language, tool, translate_to, filename, \
     input_format, upload_path, page_count, pages_done, pages_failed, page_cost, charge_subject, charge_period, \
-    attempts, error, result, created_at, started_at, finished_at";
+    attempts, worker, error, created_at, started_at, finished_at";
 
 impl SqliteStore {
     /// Opens (creating if needed) `path` and applies migrations.
     pub async fn open(path: &Path) -> StoreResult<Self> {
-        let url = format!("sqlite://{}", path.display());
-        let options = SqliteConnectOptions::from_str(&url)?
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+        }
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // WAL + NORMAL survives a process crash (kill -9) without loss;
@@ -52,44 +56,87 @@ impl SqliteStore {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
-    fn account(row: &SqliteRow) -> Account {
-        Account {
+    fn account(row: &SqliteRow) -> StoreResult<Account> {
+        Ok(Account {
             id: row.get("id"),
             token_prefix: row.get("token_prefix"),
-            plan: Plan::parse(row.get::<&str, _>("plan")).unwrap_or(Plan::Free),
+            plan: Plan::from_word(row.get("plan"))?,
             credits: row.get("credits"),
             label: row.get("label"),
             created_at: row.get("created_at"),
             revoked_at: row.get("revoked_at"),
-        }
+        })
     }
 
-    fn job(row: &SqliteRow) -> Job {
-        Job {
+    fn job(row: &SqliteRow) -> StoreResult<Job> {
+        Ok(Job {
             uuid: row.get("uuid"),
             owner: row.get("owner"),
             account_id: row.get("account_id"),
             priority: row.get("priority"),
-            status: JobStatus::parse(row.get("status")),
-            tier: row.get("tier"),
+            status: JobStatus::from_word(row.get("status"))?,
+            tier: Column::from_word(row.get("tier"))?,
             language: row.get("language"),
-            tool: row.get("tool"),
+            tool: row.get::<Option<&str>, _>("tool").map(Column::from_word).transpose()?,
             translate_to: row.get("translate_to"),
             filename: row.get("filename"),
-            input_format: row.get("input_format"),
-            upload_path: row.get("upload_path"),
+            input_format: Column::from_word(row.get("input_format"))?,
+            upload: row.get("upload_path"),
             page_count: row.get("page_count"),
             pages_done: row.get("pages_done"),
             pages_failed: row.get("pages_failed"),
             page_cost: row.get("page_cost"),
-            charge: Charge { subject: row.get("charge_subject"), period: row.get("charge_period"), cap: 0 },
+            charge_subject: row.get("charge_subject"),
+            charge_period: row.get("charge_period"),
             attempts: row.get("attempts"),
+            worker: row.get("worker"),
             error: row.get("error"),
-            result: row.get("result"),
             created_at: row.get("created_at"),
             started_at: row.get("started_at"),
             finished_at: row.get("finished_at"),
+        })
+    }
+
+    /// `finish` inside an open transaction (also used by `requeue_stale`).
+    async fn finish_in(tx: &mut sqlx::SqliteConnection, uuid: &str, finish: &Finish, now: i64) -> StoreResult<()> {
+        let job = sqlx::query(
+            "SELECT charge_subject, charge_period, page_cost, refunded, status, worker FROM jobs WHERE uuid = ?",
+        )
+        .bind(uuid)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::NoSuchJob(uuid.to_string()))?;
+        if let Some(claim) = &finish.claim {
+            let held = job.get::<String, _>("status") == JobStatus::Processing.word()
+                && job.get::<Option<String>, _>("worker").as_deref() == Some(claim.as_str());
+            if !held {
+                return Err(StoreError::ClaimLost(uuid.to_string()));
+            }
         }
+        // Refund once, even if a finish is retried.
+        if job.get::<i64, _>("refunded") == 0 && finish.refund_pages > 0 {
+            let credits = finish.refund_pages * job.get::<i64, _>("page_cost");
+            sqlx::query("UPDATE usage SET pages = MAX(0, pages - ?) WHERE subject = ? AND period = ?")
+                .bind(credits)
+                .bind(job.get::<String, _>("charge_subject"))
+                .bind(job.get::<String, _>("charge_period"))
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(
+            "UPDATE jobs SET status = ?, error = ?, result = ?, finished_at = ?, upload_path = NULL, worker = NULL, \
+             refunded = 1 WHERE uuid = ?",
+        )
+        .bind(finish.status.word())
+        .bind(&finish.error)
+        .bind(&finish.result)
+        .bind(now)
+        .bind(uuid)
+        .execute(&mut *tx)
+        .await?;
+        // The result holds every page now; checkpoints are no longer needed.
+        sqlx::query("DELETE FROM job_pages WHERE job_uuid = ?").bind(uuid).execute(&mut *tx).await?;
+        Ok(())
     }
 }
 
@@ -105,17 +152,18 @@ impl Storage for SqliteStore {
         now: i64,
     ) -> StoreResult<Account> {
         let row = sqlx::query(
-            "INSERT INTO accounts (token_hash, token_prefix, plan, credits, label, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
+            "INSERT INTO accounts (token_hash, token_prefix, plan, credits, label, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
         )
         .bind(token_hash)
         .bind(token_prefix)
-        .bind(plan.as_str())
+        .bind(plan.word())
         .bind(credits)
         .bind(label)
         .bind(now)
         .fetch_one(&self.pool)
         .await?;
-        Ok(Self::account(&row))
+        Self::account(&row)
     }
 
     async fn account_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<Account>> {
@@ -123,33 +171,30 @@ impl Storage for SqliteStore {
             .bind(token_hash)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.as_ref().map(Self::account))
+        row.as_ref().map(Self::account).transpose()
     }
 
     async fn accounts(&self) -> StoreResult<Vec<Account>> {
         let rows = sqlx::query("SELECT * FROM accounts ORDER BY id").fetch_all(&self.pool).await?;
-        Ok(rows.iter().map(Self::account).collect())
+        rows.iter().map(Self::account).collect()
     }
 
-    async fn revoke_account(&self, id_or_prefix: &str, now: i64) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "UPDATE accounts SET revoked_at = ? WHERE revoked_at IS NULL AND (CAST(id AS TEXT) = ? OR token_prefix = ?)",
-        )
-        .bind(now)
-        .bind(id_or_prefix)
-        .bind(id_or_prefix)
-        .execute(&self.pool)
-        .await?;
+    async fn revoke_account(&self, id: i64, now: i64) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE accounts SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() > 0)
     }
 
-    async fn add_credits(&self, account_id: i64, credits: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE accounts SET credits = credits + ? WHERE id = ?")
+    async fn add_credits(&self, id: i64, credits: i64) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE accounts SET credits = credits + ? WHERE id = ?")
             .bind(credits)
-            .bind(account_id)
+            .bind(id)
             .execute(&self.pool)
             .await?;
-        Ok(())
+        Ok(done.rows_affected() > 0)
     }
 
     async fn reserve(&self, charge: &Charge, pages: i64) -> StoreResult<Result<(), OverQuota>> {
@@ -182,6 +227,16 @@ impl Storage for SqliteStore {
         Ok(outcome)
     }
 
+    async fn release(&self, charge: &Charge, pages: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE usage SET pages = MAX(0, pages - ?) WHERE subject = ? AND period = ?")
+            .bind(pages)
+            .bind(&charge.subject)
+            .bind(&charge.period)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn used(&self, subject: &str, period: &str) -> StoreResult<i64> {
         let used: Option<i64> = sqlx::query_scalar("SELECT pages FROM usage WHERE subject = ? AND period = ?")
             .bind(subject)
@@ -191,37 +246,45 @@ impl Storage for SqliteStore {
         Ok(used.unwrap_or(0))
     }
 
-    async fn insert_job(&self, job: &Job, worker: Option<&str>, now: i64) -> StoreResult<()> {
-        let status = if worker.is_some() { "processing" } else { "pending" };
-        sqlx::query(
+    async fn insert_job(&self, job: &NewJob, claimed_by: Option<&str>, now: i64) -> StoreResult<Inserted> {
+        let status = if claimed_by.is_some() { JobStatus::Processing } else { JobStatus::Pending };
+        let row = sqlx::query(&format!(
             "INSERT INTO jobs (uuid, owner, account_id, priority, status, tier, language, tool, translate_to, filename, \
              input_format, upload_path, page_count, page_cost, charge_subject, charge_period, attempts, worker, \
-             created_at, started_at, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
+             created_at, started_at, heartbeat_at, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (owner, idempotency_key) DO NOTHING RETURNING {JOB_COLUMNS}"
+        ))
         .bind(&job.uuid)
         .bind(&job.owner)
         .bind(job.account_id)
         .bind(job.priority)
-        .bind(status)
-        .bind(&job.tier)
+        .bind(status.word())
+        .bind(job.tier.word())
         .bind(&job.language)
-        .bind(&job.tool)
+        .bind(job.tool.map(Column::word))
         .bind(&job.translate_to)
         .bind(&job.filename)
-        .bind(&job.input_format)
-        .bind(&job.upload_path)
+        .bind(job.input_format.word())
+        .bind(&job.upload)
         .bind(job.page_count)
         .bind(job.page_cost)
         .bind(&job.charge.subject)
         .bind(&job.charge.period)
-        .bind(i64::from(worker.is_some()))
-        .bind(worker)
-        .bind(job.created_at)
-        .bind(worker.map(|_| now))
-        .bind(worker.map(|_| now))
-        .execute(&self.pool)
+        .bind(i64::from(claimed_by.is_some()))
+        .bind(claimed_by)
+        .bind(now)
+        .bind(claimed_by.map(|_| now))
+        .bind(claimed_by.map(|_| now))
+        .bind(&job.idempotency_key)
+        .fetch_optional(&self.pool)
         .await?;
-        Ok(())
+        let Some(row) = row else {
+            // Only a key can conflict (uuids are fresh): the retried submission's job.
+            let key = job.idempotency_key.as_deref().unwrap_or_default();
+            let existing = self.job_by_idempotency_key(&job.owner, key).await?;
+            return existing.map(Inserted::Existing).ok_or_else(|| StoreError::NoSuchJob(job.uuid.clone()));
+        };
+        Ok(Inserted::New(Self::job(&row)?))
     }
 
     async fn job(&self, uuid: &str) -> StoreResult<Option<Job>> {
@@ -229,7 +292,60 @@ impl Storage for SqliteStore {
             .bind(uuid)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.as_ref().map(Self::job))
+        row.as_ref().map(Self::job).transpose()
+    }
+
+    async fn job_by_idempotency_key(&self, owner: &str, key: &str) -> StoreResult<Option<Job>> {
+        let row = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE owner = ? AND idempotency_key = ?"))
+            .bind(owner)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(Self::job).transpose()
+    }
+
+    async fn jobs_of(&self, owner: &str, cursor: Option<&Cursor>, limit: i64) -> StoreResult<Vec<Job>> {
+        // Keyset pagination: stable while jobs are added or expire.
+        let (created_at, uuid) = cursor.map_or((i64::MAX, String::new()), |c| (c.created_at, c.uuid.clone()));
+        let rows = sqlx::query(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE owner = ? \
+             AND (created_at < ? OR (created_at = ? AND uuid < ?)) \
+             ORDER BY created_at DESC, uuid DESC LIMIT ?"
+        ))
+        .bind(owner)
+        .bind(created_at)
+        .bind(created_at)
+        .bind(if cursor.is_some() { uuid } else { "~".repeat(40) })
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(Self::job).collect()
+    }
+
+    async fn result(&self, uuid: &str) -> StoreResult<Option<String>> {
+        let result: Option<Option<String>> =
+            sqlx::query_scalar("SELECT result FROM jobs WHERE uuid = ?").bind(uuid).fetch_optional(&self.pool).await?;
+        Ok(result.flatten())
+    }
+
+    async fn view(&self, uuid: &str) -> StoreResult<Option<StoredView>> {
+        let row = sqlx::query("SELECT view, view_etag FROM jobs WHERE uuid = ? AND view IS NOT NULL")
+            .bind(uuid)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| StoredView { etag: r.get("view_etag"), json: r.get("view") }))
+    }
+
+    async fn store_view(&self, uuid: &str, view: &StoredView) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE jobs SET view = ?, view_etag = ? WHERE uuid = ? AND view IS NULL AND status IN ('done', 'failed')",
+        )
+        .bind(&view.json)
+        .bind(&view.etag)
+        .bind(uuid)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     async fn claim_next(&self, worker: &str, now: i64) -> StoreResult<Option<Job>> {
@@ -238,7 +354,8 @@ impl Storage for SqliteStore {
         let row = sqlx::query(&format!(
             "UPDATE jobs SET status = 'processing', worker = ?, attempts = attempts + 1, \
              started_at = COALESCE(started_at, ?), heartbeat_at = ? \
-             WHERE uuid = (SELECT uuid FROM jobs WHERE status = 'pending' ORDER BY priority DESC, created_at, rowid LIMIT 1) \
+             WHERE uuid = (SELECT uuid FROM jobs WHERE status = 'pending' \
+                           ORDER BY priority DESC, created_at, rowid LIMIT 1) \
              RETURNING {JOB_COLUMNS}"
         ))
         .bind(worker)
@@ -246,7 +363,7 @@ impl Storage for SqliteStore {
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.as_ref().map(Self::job))
+        row.as_ref().map(Self::job).transpose()
     }
 
     async fn heartbeat(&self, uuids: &[String], now: i64) -> StoreResult<()> {
@@ -273,7 +390,8 @@ impl Storage for SqliteStore {
         .await?;
         if inserted.rows_affected() == 1 {
             sqlx::query(
-                "UPDATE jobs SET pages_done = pages_done + 1, pages_failed = pages_failed + ?, heartbeat_at = ? WHERE uuid = ?",
+                "UPDATE jobs SET pages_done = pages_done + 1, pages_failed = pages_failed + ?, heartbeat_at = ? \
+                 WHERE uuid = ?",
             )
             .bind(i64::from(record.error.is_some()))
             .bind(now)
@@ -298,66 +416,43 @@ impl Storage for SqliteStore {
 
     async fn finish(&self, uuid: &str, finish: &Finish, now: i64) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
-        let job = sqlx::query("SELECT charge_subject, charge_period, page_cost, refunded FROM jobs WHERE uuid = ?")
-            .bind(uuid)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| StoreError(format!("job {uuid} vanished")))?;
-        // Refund once, even if a finish is retried.
-        if job.get::<i64, _>("refunded") == 0 && finish.refund_pages > 0 {
-            let credits = finish.refund_pages * job.get::<i64, _>("page_cost");
-            sqlx::query("UPDATE usage SET pages = MAX(0, pages - ?) WHERE subject = ? AND period = ?")
-                .bind(credits)
-                .bind(job.get::<String, _>("charge_subject"))
-                .bind(job.get::<String, _>("charge_period"))
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query(
-            "UPDATE jobs SET status = ?, error = ?, result = ?, finished_at = ?, upload_path = NULL, worker = NULL, refunded = 1 \
-             WHERE uuid = ?",
-        )
-        .bind(finish.status.as_str())
-        .bind(&finish.error)
-        .bind(&finish.result)
-        .bind(now)
-        .bind(uuid)
-        .execute(&mut *tx)
-        .await?;
-        // The result holds every page now; checkpoints are no longer needed.
-        sqlx::query("DELETE FROM job_pages WHERE job_uuid = ?").bind(uuid).execute(&mut *tx).await?;
+        Self::finish_in(&mut tx, uuid, finish, now).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn requeue_stale(&self, stale_before: i64, max_attempts: i64, now: i64) -> StoreResult<Requeued> {
-        let mut out = Requeued::default();
+        let mut tx = self.write_tx().await?;
         let requeued = sqlx::query(
-            "UPDATE jobs SET status = 'pending', worker = NULL WHERE status = 'processing' AND heartbeat_at < ? AND attempts < ? RETURNING uuid",
+            "UPDATE jobs SET status = 'pending', worker = NULL \
+             WHERE status = 'processing' AND heartbeat_at < ? AND attempts < ? RETURNING uuid",
         )
         .bind(stale_before)
         .bind(max_attempts)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
-        out.requeued = requeued.iter().map(|r| r.get("uuid")).collect();
         let dead = sqlx::query(&format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE status = 'processing' AND heartbeat_at < ? AND attempts >= ?"
         ))
         .bind(stale_before)
         .bind(max_attempts)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
+        let mut out = Requeued { requeued: requeued.iter().map(|r| r.get("uuid")).collect(), failed: Vec::new() };
         for row in &dead {
-            let job = Self::job(row);
+            let job = Self::job(row)?;
+            // A failed job delivers no page, so none stays charged.
             let finish = Finish {
                 status: JobStatus::Failed,
-                error: Some(format!("processing was interrupted {} times; giving up", job.attempts)),
+                error: Some(interrupted_error(job.attempts)),
                 result: None,
-                refund_pages: job.page_count - (job.pages_done - job.pages_failed),
+                refund_pages: job.page_count,
+                claim: None,
             };
-            self.finish(&job.uuid, &finish, now).await?;
+            Self::finish_in(&mut tx, &job.uuid, &finish, now).await?;
             out.failed.push(job);
         }
+        tx.commit().await?;
         Ok(out)
     }
 
@@ -386,12 +481,13 @@ impl Storage for SqliteStore {
 
     async fn add_chat(&self, uuid: &str, account_id: i64, record: &ChatRecord) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO chat_messages (job_uuid, account_id, conversation, role, content, citations, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO chat_messages (job_uuid, account_id, conversation, role, content, citations, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(uuid)
         .bind(account_id)
         .bind(&record.conversation)
-        .bind(&record.role)
+        .bind(record.role.word())
         .bind(&record.content)
         .bind(&record.citations)
         .bind(record.created_at)
@@ -402,122 +498,30 @@ impl Storage for SqliteStore {
 
     async fn chat_history(&self, uuid: &str, account_id: i64) -> StoreResult<Vec<ChatRecord>> {
         let rows = sqlx::query(
-            "SELECT conversation, role, content, citations, created_at FROM chat_messages WHERE job_uuid = ? AND account_id = ? ORDER BY id",
+            "SELECT conversation, role, content, citations, created_at FROM chat_messages \
+             WHERE job_uuid = ? AND account_id = ? ORDER BY id",
         )
         .bind(uuid)
         .bind(account_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|r| ChatRecord {
-                conversation: r.get("conversation"),
-                role: r.get("role"),
-                content: r.get("content"),
-                citations: r.get("citations"),
-                created_at: r.get("created_at"),
+        rows.iter()
+            .map(|r| {
+                Ok(ChatRecord {
+                    conversation: r.get("conversation"),
+                    role: Column::from_word(r.get("role"))?,
+                    content: r.get("content"),
+                    citations: r.get("citations"),
+                    created_at: r.get("created_at"),
+                })
             })
-            .collect())
+            .collect()
     }
 
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    async fn store(name: &str) -> (SqliteStore, std::path::PathBuf) {
-        let dir = std::env::temp_dir().join(format!("ocrchat-store-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        (SqliteStore::open(&dir.join("db.sqlite3")).await.unwrap(), dir)
-    }
-
-    fn job(uuid: &str, priority: i64, created_at: i64) -> Job {
-        Job {
-            uuid: uuid.into(),
-            owner: "ip:127.0.0.1".into(),
-            account_id: None,
-            priority,
-            status: JobStatus::Pending,
-            tier: "cpu".into(),
-            language: "auto".into(),
-            tool: None,
-            translate_to: None,
-            filename: "a.png".into(),
-            input_format: "png".into(),
-            upload_path: Some(format!("/nonexistent/{uuid}")),
-            page_count: 4,
-            pages_done: 0,
-            pages_failed: 0,
-            page_cost: 1,
-            charge: Charge { subject: "ip:127.0.0.1".into(), period: "2026-11-24".into(), cap: 10 },
-            attempts: 0,
-            error: None,
-            result: None,
-            created_at,
-            started_at: None,
-            finished_at: None,
-        }
-    }
-
-    #[tokio::test]
-    async fn paid_jobs_are_claimed_first_then_oldest() {
-        let (s, dir) = store("claim").await;
-        s.insert_job(&job("free-old", 0, 1), None, 1).await.unwrap();
-        s.insert_job(&job("paid-new", 1, 5), None, 5).await.unwrap();
-        s.insert_job(&job("free-new", 0, 3), None, 3).await.unwrap();
-        let mut order = Vec::new();
-        while let Some(j) = s.claim_next("w", 10).await.unwrap() {
-            assert_eq!((j.status, j.attempts), (JobStatus::Processing, 1));
-            order.push(j.uuid);
-        }
-        assert_eq!(order, ["paid-new", "free-old", "free-new"]);
-        let _ = std::fs::remove_dir_all(dir);
-    }
-
-    #[tokio::test]
-    async fn reservations_stop_at_the_cap_and_failed_pages_are_refunded_once() {
-        let (s, dir) = store("reserve").await;
-        let charge = Charge { subject: "acct:1".into(), period: "2026-11".into(), cap: 5 };
-        assert_eq!(s.reserve(&charge, 4).await.unwrap(), Ok(()));
-        assert_eq!(s.reserve(&charge, 2).await.unwrap(), Err(OverQuota { used: 4, cap: 5 }));
-        let mut j = job("j", 0, 1);
-        j.charge = charge.clone();
-        s.insert_job(&j, Some("w"), 1).await.unwrap();
-        let finish = Finish { status: JobStatus::Done, error: None, result: Some("{}".into()), refund_pages: 3 };
-        s.finish("j", &finish, 2).await.unwrap();
-        s.finish("j", &finish, 3).await.unwrap();
-        assert_eq!(s.used("acct:1", "2026-11").await.unwrap(), 1, "3 pages refunded, once");
-        let _ = std::fs::remove_dir_all(dir);
-    }
-
-    #[tokio::test]
-    async fn stale_jobs_are_requeued_until_out_of_attempts() {
-        let (s, dir) = store("stale").await;
-        s.insert_job(&job("j", 0, 1), None, 1).await.unwrap();
-        for attempt in 1..=3 {
-            let claimed = s.claim_next("w", 10).await.unwrap().expect("claimable");
-            assert_eq!(claimed.attempts, attempt);
-            // A page was checkpointed before the "crash" on the first attempt.
-            if attempt == 1 {
-                s.save_page("j", &PageRecord { index: 0, page: Some("{}".into()), error: None }, 11).await.unwrap();
-            }
-            let outcome = s.requeue_stale(i64::MAX, 3, 20).await.unwrap();
-            if attempt < 3 {
-                assert_eq!(outcome.requeued, ["j"]);
-            } else {
-                assert_eq!(outcome.failed.len(), 1, "third interruption fails the job");
-            }
-        }
-        let j = s.job("j").await.unwrap().unwrap();
-        assert_eq!(j.status, JobStatus::Failed);
-        assert!(j.upload_path.is_none() && j.error.is_some_and(|e| e.contains("interrupted")));
-        assert_eq!(j.pages_done, 1, "the checkpoint survived the requeues");
-        let _ = std::fs::remove_dir_all(dir);
-    }
+    fn forward_wakeups(&self, _notify: Arc<tokio::sync::Notify>) {}
 }

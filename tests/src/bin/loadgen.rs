@@ -1,19 +1,25 @@
 //! `loadgen`: the API load benchmark of `make bench` (`bash bench/run.sh load`).
 //!
-//! Starts a real `ocrchat serve` on 127.0.0.1 (temporary data directory, `tiny` model, paid
-//! tokens), then:
+//! Starts real `ocrchat serve` processes on 127.0.0.1 (temporary data directories, `tiny` model,
+//! paid tokens) — one node on SQLite, then (when a PostgreSQL is given) `--pg-nodes` nodes on one
+//! PostgreSQL database — and runs the same load against each deployment, spread round-robin over
+//! its nodes:
 //! 1. fires N concurrent submissions (default 200) of one small image, spread over several
 //!    tokens; a `429` is the designed back-pressure: the client checks `Retry-After`, waits that
 //!    long and retries, until every submission is accepted and done;
 //! 2. performs M polls (default 2,000) of the finished jobs, C at a time (default 50), timing each.
 //!
-//! Meanwhile the server's RSS is sampled from `/proc/<pid>/status`. Any status other than 200 and
+//! Meanwhile each node's RSS is sampled from `/proc/<pid>/status`. Any status other than 200 and
 //! the designed 429 (with `Retry-After`), any connection error, any job not `done` at the end or
 //! an upload left behind, and a peak RSS over the bound make the run fail (exit 1). The
 //! measurements go to stdout and, as the `## API load` section of `bench/results.md`, to
 //! `--markdown FILE` (written also when the run fails, so a failure is on record).
 //!
-//! Loopback only: the server binds 127.0.0.1:0 and the client talks to nothing else. Bounded:
+//! PostgreSQL: `--postgres-url URL` or `OCRCHAT_TEST_DATABASE_URL` (an admin URL; a fresh
+//! database is created on it), as `bash bench/run.sh load` provides with `scripts/postgres.sh`.
+//! Without either the PostgreSQL deployment is skipped and the report says so.
+//!
+//! Loopback only: the servers bind 127.0.0.1:0 and the client talks to nothing else. Bounded:
 //! every request has a timeout and the whole run a deadline (`--deadline-secs`).
 
 #![allow(clippy::print_stdout)] // a command-line tool: stdout is its report
@@ -45,6 +51,8 @@ struct Args {
     memory_wave: bool,
     deadline_secs: u64,
     markdown: Option<PathBuf>,
+    postgres_url: Option<String>,
+    pg_nodes: usize,
 }
 
 impl Default for Args {
@@ -65,12 +73,15 @@ impl Default for Args {
             memory_wave: true,
             deadline_secs: 900,
             markdown: None,
+            postgres_url: std::env::var("OCRCHAT_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()),
+            pg_nodes: 2,
         }
     }
 }
 
 const USAGE: &str = "usage: loadgen [--submissions N] [--polls N] [--poll-concurrency N] [--tokens N] [--image FILE] \
-[--per-caller N] [--total N] [--workers N] [--max-rss-mb N] [--memory-wave 0|1] [--deadline-secs N] [--markdown FILE]";
+[--per-caller N] [--total N] [--workers N] [--max-rss-mb N] [--memory-wave 0|1] [--deadline-secs N] [--markdown FILE] \
+[--postgres-url ADMIN_URL] [--pg-nodes N]";
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args::default();
@@ -94,13 +105,51 @@ fn parse_args() -> Result<Args, String> {
             "--memory-wave" => args.memory_wave = num()? != 0,
             "--deadline-secs" => args.deadline_secs = num()?,
             "--markdown" => args.markdown = Some(PathBuf::from(&value)),
+            "--postgres-url" => args.postgres_url = Some(value.clone()),
+            "--pg-nodes" => args.pg_nodes = num()?.max(1) as usize,
             _ => return Err(format!("unknown option {key}\n{USAGE}")),
         }
     }
     Ok(args)
 }
 
-/// The server under load: a child process, killed on drop.
+/// What the load runs against.
+#[derive(Clone, Debug)]
+enum Deployment {
+    /// One node, the embedded default (`make run`).
+    Sqlite,
+    /// `nodes` nodes on one PostgreSQL database (`url`), uploads and result PDFs in the
+    /// database (`blob_store = "database"`): the nodes share nothing else.
+    Postgres { url: String, nodes: usize },
+}
+
+impl Deployment {
+    fn nodes(&self) -> usize {
+        match self {
+            Self::Sqlite => 1,
+            Self::Postgres { nodes, .. } => *nodes,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Self::Sqlite => "1 node, SQLite".into(),
+            Self::Postgres { nodes, .. } => format!("{nodes} nodes, PostgreSQL"),
+        }
+    }
+
+    /// The environment that points a node (or the token CLI) at this deployment's database.
+    fn env(&self) -> Vec<(String, String)> {
+        match self {
+            Self::Sqlite => Vec::new(),
+            Self::Postgres { url, .. } => {
+                vec![("OCRCHAT_DATABASE_URL".into(), url.clone()), ("OCRCHAT_BLOB_STORE".into(), "database".into())]
+            }
+        }
+    }
+}
+
+/// A server under load: a child process, killed on drop.
 struct Server {
     child: Child,
     base: String,
@@ -157,10 +206,11 @@ fn start_server(data_dir: &Path, env: &[(String, String)]) -> Result<Server, Str
     Ok(server)
 }
 
-fn create_token(data_dir: &Path, credits: usize) -> Result<String, String> {
+fn create_token(data_dir: &Path, deployment: &Deployment, credits: usize) -> Result<String, String> {
     let out = Command::new(ocrchat_bin())
         .args(["token", "create", "--plan", "paid", "--credits", &credits.to_string(), "--data-dir"])
         .arg(data_dir)
+        .envs(deployment.env())
         .output()
         .map_err(|e| format!("ocrchat token create: {e}"))?;
     if !out.status.success() {
@@ -334,6 +384,7 @@ fn rand_u32() -> u32 {
 /// Everything measured, for the report.
 struct Report {
     args: Args,
+    deployment: Deployment,
     image_desc: String,
     settings: Vec<(String, String)>,
     submit_wall: Duration,
@@ -344,12 +395,13 @@ struct Report {
     poll_wall: Duration,
     poll_latencies: Vec<Duration>,
     poll_tally: Tally,
-    rss_idle_kib: u64,
-    rss_submit_peak_kib: u64,
-    rss_poll_peak_kib: u64,
-    rss_wave2_peak_kib: Option<u64>,
-    rss_end_kib: u64,
-    hwm_kib: u64,
+    // Per node, in node order.
+    rss_idle_kib: Vec<u64>,
+    rss_submit_peak_kib: Vec<u64>,
+    rss_poll_peak_kib: Vec<u64>,
+    rss_wave2_peak_kib: Option<Vec<u64>>,
+    rss_end_kib: Vec<u64>,
+    hwm_kib: Vec<u64>,
     jobs_done: usize,
     uploads_left: usize,
     failures: Vec<String>,
@@ -363,118 +415,133 @@ fn mib(kib: u64) -> String {
     format!("{:.0}", kib as f64 / 1024.0)
 }
 
+/// One value per node: `581` or `402 / 398`.
+fn mibs(kib: &[u64]) -> String {
+    kib.iter().map(|k| mib(*k)).collect::<Vec<_>>().join(" / ")
+}
+
 fn histogram(t: &Tally) -> String {
     t.statuses.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", ")
 }
 
-impl Report {
-    fn markdown(&self) -> String {
-        let a = &self.args;
-        let mut s = String::new();
-        let verdict = if self.failures.is_empty() { "**PASS**" } else { "**FAIL**" };
-        s += "## API load\n\n";
-        s += &format!(
-            "Generated by `bash bench/run.sh load` (part of `make bench`; `tests/src/bin/loadgen.rs`) on {} — {}, {} CPUs, \
-             load average at start {} (the machine is shared: other work inflates latencies). Loopback only: a real \
-             `ocrchat serve` on 127.0.0.1 with a fresh SQLite data dir.\n\n",
-            self.date, self.commit, self.nproc, self.loadavg
-        );
-        s += &format!(
-            "- Workload: {} concurrent submissions of {} (`language=en`, one page: processed inline, so a 200 is the \
-             finished job) spread over {} paid tokens; each 429 is retried after its `Retry-After` (+ ≤ 250 ms jitter) \
-             until accepted. Then {} polls (`GET /api/v1/ocr/<uuid>/` of the done jobs, round-robin), {} at a time.\n",
-            a.submissions, self.image_desc, a.tokens, a.polls, a.poll_concurrency
-        );
-        s += &format!(
-            "- Server settings: {}.\n\n",
-            self.settings.iter().map(|(k, v)| format!("`{k}={v}`")).collect::<Vec<_>>().join(", ")
-        );
-        let mut lat = self.submit_latencies.clone();
-        lat.sort();
-        let mut pl = self.poll_latencies.clone();
-        pl.sort();
-        s += "| measure | value |\n|---|---:|\n";
-        s += &format!("| submissions accepted and done | {} / {} |\n", self.submit_ok, a.submissions);
-        s += &format!("| submission phase wall time | {:.1} s |\n", self.submit_wall.as_secs_f64());
-        s += &format!(
-            "| submissions/s (accepted and done ÷ wall) | {:.2} |\n",
-            self.submit_ok as f64 / self.submit_wall.as_secs_f64().max(1e-9)
-        );
-        s += &format!(
-            "| submission latency, first try → done, p50 / p99 / max | {} / {} / {} s |\n",
+/// The `## API load` section: one column per deployment, measured in one run.
+fn markdown(reports: &[Report], skipped: Option<&str>) -> String {
+    let first = &reports[0];
+    let a = &first.args;
+    let mut s = String::new();
+    s += "## API load\n\n";
+    s += &format!(
+        "Generated by `bash bench/run.sh load` (part of `make bench`; `tests/src/bin/loadgen.rs`) on {} — {}, {} CPUs, \
+         load average at start {} (the machine is shared: other work inflates latencies). Loopback only: real \
+         `ocrchat serve` processes on 127.0.0.1, each with a fresh data dir; the same load against each deployment, \
+         one after the other, requests spread round-robin over the deployment's nodes.\n\n",
+        first.date, first.commit, first.nproc, first.loadavg
+    );
+    s += &format!(
+        "- Workload: {} concurrent submissions of {} (`language=en`, one page: processed inline, so a 200 is the \
+         finished job) spread over {} paid tokens; each 429 is retried after its `Retry-After` (+ ≤ 250 ms jitter) \
+         until accepted. Then {} polls (`GET /api/v1/ocr/<uuid>/` of the done jobs, round-robin), {} at a time.\n",
+        a.submissions, first.image_desc, a.tokens, a.polls, a.poll_concurrency
+    );
+    s += &format!(
+        "- Settings of every node: {}. On PostgreSQL: `blob_store = \"database\"` (uploads and result PDFs in the \
+         database: the nodes share nothing but it), all nodes on this one 2-core machine, so they compete for the same \
+         cores: the PostgreSQL column shows what scale-out costs and keeps, not what more machines would add.\n",
+        first.settings.iter().map(|(k, v)| format!("`{k}={v}`")).collect::<Vec<_>>().join(", ")
+    );
+    if let Some(why) = skipped {
+        s += &format!("- Not measured: PostgreSQL ({why}).\n");
+    }
+    s += "\n";
+    s += "| measure |";
+    for r in reports {
+        s += &format!(" {} |", r.deployment.describe());
+    }
+    s += "\n|---|";
+    s += &"---:|".repeat(reports.len());
+    s += "\n";
+    let mut row = |name: &str, cell: &dyn Fn(&Report) -> String| {
+        s += &format!("| {name} |");
+        for r in reports {
+            s += &format!(" {} |", cell(r));
+        }
+        s += "\n";
+    };
+    let sorted = |v: &[Duration]| {
+        let mut v = v.to_vec();
+        v.sort();
+        v
+    };
+    row("submissions accepted and done", &|r| format!("{} / {}", r.submit_ok, r.args.submissions));
+    row("submission phase wall time", &|r| format!("{:.1} s", r.submit_wall.as_secs_f64()));
+    row("submissions/s (accepted and done ÷ wall)", &|r| {
+        format!("{:.2}", r.submit_ok as f64 / r.submit_wall.as_secs_f64().max(1e-9))
+    });
+    row("submission latency, first try → done, p50 / p99 / max", &|r| {
+        let lat = sorted(&r.submit_latencies);
+        format!(
+            "{} / {} / {} s",
             secs(percentile(&lat, 50.0)),
             secs(percentile(&lat, 99.0)),
             secs(lat.last().copied().unwrap_or_default())
-        );
-        s += &format!(
-            "| 429s (server-wide limit / per-caller limit) | {} ({} / {}) |\n",
-            self.submit_tally.throttled_total + self.submit_tally.throttled_caller,
-            self.submit_tally.throttled_total,
-            self.submit_tally.throttled_caller
-        );
-        s += &format!(
-            "| `Retry-After` values seen | {} |\n",
-            self.submit_tally.retry_after.iter().map(|(k, v)| format!("{k} s × {v}")).collect::<Vec<_>>().join(", ")
-        );
-        s += &format!("| most attempts for one submission | {} |\n", self.attempts_max);
-        s += &format!("| submission status codes | {} |\n", histogram(&self.submit_tally));
-        s += &format!(
-            "| polls | {} in {:.2} s ({:.0}/s) |\n",
-            pl.len(),
-            self.poll_wall.as_secs_f64(),
-            pl.len() as f64 / self.poll_wall.as_secs_f64().max(1e-9)
-        );
-        s += &format!(
-            "| **poll latency p50 / p99 / max** | **{} / {} / {} ms** |\n",
+        )
+    });
+    row("429s (server-wide limit / per-caller limit)", &|r| {
+        let t = &r.submit_tally;
+        format!("{} ({} / {})", t.throttled_total + t.throttled_caller, t.throttled_total, t.throttled_caller)
+    });
+    row("`Retry-After` values seen", &|r| {
+        r.submit_tally.retry_after.iter().map(|(k, v)| format!("{k} s × {v}")).collect::<Vec<_>>().join(", ")
+    });
+    row("most attempts for one submission", &|r| r.attempts_max.to_string());
+    row("submission status codes", &|r| histogram(&r.submit_tally));
+    row("polls", &|r| {
+        format!(
+            "{} in {:.2} s ({:.0}/s)",
+            r.poll_latencies.len(),
+            r.poll_wall.as_secs_f64(),
+            r.poll_latencies.len() as f64 / r.poll_wall.as_secs_f64().max(1e-9)
+        )
+    });
+    row("**poll latency p50 / p99 / max**", &|r| {
+        let pl = sorted(&r.poll_latencies);
+        format!(
+            "**{} / {} / {} ms**",
             ms(percentile(&pl, 50.0)),
             ms(percentile(&pl, 99.0)),
             ms(pl.last().copied().unwrap_or_default())
-        );
-        s += &format!("| poll status codes | {} |\n", histogram(&self.poll_tally));
-        let waves = if self.rss_wave2_peak_kib.is_some() { 2 } else { 1 };
-        s += &format!(
-            "| jobs `done` at the end ({waves} × {} submissions) / uploads left in the data dir | {} / {} |\n",
-            a.submissions, self.jobs_done, self.uploads_left
-        );
-        match self.rss_wave2_peak_kib {
-            Some(wave2) => {
-                s += &format!(
-                    "| server RSS: idle after start → peak while submitting → peak while polling → peak during a second wave of {} submissions → at the end | {} → {} → {} → {} → {} MiB |\n",
-                    a.submissions,
-                    mib(self.rss_idle_kib),
-                    mib(self.rss_submit_peak_kib),
-                    mib(self.rss_poll_peak_kib),
-                    mib(wave2),
-                    mib(self.rss_end_kib)
-                );
-            }
-            None => {
-                s += &format!(
-                    "| server RSS: idle after start → peak while submitting → peak while polling → at the end | {} → {} → {} → {} MiB |\n",
-                    mib(self.rss_idle_kib),
-                    mib(self.rss_submit_peak_kib),
-                    mib(self.rss_poll_peak_kib),
-                    mib(self.rss_end_kib)
-                );
-            }
-        }
-        s += &format!(
-            "| **server peak RSS (`VmHWM`)** | **{} MiB** (bound: {} MiB) |\n",
-            mib(self.hwm_kib),
-            a.max_rss_mb
-        );
-        s += &format!("| result | {verdict} |\n\n");
-        if self.failures.is_empty() {
-            s += "No status other than 200 and the designed 429 (every one with `Retry-After`), no connection error, no \
-                  lost job. Latency is client-observed (request sent → body read), on the same 2-core machine as the server.\n";
-        } else {
-            s += "Failures:\n\n";
-            for f in &self.failures {
+        )
+    });
+    row("poll status codes", &|r| histogram(&r.poll_tally));
+    row("jobs `done` at the end / uploads left behind", &|r| format!("{} / {}", r.jobs_done, r.uploads_left));
+    row("RSS per node, idle after start (MiB)", &|r| mibs(&r.rss_idle_kib));
+    row("RSS per node, peak while submitting", &|r| mibs(&r.rss_submit_peak_kib));
+    row("RSS per node, peak while polling", &|r| mibs(&r.rss_poll_peak_kib));
+    if first.rss_wave2_peak_kib.is_some() {
+        row(&format!("RSS per node, peak during a second wave of {} submissions", a.submissions), &|r| {
+            r.rss_wave2_peak_kib.as_deref().map(mibs).unwrap_or_default()
+        });
+    }
+    row("RSS per node at the end", &|r| mibs(&r.rss_end_kib));
+    row(&format!("**peak RSS per node (`VmHWM`, MiB; bound {})**", a.max_rss_mb), &|r| {
+        format!("**{}**", mibs(&r.hwm_kib))
+    });
+    row("result", &|r| if r.failures.is_empty() { "**PASS**".into() } else { "**FAIL**".into() });
+    s += "\n";
+    if reports.iter().all(|r| r.failures.is_empty()) {
+        s += "No status other than 200 and the designed 429 (every one with `Retry-After`), no connection error, no \
+              lost job, on every deployment. Latency is client-observed (request sent → body read), on the same 2-core \
+              machine as the servers.\n";
+    } else {
+        for r in reports.iter().filter(|r| !r.failures.is_empty()) {
+            s += &format!("Failures ({}):\n\n", r.deployment.describe());
+            for f in &r.failures {
                 s += &format!("- {}\n", f.replace('\n', " "));
             }
+            s += "\n";
         }
-        s
     }
+    s
 }
 
 fn secs(d: Duration) -> String {
@@ -523,23 +590,55 @@ fn main() -> ExitCode {
         }
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-    match runtime.block_on(run(args.clone(), &image_path)) {
-        Ok(report) => {
-            let md = report.markdown();
-            println!("{md}");
-            if let Some(path) = &args.markdown
-                && let Err(e) = std::fs::write(path, &md)
-            {
-                eprintln!("loadgen: writing {}: {e}", path.display());
+    let mut deployments = vec![Deployment::Sqlite];
+    let skipped = match &args.postgres_url {
+        Some(admin) => {
+            match runtime.block_on(fresh_database(admin)) {
+                Ok(url) => deployments.push(Deployment::Postgres { url, nodes: args.pg_nodes }),
+                Err(e) => {
+                    eprintln!("loadgen: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+            None
+        }
+        None => {
+            println!("loadgen: SKIP PostgreSQL: no --postgres-url or OCRCHAT_TEST_DATABASE_URL");
+            Some("no PostgreSQL given: `bash bench/run.sh load` starts one")
+        }
+    };
+    let mut reports = Vec::new();
+    for deployment in deployments {
+        println!("loadgen: {}", deployment.describe());
+        match runtime.block_on(run(args.clone(), &image_path, deployment)) {
+            Ok(report) => reports.push(report),
+            Err(e) => {
+                eprintln!("loadgen: {e}");
                 return ExitCode::FAILURE;
             }
-            if report.failures.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
-        }
-        Err(e) => {
-            eprintln!("loadgen: {e}");
-            ExitCode::FAILURE
         }
     }
+    let md = markdown(&reports, skipped);
+    println!("{md}");
+    if let Some(path) = &args.markdown
+        && let Err(e) = std::fs::write(path, &md)
+    {
+        eprintln!("loadgen: writing {}: {e}", path.display());
+        return ExitCode::FAILURE;
+    }
+    if reports.iter().all(|r| r.failures.is_empty()) { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+/// A new, empty database on the PostgreSQL server `admin` points at; its URL.
+async fn fresh_database(admin: &str) -> Result<String, String> {
+    use sqlx::Connection;
+    let name = format!("ocrchat_loadgen_{}", std::process::id());
+    let mut conn = sqlx::PgConnection::connect(admin).await.map_err(|e| format!("connecting to PostgreSQL: {e}"))?;
+    for sql in [format!("DROP DATABASE IF EXISTS {name}"), format!("CREATE DATABASE {name}")] {
+        sqlx::query(&sql).execute(&mut conn).await.map_err(|e| format!("{sql}: {e}"))?;
+    }
+    let base = admin.rsplit_once('/').map_or(admin, |(base, _)| base);
+    Ok(format!("{base}/{name}"))
 }
 
 /// Fires `args.submissions` submissions at once; returns the done jobs, the failures and the wall
@@ -547,7 +646,7 @@ fn main() -> ExitCode {
 async fn submit_wave(
     args: &Args,
     client: &reqwest::Client,
-    base: &str,
+    bases: &Arc<Vec<String>>,
     tokens: &Arc<Vec<String>>,
     image: &Arc<Vec<u8>>,
     tally: &Arc<Mutex<Tally>>,
@@ -556,9 +655,9 @@ async fn submit_wave(
     let start_gate = Arc::new(tokio::sync::Barrier::new(args.submissions + 1));
     let mut handles = Vec::new();
     for i in 0..args.submissions {
-        let (client, base, image, tally, gate, tokens) = (
+        let (client, bases, image, tally, gate, tokens) = (
             client.clone(),
-            base.to_string(),
+            Arc::clone(bases),
             Arc::clone(image),
             Arc::clone(tally),
             Arc::clone(&start_gate),
@@ -569,7 +668,8 @@ async fn submit_wave(
             // All tasks start together: 200 requests really are in flight at once.
             gate.wait().await;
             let t0 = Instant::now();
-            submit_one(&client, &base, &tokens[token], &image, &tally, deadline)
+            // Round-robin over the nodes, as a load balancer would.
+            submit_one(&client, &bases[i % bases.len()], &tokens[token], &image, &tally, deadline)
                 .await
                 .map(|(uuid, attempts)| Submitted { uuid, token, latency: t0.elapsed(), attempts })
         }));
@@ -588,7 +688,7 @@ async fn submit_wave(
     (submitted, failures, t_submit.elapsed())
 }
 
-async fn run(args: Args, image_path: &Path) -> Result<Report, String> {
+async fn run(args: Args, image_path: &Path, deployment: Deployment) -> Result<Report, String> {
     let image = Arc::new(std::fs::read(image_path).map_err(|e| format!("{}: {e}", image_path.display()))?);
     let image_desc =
         format!("`{}` ({} bytes)", image_path.file_name().unwrap_or_default().to_string_lossy(), image.len());
@@ -596,8 +696,10 @@ async fn run(args: Args, image_path: &Path) -> Result<Report, String> {
     let load_at_start = loadavg();
 
     let tmp = TempDir::new("loadgen");
-    let data_dir = tmp.path().join("data");
-    std::fs::create_dir_all(&data_dir).map_err(|e| e.to_string())?;
+    let data_dirs: Vec<PathBuf> = (0..deployment.nodes()).map(|i| tmp.path().join(format!("node{i}"))).collect();
+    for dir in &data_dirs {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    }
     let mut settings = vec![
         ("OCRCHAT_MODEL".to_string(), "tiny".to_string()),
         ("OCRCHAT_MAX_INFLIGHT_PER_CALLER".to_string(), args.per_caller.to_string()),
@@ -606,18 +708,22 @@ async fn run(args: Args, image_path: &Path) -> Result<Report, String> {
     if let Some(w) = args.workers {
         settings.push(("OCRCHAT_WORKERS".into(), w.to_string()));
     }
-    let server = start_server(&data_dir, &settings)?;
+    let mut servers = Vec::new();
+    for dir in &data_dirs {
+        let env: Vec<(String, String)> = settings.iter().cloned().chain(deployment.env()).collect();
+        servers.push(start_server(dir, &env)?);
+    }
     // Paid tokens with credits for every submission (a 402 would be an error here).
     let waves = if args.memory_wave { 2 } else { 1 };
     let per_token = args.submissions.div_ceil(args.tokens) * waves;
     let mut tokens = Vec::new();
     for _ in 0..args.tokens {
-        tokens.push(create_token(&data_dir, per_token + 10)?);
+        tokens.push(create_token(&data_dirs[0], &deployment, per_token + 10)?);
     }
-    let pid = server.child.id();
-    let base = server.base.clone();
+    let pids: Vec<u32> = servers.iter().map(|s| s.child.id()).collect();
+    let bases = Arc::new(servers.iter().map(|s| s.base.clone()).collect::<Vec<_>>());
     println!(
-        "loadgen: server {base} (pid {pid}), {} submissions over {} tokens, {} polls",
+        "loadgen: servers {bases:?} (pids {pids:?}), {} submissions over {} tokens, {} polls",
         args.submissions, args.tokens, args.polls
     );
     let workers_setting = args.workers.map_or_else(
@@ -626,21 +732,24 @@ async fn run(args: Args, image_path: &Path) -> Result<Report, String> {
     );
     settings.push(("workers".into(), workers_setting));
 
-    // RSS sampler: every 20 ms, the largest value since the phase began.
+    // RSS sampler: every 20 ms, the largest value per node since the phase began.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let rss_idle_kib = rss_kib(pid).map_or(0, |(rss, _)| rss);
-    let peak = Arc::new(RssPeak::default());
+    let rss_idle_kib: Vec<u64> = pids.iter().map(|&pid| rss_kib(pid).map_or(0, |(rss, _)| rss)).collect();
+    let peaks: Arc<Vec<RssPeak>> = Arc::new(pids.iter().map(|_| RssPeak::default()).collect());
     let sampler = {
-        let peak = Arc::clone(&peak);
+        let (peaks, pids) = (Arc::clone(&peaks), pids.clone());
         tokio::spawn(async move {
             loop {
-                if let Some((rss, _)) = rss_kib(pid) {
-                    peak.0.fetch_max(rss, Ordering::Relaxed);
+                for (peak, &pid) in peaks.iter().zip(&pids) {
+                    if let Some((rss, _)) = rss_kib(pid) {
+                        peak.0.fetch_max(rss, Ordering::Relaxed);
+                    }
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         })
     };
+    let take_peaks = || peaks.iter().map(RssPeak::take).collect::<Vec<u64>>();
 
     let deadline = Instant::now() + Duration::from_secs(args.deadline_secs);
     let client = reqwest::Client::builder()
@@ -654,8 +763,8 @@ async fn run(args: Args, image_path: &Path) -> Result<Report, String> {
     let tokens = Arc::new(tokens);
     let submit_tally = Arc::new(Mutex::new(Tally::default()));
     let (submitted, mut failures, submit_wall) =
-        submit_wave(&args, &client, &base, &tokens, &image, &submit_tally, deadline).await;
-    let rss_submit_peak_kib = peak.take();
+        submit_wave(&args, &client, &bases, &tokens, &image, &submit_tally, deadline).await;
+    let rss_submit_peak_kib = take_peaks();
     println!("loadgen: submissions done in {:.1} s ({} ok)", submit_wall.as_secs_f64(), submitted.len());
 
     // --- phase 2: polls ------------------------------------------------------------------------
@@ -669,8 +778,13 @@ async fn run(args: Args, image_path: &Path) -> Result<Report, String> {
     if !jobs.is_empty() {
         for i in 0..args.polls {
             let permit = Arc::clone(&slots).acquire_owned().await.expect("semaphore");
-            let (client, base, jobs, tally, latencies) =
-                (client.clone(), base.clone(), Arc::clone(&jobs), Arc::clone(&poll_tally), Arc::clone(&latencies));
+            let (client, base, jobs, tally, latencies) = (
+                client.clone(),
+                bases[i % bases.len()].clone(),
+                Arc::clone(&jobs),
+                Arc::clone(&poll_tally),
+                Arc::clone(&latencies),
+            );
             handles.push(tokio::spawn(async move {
                 let _permit = permit;
                 let (uuid, token) = &jobs[i % jobs.len()];
@@ -715,7 +829,7 @@ async fn run(args: Args, image_path: &Path) -> Result<Report, String> {
         }
     }
     let poll_wall = t_poll.elapsed();
-    let rss_poll_peak_kib = peak.take();
+    let rss_poll_peak_kib = take_peaks();
 
     // --- phase 3: the same wave again, for memory only ----------------------------------------
     // Bounded memory means a second wave does not raise the peak the way the first one did
@@ -725,8 +839,8 @@ async fn run(args: Args, image_path: &Path) -> Result<Report, String> {
     if args.memory_wave {
         let wave2_tally = Arc::new(Mutex::new(Tally::default()));
         let (again, wave2_failures, wall) =
-            submit_wave(&args, &client, &base, &tokens, &image, &wave2_tally, deadline).await;
-        rss_wave2_peak_kib = Some(peak.take());
+            submit_wave(&args, &client, &bases, &tokens, &image, &wave2_tally, deadline).await;
+        rss_wave2_peak_kib = Some(take_peaks());
         println!("loadgen: second wave done in {:.1} s ({} ok)", wall.as_secs_f64(), again.len());
         failures.extend(wave2_failures);
         failures.extend(wave2_tally.lock().expect("tally").unexpected.iter().cloned());
@@ -740,11 +854,13 @@ async fn run(args: Args, image_path: &Path) -> Result<Report, String> {
         all_submitted.extend(again.iter().map(|s| (s.uuid.clone(), s.token)));
     }
     sampler.abort();
-    let (rss_end_kib, hwm_kib) = rss_kib(pid).unwrap_or_default();
+    let (rss_end_kib, hwm_kib): (Vec<u64>, Vec<u64>) = pids.iter().map(|&pid| rss_kib(pid).unwrap_or_default()).unzip();
 
     // --- checks: every job done and visible, no upload left behind ------------------------
     let mut jobs_done = 0;
-    for (uuid, token) in &all_submitted {
+    for (i, (uuid, token)) in all_submitted.iter().enumerate() {
+        // Asked of another node than the one that ran it, where there is one.
+        let base = &bases[(i + 1) % bases.len()];
         let r = client.get(format!("{base}/api/v1/ocr/{uuid}/")).bearer_auth(&tokens[*token]).send().await;
         let done = match r {
             Ok(r) if r.status() == 200 => r.json::<serde_json::Value>().await.is_ok_and(|j| j["status"] == "done"),
@@ -755,7 +871,10 @@ async fn run(args: Args, image_path: &Path) -> Result<Report, String> {
     let mut unique: Vec<&str> = all_submitted.iter().map(|(u, _)| u.as_str()).collect();
     unique.sort_unstable();
     unique.dedup();
-    let uploads_left = std::fs::read_dir(data_dir.join("uploads")).map(|d| d.count()).unwrap_or(0);
+    // Local staging files on every node; on PostgreSQL, also upload blobs are counted by
+    // `cluster.rs` (here the staging directories show a leak on either backend).
+    let uploads_left: usize =
+        data_dirs.iter().map(|d| std::fs::read_dir(d.join("uploads")).map(|d| d.count()).unwrap_or(0)).sum();
 
     let submit_tally = std::mem::take(&mut *submit_tally.lock().expect("tally"));
     let poll_tally = std::mem::take(&mut *poll_tally.lock().expect("tally"));
@@ -779,25 +898,30 @@ async fn run(args: Args, image_path: &Path) -> Result<Report, String> {
     if uploads_left != 0 {
         failures.push(format!("{uploads_left} uploads left in the data dir after every job finished"));
     }
-    if hwm_kib > args.max_rss_mb * 1024 {
-        failures.push(format!("server peak RSS {} MiB over the bound of {} MiB", mib(hwm_kib), args.max_rss_mb));
-    }
-    if !failures.is_empty() {
-        let log = std::fs::read_to_string(&server.log).unwrap_or_default();
-        let tail: Vec<&str> = log.lines().rev().take(20).collect();
-        eprintln!("loadgen: server log tail ({}):", server.log.display());
-        for line in tail.iter().rev() {
-            eprintln!("  {line}");
+    for (node, &hwm) in hwm_kib.iter().enumerate() {
+        if hwm > args.max_rss_mb * 1024 {
+            failures.push(format!("node {node}: peak RSS {} MiB over the bound of {} MiB", mib(hwm), args.max_rss_mb));
         }
     }
-    drop(server);
-    let _ = std::fs::remove_file(data_dir.with_extension("server.log"));
+    for server in &servers {
+        if !failures.is_empty() {
+            let log = std::fs::read_to_string(&server.log).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(20).collect();
+            eprintln!("loadgen: server log tail ({}):", server.log.display());
+            for line in tail.iter().rev() {
+                eprintln!("  {line}");
+            }
+        }
+        let _ = std::fs::remove_file(&server.log);
+    }
+    drop(servers);
 
     Ok(Report {
         attempts_max: submitted.iter().map(|s| s.attempts).max().unwrap_or(0),
         submit_ok: submitted.len(),
         submit_latencies: submitted.iter().map(|s| s.latency).collect(),
         args,
+        deployment,
         image_desc,
         settings,
         submit_wall,
