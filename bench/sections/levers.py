@@ -1,5 +1,5 @@
 """results.md section "Speed levers": every variant of bench/levers.py (model, pruned CTC head,
-detector size, cascade) on the headline datasets and the A4 page, one thread, one run."""
+detector size, runtime) on the headline datasets and the A4 page, one thread, one run."""
 import json
 from pathlib import Path
 
@@ -23,7 +23,7 @@ def render(ctx) -> str:
     out = ["## Speed levers (one thread, one run)", "",
            f"`bench/levers.py`, {raw['date']}, load average {raw['loadavg']} at start. Each variant reads every "
            "headline item and the A4 page in one `target/release/levers` process per language (model loading "
-           "excluded; `RTEN_NUM_THREADS=1`); `L` = the item's language as bench.py gives it (`en` for "
+           "excluded; `RTEN_NUM_THREADS=1`, `OCRCHAT_THREADS=1`); `L` = the item's language as bench.py gives it (`en` for "
            "English/Latin-script items, which prunes the CTC head to the 618 (tiny) / 1,750 (small) classes "
            "below U+3000; `auto` otherwise). Cells: CER / BoW-F1; s = in-process CPU seconds (user + sys, `/proc/self/stat`) for the set. Only "
            "ratios within this table are comparable (the machine is shared).", "",
@@ -39,7 +39,7 @@ def render(ctx) -> str:
         out.append("| " + " | ".join(cells) + " |")
     base = vs.get("small")
     if base:
-        out += ["", "Against today's default (`small`): a variant holds when its CER is ≤ and its BoW-F1 ≥ "
+        out += ["", "Against the old default (`small`: rten, full head): a variant holds when its CER is ≤ and its BoW-F1 ≥ "
                 "`small`'s on every dataset and the A4 page (tolerance 0.0005); A4 speed-up = `small`'s A4 "
                 "CPU s ÷ the variant's.", ""]
         for name, v in vs.items():
