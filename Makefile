@@ -6,7 +6,7 @@ CARGO ?= cargo
 TOOLS_BIN = $(shell scripts/install-tools.sh | tail -n 1)
 WASM_NODE = target/wasm-node
 
-.PHONY: run test lint models tools build wasm web bench clean-wasm local-llm
+.PHONY: run test lint models onnxruntime tools build wasm web bench clean-wasm local-llm
 
 ## run: the API server (+ web app when built) on http://127.0.0.1:8080 with SQLite in
 ## the user's data dir (override: OCRCHAT_DATA_DIR, ocrchat.toml); fetches models on first run
@@ -22,7 +22,7 @@ test: lint models wasm web
 	@scripts/local-llm.sh fetch smollm2 >/dev/null
 	@set -eo pipefail; OCRCHAT_TEST_PYTHON="$$(scripts/install-test-deps.sh | tail -n 1)"; export OCRCHAT_TEST_PYTHON; \
 	OCRCHAT_SCHEMATHESIS="$$(scripts/install-schemathesis.sh | tail -n 1)"; export OCRCHAT_SCHEMATHESIS; \
-	OCRCHAT_TEST_LLAMACPP=1 scripts/test.sh
+	OCRCHAT_TEST_LLAMACPP=1 OCRCHAT_REQUIRE_ONNXRUNTIME=1 scripts/test.sh
 
 ## lint: rustfmt and clippy with warnings as errors, natively and for the wasm crates on wasm32.
 ## --release shares target/release with the build and tests (build scripts, proc macros).
@@ -33,10 +33,16 @@ lint:
 	$(CARGO) clippy --workspace --all-targets --release -- -D warnings; \
 	$(CARGO) clippy -p ocrchat-worker -p ocrchat-app --release --target wasm32-unknown-unknown -- -D warnings
 
-## models: fetch and verify the OCR models into models/, with .br/.gz beside them for the browser
-models:
+## models: fetch and verify the OCR models into models/, with .br/.gz beside them for the browser,
+## and the onnxruntime library the native engine prefers
+models: onnxruntime
 	@scripts/fetch-models.sh
 	@python3 scripts/web_assets.py --compress-only models
+
+## onnxruntime: the native engine's faster runtime (pinned PyPI wheel, sha256-checked, cached in
+## ~/.cache/ocrchat); without it the engine runs on rten
+onnxruntime:
+	@scripts/fetch-onnxruntime.sh >/dev/null || echo "onnxruntime: not installed; the native engine runs on rten" >&2
 
 tools:
 	@scripts/install-tools.sh >/dev/null

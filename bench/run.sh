@@ -158,6 +158,14 @@ fi
 "$venv/bin/python" "$bench/rapidocr_run.py" --verify
 
 "$venv/bin/python" "$bench/bench.py" "$@"
+# Per-stage / per-operator profile of the A4 page (bench.py made the image) and the speed levers
+# against accuracy on every dataset (target/release/levers; BENCH_SKIP_LEVERS=1 skips them), then re-render.
+if "$venv/bin/python" "$bench/profile.py"; then
+  if [ "${BENCH_SKIP_LEVERS:-0}" != 1 ]; then
+    "$venv/bin/python" "$bench/levers.py" || echo "bench: levers failed; its section keeps the last run" >&2
+  fi
+  "$venv/bin/python" "$bench/bench.py" --report-only
+fi
 if [ "${BENCH_SKIP_LOAD:-0}" != 1 ]; then
   run_load
 fi

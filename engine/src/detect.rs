@@ -6,7 +6,10 @@
 use image::RgbImage;
 use rten_tensor::prelude::*;
 use rten_tensor::{NdTensor, NdTensorView};
+use tracing::debug;
+use web_time::Instant;
 
+use crate::cpu_clock::{cpu_ms_between, process_cpu_ms};
 use crate::error::Result;
 use crate::geometry::{Point, Quad, min_area_rect};
 use crate::model::{DetectionModel, Normalization};
@@ -135,6 +138,8 @@ pub fn probability_map(model: &dyn DetectionModel, img: &RgbImage, tile_pixels: 
 pub fn detect(model: &dyn DetectionModel, page: &RgbImage, params: &DetParams) -> Result<Vec<TextRegion>> {
     let (w, h) = page.dimensions();
     let size = input_size(w, h, params);
+    let t0 = Instant::now();
+    let c0 = process_cpu_ms();
     let resized;
     let img = if page.dimensions() == size {
         page
@@ -142,8 +147,23 @@ pub fn detect(model: &dyn DetectionModel, page: &RgbImage, params: &DetParams) -
         resized = image::imageops::resize(page, size.0, size.1, image::imageops::FilterType::Triangle);
         &resized
     };
+    let (t1, c1) = (Instant::now(), process_cpu_ms());
     let prob = probability_map(model, img, params.tile_pixels)?;
-    Ok(regions_from_probability(prob.view(), (w, h), params))
+    let (t2, c2) = (Instant::now(), process_cpu_ms());
+    let regions = regions_from_probability(prob.view(), (w, h), params);
+    let c3 = process_cpu_ms();
+    // Stage profile (`OCRCHAT_LOG=ocrchat_engine=debug`).
+    debug!(
+        input = ?size,
+        resize_ms = (t1 - t0).as_secs_f64() * 1e3,
+        infer_ms = (t2 - t1).as_secs_f64() * 1e3,
+        post_ms = t2.elapsed().as_secs_f64() * 1e3,
+        resize_cpu_ms = cpu_ms_between(c0, c1),
+        infer_cpu_ms = cpu_ms_between(c1, c2),
+        post_cpu_ms = cpu_ms_between(c2, c3),
+        "stage: detect"
+    );
+    Ok(regions)
 }
 
 /// One horizontal run of text pixels.

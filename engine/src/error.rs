@@ -90,6 +90,18 @@ pub enum EngineError {
         #[source]
         source: BoxError,
     },
+    /// The inference runtime asked for cannot be loaded on this machine.
+    #[error(
+        "the {runtime} runtime is unavailable; install it with `make onnxruntime` \
+         (scripts/fetch-onnxruntime.sh) or run with the rten runtime"
+    )]
+    RuntimeUnavailable {
+        /// Which runtime.
+        runtime: &'static str,
+        /// Why it could not be loaded.
+        #[source]
+        source: BoxError,
+    },
     /// An exporter could not produce its format.
     #[error("export to {} failed", .format.extension())]
     Export {

@@ -24,13 +24,17 @@
 //! # Ok(()) }
 //! ```
 
+mod cpu_clock;
 mod decode;
 mod detect;
 mod error;
 mod export;
 mod geometry;
+mod head_prune;
 mod layout;
 mod model;
+#[cfg(all(feature = "onnxruntime", not(target_arch = "wasm32")))]
+mod onnxruntime;
 #[cfg(feature = "pdf")]
 mod pdf;
 #[cfg(feature = "pdf")]
@@ -38,14 +42,21 @@ mod pdf_text;
 mod pipeline;
 mod recognize;
 pub mod registry;
+mod runtime;
 
 // The shared types (document model, formats, sniffing, sizes) live in the
 // leaf crate every host uses; the engine re-exports them.
+pub use head_prune::Charset;
 use ocrchat_core::document;
 pub use ocrchat_core::{
     BBox, Block, BlockKind, Document, ExportFormat, InputFormat, Line, ModelSize, Page, PageSource, SniffError, Word,
     sniff,
 };
+#[cfg(all(feature = "onnxruntime", not(target_arch = "wasm32")))]
+pub use onnxruntime::{
+    LIBRARY_VERSION as ONNXRUNTIME_VERSION, OrtDetector, OrtRecognizer, library_path as onnxruntime_library_path,
+};
+pub use runtime::Runtime;
 
 pub use decode::{DecodeLimits, ImageSource, Source};
 pub use detect::{DetParams, TextRegion};
@@ -62,7 +73,9 @@ pub use pipeline::{EngineConfig, OcrEngine, PageError, PageReader, ReadPage};
 pub use recognize::{CtcRecognizer, RecParams, RecognizedLine, RecognizedWord};
 pub use registry::ModelSpec;
 
-/// Builds an engine from model bytes (what the wasm worker does after fetching them).
+/// Builds an engine from model bytes (what the wasm worker does after fetching
+/// them), on the runtime `config.runtime` resolves to (see [`Runtime`]; the
+/// engine's [`OcrEngine::config`] names it).
 pub fn engine_from_bytes(
     spec: &ModelSpec,
     det_onnx: Vec<u8>,
@@ -70,9 +83,28 @@ pub fn engine_from_bytes(
     dict: &str,
     config: EngineConfig,
 ) -> Result<OcrEngine, EngineError> {
-    let det = RtenDetector::from_bytes(&format!("{}/det", spec.name), det_onnx)?;
-    let rec = RtenRecognizer::from_bytes(&format!("{}/rec", spec.name), rec_onnx, dict)?;
-    Ok(OcrEngine::new(Box::new(det), Box::new(CtcRecognizer(rec)), config))
+    let (det_name, rec_name) = (format!("{}/det", spec.name), format!("{}/rec", spec.name));
+    // The engine's config names the runtime that runs, never `Auto`.
+    let config = EngineConfig { runtime: config.runtime.resolve()?, ..config };
+    let (det, rec): (Box<dyn DetectionModel>, Box<dyn TextRecognizer>) = match config.runtime {
+        #[cfg(all(feature = "onnxruntime", not(target_arch = "wasm32")))]
+        Runtime::OnnxRuntime => (
+            Box::new(OrtDetector::from_bytes(&det_name, det_onnx, config.threads, config.sessions)?),
+            Box::new(CtcRecognizer(OrtRecognizer::with_charset(
+                &rec_name,
+                rec_onnx,
+                dict,
+                config.charset,
+                config.threads,
+                config.sessions,
+            )?)),
+        ),
+        _ => (
+            Box::new(RtenDetector::from_bytes(&det_name, det_onnx)?),
+            Box::new(CtcRecognizer(RtenRecognizer::with_charset(&rec_name, rec_onnx, dict, config.charset)?)),
+        ),
+    };
+    Ok(OcrEngine::new(det, rec, config))
 }
 
 /// Models of the catalog whose files are present under `dir`.

@@ -2,14 +2,16 @@
 //! families (ocrs, PP-OCR script models) can plug in and unit tests can use
 //! small fake models instead of real weights.
 
-use rten::Model;
+use rten::{Model, ModelOptions};
 use rten_tensor::NdTensor;
 use rten_tensor::prelude::*;
 
 use image::RgbImage;
+use tracing::{debug, warn};
 
 use crate::error::{EngineError, Result};
 use crate::geometry::Quad;
+use crate::head_prune::{Charset, prune_ctc_head};
 use crate::recognize::{RecParams, RecognizedLine};
 
 /// How a model expects pixels to be normalised: per input channel (in the
@@ -85,8 +87,15 @@ pub trait RecognitionModel: Send + Sync {
     fn run(&self, input: NdTensor<f32, 4>) -> Result<NdTensor<f32, 3>>;
 }
 
-fn invalid(name: &str, reason: impl Into<crate::error::BoxError>) -> EngineError {
+pub(crate) fn invalid(name: &str, reason: impl Into<crate::error::BoxError>) -> EngineError {
     EngineError::InvalidModel { name: name.into(), source: reason.into() }
+}
+
+/// Loads a graph with its MatMul weights prepacked into the GEMM's layout:
+/// recognition runs once per line, and without prepacking every run repacks
+/// the constant head weights (80 × 6,906 for tiny) before multiplying.
+fn load_model(name: &str, onnx: Vec<u8>) -> Result<Model> {
+    ModelOptions::with_all_ops().prepack_weights(true).load(onnx).map_err(|e| invalid(name, e))
 }
 
 fn run_model<const N: usize>(model: &Model, name: &str, input: NdTensor<f32, 4>) -> Result<NdTensor<f32, N>> {
@@ -104,7 +113,7 @@ pub struct RtenDetector {
 impl RtenDetector {
     /// Loads ONNX bytes.
     pub fn from_bytes(name: &str, onnx: Vec<u8>) -> Result<Self> {
-        let model = Model::load(onnx).map_err(|e| invalid(name, e))?;
+        let model = load_model(name, onnx)?;
         Ok(Self { model, name: name.into() })
     }
 }
@@ -129,13 +138,58 @@ pub struct RtenRecognizer {
 impl RtenRecognizer {
     /// Loads ONNX bytes and the dictionary (one character per line).
     pub fn from_bytes(name: &str, onnx: Vec<u8>, dict: &str) -> Result<Self> {
-        let alphabet: Vec<String> = dict.lines().map(|l| l.trim_end_matches('\r').to_string()).collect();
-        if alphabet.is_empty() {
-            return Err(invalid(name, "empty dictionary"));
-        }
-        let model = Model::load(onnx).map_err(|e| invalid(name, e))?;
+        Self::with_charset(name, onnx, dict, Charset::All)
+    }
+
+    /// Loads ONNX bytes and the dictionary, keeping only the classes `charset`
+    /// can emit (the CTC head is sliced before rten sees the graph). A graph
+    /// whose head does not have the expected shape is loaded whole.
+    pub fn with_charset(name: &str, onnx: Vec<u8>, dict: &str, charset: Charset) -> Result<Self> {
+        let (onnx, alphabet) = ctc_graph_for_charset(name, onnx, dict, charset)?;
+        let model = load_model(name, onnx)?;
         Ok(Self { model, name: name.into(), alphabet })
     }
+}
+
+/// A CTC recogniser's graph and alphabet restricted to what `charset` can
+/// emit: the one pruning rule every runtime backend loads through. A graph
+/// whose head does not have the expected shape is kept whole (logged).
+pub(crate) fn ctc_graph_for_charset(
+    name: &str,
+    mut onnx: Vec<u8>,
+    dict: &str,
+    charset: Charset,
+) -> Result<(Vec<u8>, Vec<String>)> {
+    let mut alphabet: Vec<String> = dict.lines().map(|l| l.trim_end_matches('\r').to_string()).collect();
+    if alphabet.is_empty() {
+        return Err(invalid(name, "empty dictionary"));
+    }
+    if let Some(kept) = charset.kept_entries(&alphabet) {
+        // Class 0 is the CTC blank, classes 1..=len the dictionary, len + 1 the space.
+        let classes: Vec<usize> =
+            std::iter::once(0).chain(kept.iter().map(|&i| i + 1)).chain([alphabet.len() + 1]).collect();
+        match prune_ctc_head(&onnx, &classes) {
+            Ok(pruned) => {
+                debug!(name, kept = kept.len(), of = alphabet.len(), "CTC head pruned");
+                onnx = pruned;
+                alphabet = kept.into_iter().map(|i| std::mem::take(&mut alphabet[i])).collect();
+            }
+            Err(e) => warn!(name, "{e}; using the full head"),
+        }
+    }
+    Ok((onnx, alphabet))
+}
+
+/// Guards against a dictionary that does not belong to the model: the text
+/// would be silently wrong otherwise.
+pub(crate) fn check_classes(name: &str, classes: usize, alphabet: &[String]) -> Result<()> {
+    if classes == alphabet.len() + 2 {
+        return Ok(());
+    }
+    Err(invalid(
+        name,
+        format!("{classes} output classes but the dictionary has {} entries (+2 expected)", alphabet.len()),
+    ))
 }
 
 impl RecognitionModel for RtenRecognizer {
@@ -149,18 +203,7 @@ impl RecognitionModel for RtenRecognizer {
 
     fn run(&self, input: NdTensor<f32, 4>) -> Result<NdTensor<f32, 3>> {
         let out: NdTensor<f32, 3> = run_model(&self.model, &self.name, input)?;
-        // Guard against a dictionary that does not belong to the model: the
-        // text would be silently wrong otherwise.
-        let classes = out.shape()[2];
-        if classes != self.alphabet.len() + 2 {
-            return Err(invalid(
-                &self.name,
-                format!(
-                    "{classes} output classes but the dictionary has {} entries (+2 expected)",
-                    self.alphabet.len()
-                ),
-            ));
-        }
+        check_classes(&self.name, out.shape()[2], &self.alphabet)?;
         Ok(out)
     }
 }

@@ -4,6 +4,7 @@ use image::RgbImage;
 use tracing::debug;
 use web_time::Instant;
 
+use crate::cpu_clock::{cpu_ms_between, process_cpu_ms};
 use crate::decode::{DecodeLimits, Source};
 use crate::detect::{DetParams, TextRegion};
 use crate::document::{Document, Page, PageSource};
@@ -37,6 +38,19 @@ pub struct EngineConfig {
     pub assume_upright: bool,
     /// OCR PDF pages even when they have a usable text layer.
     pub force_ocr: bool,
+    /// The characters the recogniser may emit (from the requested language,
+    /// [`crate::registry::charset_for`]); narrower sets load a pruned, faster head.
+    pub charset: crate::Charset,
+    /// Which runtime executes the networks (native: onnxruntime when
+    /// installed, else rten; wasm32: always rten).
+    pub runtime: crate::Runtime,
+    /// Intra-op threads of one onnxruntime run (0 = one per core). rten's
+    /// pool is process-wide and sized by `RTEN_NUM_THREADS` instead.
+    pub threads: usize,
+    /// onnxruntime runs one engine serves at once, each with its own session
+    /// (the server's workers). 0 or 1: callers take turns, and the graph bytes
+    /// are not kept after loading (less memory for the CLI).
+    pub sessions: usize,
 }
 
 /// A loaded detector + recogniser pair and its settings.
@@ -122,6 +136,7 @@ impl OcrEngine {
     /// (when it had to turn), the clockwise rotation applied and the lines.
     fn read_upright(&self, page: &RgbImage) -> Result<(Option<RgbImage>, u16, Vec<RecognizedLine>)> {
         let mut regions = self.detect(page)?;
+        let orientation_start = Instant::now();
         let mut rotated: Option<RgbImage> = None;
         let mut rotation = 0u16;
         if !self.config.assume_upright {
@@ -144,8 +159,10 @@ impl OcrEngine {
                 }
             }
         }
+        let mut orientation = orientation_start.elapsed();
         let current = rotated.as_ref().unwrap_or(page);
         let mut lines = self.read_regions(current, &regions, false)?;
+        let flip_start = Instant::now();
         if !self.config.assume_upright {
             let sample = Self::orientation_sample(&regions);
             let upright = Self::mean_confidence(&lines, &sample);
@@ -157,6 +174,9 @@ impl OcrEngine {
                 rotation = (rotation + 180) % 360;
             }
         }
+        orientation += flip_start.elapsed();
+        // Stage profile: time spent only on deciding the page's orientation.
+        debug!(rotation, ms = orientation.as_secs_f64() * 1e3, "stage: orientation");
         Ok((rotated, rotation, lines.into_iter().flatten().collect()))
     }
 
@@ -173,6 +193,7 @@ impl OcrEngine {
 
     /// Lays out recognised lines into the page model.
     fn page_from_lines(&self, upright: &RgbImage, index: usize, rotation: u16, lines: &[RecognizedLine]) -> Page {
+        let start = Instant::now();
         let mut out = Page {
             index,
             width: upright.width(),
@@ -183,6 +204,7 @@ impl OcrEngine {
             blocks: self.layout(lines),
         };
         out.refresh_text();
+        debug!(ms = start.elapsed().as_secs_f64() * 1e3, "stage: layout");
         out
     }
 
@@ -224,7 +246,10 @@ impl OcrEngine {
         #[cfg(not(feature = "pdf"))]
         let _ = check;
         // Only this page's pixels are in memory.
+        let (start, cpu) = (Instant::now(), process_cpu_ms());
         let img = source.page(index)?;
+        let cpu_ms = cpu_ms_between(cpu, process_cpu_ms());
+        debug!(index, ms = start.elapsed().as_secs_f64() * 1e3, cpu_ms, "stage: decode");
         let (rotated, rotation, lines) = self.read_upright(&img)?;
         let upright = rotated.unwrap_or(img);
         Ok((self.page_from_lines(&upright, index, rotation, &lines), Some(upright)))

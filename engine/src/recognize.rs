@@ -2,10 +2,15 @@
 //! 48-pixel-high crop, run the CTC network in width-sorted batches, decode
 //! greedily, and place words using the CTC frame positions.
 
+use std::time::Duration;
+
 use image::RgbImage;
 use rten_tensor::prelude::*;
 use rten_tensor::{NdTensor, NdTensorView};
+use tracing::debug;
+use web_time::Instant;
 
+use crate::cpu_clock::{cpu_ms_between, process_cpu_ms};
 use crate::error::Result;
 use crate::geometry::{Point, Quad};
 use crate::model::{Normalization, RecognitionModel, TextRecognizer};
@@ -290,7 +295,11 @@ fn read_lines(
     order.sort_by_key(|&i| (widths[i], i));
     let norm = model.normalization();
     let mut results: Vec<Option<RecognizedLine>> = vec![None; quads.len()];
+    // Stage profile (`OCRCHAT_LOG=ocrchat_engine=debug`): cropping vs network vs CTC decoding.
+    let (mut crop_t, mut infer_t, mut ctc_t) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let (mut crop_cpu, mut infer_cpu, mut ctc_cpu) = (0.0, 0.0, 0.0);
     for batch in order.chunks(params.batch_size.max(1)) {
+        let (t0, c0) = (Instant::now(), process_cpu_ms());
         let batch_w = batch.iter().map(|&i| widths[i]).max().unwrap_or(1).max(params.min_width);
         // Padding stays 0 after normalisation: mid-grey, as in the reference.
         let item = 3 * REC_HEIGHT * batch_w;
@@ -299,13 +308,31 @@ fn read_lines(
             write_crop(page, &quads[i], widths[i], norm, &mut data[slot * item..(slot + 1) * item], batch_w);
         }
         let input = NdTensor::from_data([batch.len(), 3, REC_HEIGHT, batch_w], data);
+        let (t1, c1) = (Instant::now(), process_cpu_ms());
         let output = model.run(input)?;
+        let (t2, c2) = (Instant::now(), process_cpu_ms());
         for (slot, &i) in batch.iter().enumerate() {
             let probs = output.slice(slot);
             let chars = ctc_greedy(&probs);
             results[i] = assemble_line(&chars, model.alphabet(), quads[i], widths[i], params.min_confidence);
         }
+        crop_t += t1 - t0;
+        infer_t += t2 - t1;
+        ctc_t += t2.elapsed();
+        crop_cpu += cpu_ms_between(c0, c1);
+        infer_cpu += cpu_ms_between(c1, c2);
+        ctc_cpu += cpu_ms_between(c2, process_cpu_ms());
     }
+    debug!(
+        lines = quads.len(),
+        crop_ms = crop_t.as_secs_f64() * 1e3,
+        infer_ms = infer_t.as_secs_f64() * 1e3,
+        ctc_ms = ctc_t.as_secs_f64() * 1e3,
+        crop_cpu_ms = crop_cpu,
+        infer_cpu_ms = infer_cpu,
+        ctc_cpu_ms = ctc_cpu,
+        "stage: recognise"
+    );
     Ok(results)
 }
 

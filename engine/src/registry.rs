@@ -75,6 +75,14 @@ pub fn canonical_language(code: &str) -> String {
     mapped.to_string()
 }
 
+/// The characters a page in `language` can need: Latin-script languages never
+/// emit the CJK classes, so their recogniser loads with a pruned head; `auto`
+/// and CJK languages keep every class.
+pub fn charset_for(language: &str) -> crate::Charset {
+    let lang = canonical_language(language);
+    if LATIN.contains(&lang.as_str()) { crate::Charset::Latin } else { crate::Charset::All }
+}
+
 /// Languages served by any of the `installed` models, sorted.
 pub fn supported_languages(installed: &[ModelSpec]) -> Vec<&'static str> {
     let mut langs: Vec<&'static str> = installed.iter().flat_map(|m| m.languages.iter().copied()).collect();
@@ -124,6 +132,19 @@ mod tests {
         for &(lang, size, installed, want) in cases {
             let got = select_model(lang, size, installed).ok().map(|m| m.name);
             assert_eq!(got, want, "{lang} {size:?}");
+        }
+    }
+
+    #[test]
+    fn latin_languages_prune_and_others_keep_every_class() {
+        for (lang, want) in [
+            ("en", crate::Charset::Latin),
+            ("deu", crate::Charset::Latin),
+            ("auto", crate::Charset::All),
+            ("zh", crate::Charset::All),
+            ("ja", crate::Charset::All),
+        ] {
+            assert_eq!(charset_for(lang), want, "{lang}");
         }
     }
 

@@ -1,4 +1,4 @@
-//! `ocrchat ocr FILE… [--format F] [--model M] [--language L] [-o OUT]`.
+//! `ocrchat ocr FILE… [--format F] [--model M] [--language L] [--runtime R] [-o OUT]`.
 //!
 //! Exit codes: 0 all files done, 1 at least one file failed, 2 usage error
 //! (clap), 3 models missing or language unsupported.
@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use ocrchat_engine::{EngineConfig, EngineError, ExportFormat, ModelSize, Original, export, registry};
+use ocrchat_engine::{EngineConfig, EngineError, ExportFormat, ModelSize, Original, Runtime, export, registry};
 
 /// Arguments of `ocrchat ocr`.
 #[derive(Args)]
@@ -36,6 +36,12 @@ pub struct OcrArgs {
     /// OCR PDF pages even when they carry a usable text layer.
     #[arg(long)]
     force_ocr: bool,
+    /// Inference runtime: auto (onnxruntime when installed, else rten), rten or onnxruntime.
+    #[arg(long, env = "OCRCHAT_RUNTIME", default_value = "auto", value_parser = ["auto", "rten", "onnxruntime"])]
+    runtime: String,
+    /// onnxruntime intra-op threads (0: one per core; rten reads RTEN_NUM_THREADS).
+    #[arg(long, env = "OCRCHAT_THREADS", default_value_t = 0)]
+    threads: usize,
 }
 
 fn out_path(output: &Path, input: &Path, ext: &str, many: bool) -> PathBuf {
@@ -53,7 +59,13 @@ pub fn run(args: OcrArgs) -> ExitCode {
     let dir = ocrchat::paths::find_models_dir(args.models_dir.as_deref());
     let installed = ocrchat_engine::installed_models(&dir);
     let engine = registry::select_model(&args.language, size, &installed).and_then(|spec| {
-        let config = EngineConfig { force_ocr: args.force_ocr, ..EngineConfig::default() };
+        let config = EngineConfig {
+            force_ocr: args.force_ocr,
+            charset: registry::charset_for(&args.language),
+            runtime: Runtime::parse(&args.runtime).expect("clap validated the runtime"),
+            threads: args.threads,
+            ..EngineConfig::default()
+        };
         ocrchat_engine::load_engine(&dir, &spec, config)
     });
     let engine = match engine {
@@ -96,7 +108,9 @@ pub fn run(args: OcrArgs) -> ExitCode {
                 }
                 bar.inc(1);
             })?;
+            let start = std::time::Instant::now();
             let rendered = export(&doc, format, Some(Original::new(&bytes, engine.config().limits)))?;
+            tracing::debug!(ms = start.elapsed().as_secs_f64() * 1e3, "stage: export");
             match &args.output {
                 Some(out) => {
                     let path = out_path(out, file, format.extension(), many);

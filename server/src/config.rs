@@ -60,6 +60,8 @@ pub struct Config {
     pub web_dir: Option<PathBuf>,
     /// cpu-tier model size: `small` (accurate) or `tiny` (fast).
     pub model: String,
+    /// Inference runtime: `auto` (onnxruntime when installed, else rten), `rten` or `onnxruntime`.
+    pub runtime: String,
     /// Pages recognised at once (default: the machine's cores).
     pub workers: usize,
     /// Largest accepted upload body, bytes.
@@ -125,6 +127,7 @@ impl Default for Config {
             models_dir: None,
             web_dir: None,
             model: "small".into(),
+            runtime: "auto".into(),
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             max_upload_bytes: 50 * 1024 * 1024,
             inline_max_pages: 5,

@@ -5,15 +5,16 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use ocrchat_engine::{EngineConfig, EngineError, ModelSize, ModelSpec, OcrEngine, registry};
+use ocrchat_engine::{Charset, EngineConfig, EngineError, ModelSize, ModelSpec, OcrEngine, registry};
 
-/// Lazily loaded engines, one per installed model.
+/// Lazily loaded engines, one per installed model and character set (a
+/// Latin-script language loads the model with a pruned, faster CTC head).
 pub struct Engines {
     dir: PathBuf,
     installed: Vec<ModelSpec>,
     preferred: ModelSize,
     config: EngineConfig,
-    loaded: Mutex<HashMap<&'static str, Arc<OcrEngine>>>,
+    loaded: Mutex<HashMap<(&'static str, Charset), Arc<OcrEngine>>>,
 }
 
 impl Engines {
@@ -41,13 +42,16 @@ impl Engines {
     /// The engine for `language`, loading its model on first use.
     pub fn for_language(&self, language: &str) -> Result<Arc<OcrEngine>, EngineError> {
         let spec = self.model_for(language)?;
-        if let Some(engine) = self.loaded.lock().unwrap_or_else(|e| e.into_inner()).get(spec.name) {
+        let charset = registry::charset_for(language);
+        let key = (spec.name, charset);
+        if let Some(engine) = self.loaded.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
             return Ok(Arc::clone(engine));
         }
         // Loading takes ~100 ms; two first requests racing may both load, and
         // the second insert wins — harmless, and no lock is held while loading.
-        let engine = Arc::new(ocrchat_engine::load_engine(&self.dir, &spec, self.config)?);
-        self.loaded.lock().unwrap_or_else(|e| e.into_inner()).insert(spec.name, Arc::clone(&engine));
+        let config = EngineConfig { charset, ..self.config };
+        let engine = Arc::new(ocrchat_engine::load_engine(&self.dir, &spec, config)?);
+        self.loaded.lock().unwrap_or_else(|e| e.into_inner()).insert(key, Arc::clone(&engine));
         Ok(engine)
     }
 

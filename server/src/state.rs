@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
-use ocrchat_engine::{DecodeLimits, EngineConfig, ModelSize};
+use ocrchat_engine::{DecodeLimits, EngineConfig, ModelSize, Runtime};
 use tokio::sync::{Notify, Semaphore};
 
 use crate::blobs::BlobStore;
@@ -95,7 +95,16 @@ impl AppState {
         let size = ModelSize::parse(&config.model)
             .with_context(|| format!("model must be tiny or small, not {:?}", config.model))?;
         let limits = DecodeLimits { max_pixels: config.max_page_pixels, ..DecodeLimits::default() };
-        let engines = Engines::new(models_dir, size, EngineConfig { limits, ..EngineConfig::default() });
+        let runtime = Runtime::parse(&config.runtime)
+            .with_context(|| format!("runtime must be auto, rten or onnxruntime, not {:?}", config.runtime))?;
+        // `workers` pages run at once: each gets its share of the cores.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = (cores / config.workers.max(1)).max(1);
+        let engines = Engines::new(
+            models_dir,
+            size,
+            EngineConfig { limits, runtime, threads, sessions: config.workers, ..EngineConfig::default() },
+        );
         let client = |role: &str, endpoint: Option<LlmConfig>| -> anyhow::Result<Option<LlmClient>> {
             endpoint.map(|e| LlmClient::new(e).with_context(|| format!("configuring the {role} endpoint"))).transpose()
         };

@@ -10,7 +10,7 @@ pub mod server;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use ocrchat_engine::{EngineConfig, ModelSize, OcrEngine, registry};
+use ocrchat_engine::{EngineConfig, ModelSize, OcrEngine, Runtime, registry};
 
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
@@ -57,7 +57,19 @@ pub fn models_dir() -> PathBuf {
     dir
 }
 
-/// A shared engine per model size (loading costs ~0.5 s).
+/// The runtime the tests run the models on: `OCRCHAT_RUNTIME` (auto, rten,
+/// onnxruntime) as for the CLI and server; default auto (onnxruntime when
+/// `make test` installed it).
+pub fn runtime() -> Runtime {
+    let name = std::env::var("OCRCHAT_RUNTIME").unwrap_or_default();
+    if name.is_empty() {
+        Runtime::Auto
+    } else {
+        Runtime::parse(&name).expect("OCRCHAT_RUNTIME: auto, rten or onnxruntime")
+    }
+}
+
+/// A shared engine per model size (loading costs ~0.5 s), on [`runtime`].
 pub fn engine(size: ModelSize) -> &'static OcrEngine {
     static SMALL: OnceLock<OcrEngine> = OnceLock::new();
     static TINY: OnceLock<OcrEngine> = OnceLock::new();
@@ -65,7 +77,8 @@ pub fn engine(size: ModelSize) -> &'static OcrEngine {
     cell.get_or_init(|| {
         let dir = models_dir();
         let spec = registry::CATALOG.iter().find(|m| m.size == size).expect("size in catalog");
-        ocrchat_engine::load_engine(&dir, spec, EngineConfig::default()).expect("models load")
+        let config = EngineConfig { runtime: runtime(), ..EngineConfig::default() };
+        ocrchat_engine::load_engine(&dir, spec, config).expect("models load")
     })
 }
 

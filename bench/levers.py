@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Speed levers vs accuracy on every bench dataset, one thread, in one run.
+
+Each variant (detector / recogniser model, language → CTC head pruning, detector input size)
+reads every headline item plus the A4 page in ONE `levers` process
+(target/release/levers; model loading excluded from the per-file seconds), then score.py scores
+each dataset. Writes bench/work/levers.json; bench/sections/levers.py renders the table.
+
+Usage: bench/levers.py [--variants NAME,NAME…]
+"""
+import argparse
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+spec = importlib.util.spec_from_file_location("bench_main", BENCH / "bench.py")
+bench = importlib.util.module_from_spec(spec)
+sys.modules["bench_main"] = bench
+spec.loader.exec_module(bench)
+
+# name → (levers arguments, what it is)
+VARIANTS = {
+    "small": (["--det", "small", "--rec", "small", "--language", "auto", "--runtime", "rten"],
+              "small on rten, full head"),
+    "small-en": (["--det", "small", "--rec", "small", "--language", "L", "--runtime", "rten"], "small, pruned head"),
+    "small-en-1280": (["--det", "small", "--rec", "small", "--language", "L", "--det-max-side", "1280",
+                       "--runtime", "rten"],
+                      "small, pruned head, detector ≤ 1280"),
+    "tiny": (["--det", "tiny", "--rec", "tiny", "--language", "auto", "--runtime", "rten"],
+             "tiny on rten, full head"),
+    "tiny-en": (["--det", "tiny", "--rec", "tiny", "--language", "L", "--runtime", "rten"], "tiny, pruned head"),
+    "tiny-en-1280": (["--det", "tiny", "--rec", "tiny", "--language", "L", "--det-max-side", "1280",
+                      "--runtime", "rten"],
+                     "tiny, pruned head, detector ≤ 1280"),
+    "small-en-ort": (["--det", "small", "--rec", "small", "--language", "L", "--runtime", "onnxruntime"],
+                     "small, pruned head, onnxruntime (the native default)"),
+    "tiny-en-ort": (["--det", "tiny", "--rec", "tiny", "--language", "L", "--runtime", "onnxruntime"],
+                    "tiny, pruned head, onnxruntime"),
+}
+DEFAULT = "small-en-ort,tiny-en-ort,small-en,tiny-en,tiny-en-1280"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--variants", default=DEFAULT)
+    args = ap.parse_args()
+    binary = bench.target_dir() / "release" / "levers"
+    if not binary.is_file():
+        print(f"levers: {binary} not built", file=sys.stderr)
+        return 1
+    items_all, _ = bench.load_items()
+    datasets = [d for d in bench.DATASETS if d.headline]
+    items = [i for i in items_all if any(d.match(i) for d in datasets)]
+    a4 = bench.make_a4_image()
+    a4_item = bench.Item(bench.A4_STEM, str(bench.A4_DIR / f"{bench.A4_STEM}.png"), "printed-a4", "eng", "page")
+    gt_dirs = bench.build_gt_dirs(items, datasets)
+    a4_gt = bench.A4_DIR / "gt"  # made by bench.py's A4 run; rebuilt here when missing
+    if not (a4_gt / f"{bench.A4_STEM}.txt").exists():
+        a4_gt.mkdir(parents=True, exist_ok=True)
+        for src, dst in ((a4_item.file, f"{bench.A4_STEM}.png"), (bench.TESTDATA / f"{bench.A4_SRC}.txt",
+                                                                   f"{bench.A4_STEM}.txt")):
+            if not (a4_gt / dst).exists():
+                os.symlink(src, a4_gt / dst)
+    env = dict(os.environ, RTEN_NUM_THREADS="1", RAYON_NUM_THREADS="1", OCRCHAT_THREADS="1")
+    result = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+              "loadavg": " ".join(f"{x:.2f}" for x in os.getloadavg()), "variants": {}}
+    for name in args.variants.split(","):
+        largs, what = VARIANTS[name]
+        out = bench.WORK / "levers" / name
+        res = {"what": what, "args": " ".join(largs), "datasets": {}}
+        # One process per language group so every item gets its own language (as bench.py's CLI runs).
+        groups: dict[str, list] = {}
+        for i in items + [a4_item]:
+            lang = bench.ocrchat_language(i) if "L" in largs else "auto"
+            groups.setdefault(lang, []).append(i)
+        times = {}
+        for lang, group in groups.items():
+            cmd = [str(binary), "--out", str(out)] + [lang if a == "L" else a for a in largs] + [i.file for i in group]
+            p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600)
+            if p.returncode != 0:
+                print(f"levers: {name} failed: {p.stderr[-400:]}", file=sys.stderr)
+                return 1
+            times.update(json.loads((out / "times.json").read_text()))
+        for d in datasets:
+            sc = bench.score(gt_dirs[d.key], out)
+            stems = [i.stem for i in items if d.match(i)]
+            res["datasets"][d.key] = {"total": sc["total"], "s": sum(times[s] for s in stems), "n": len(stems)}
+        sc = bench.score(a4_gt, out)
+        res["a4"] = {"s": times[bench.A4_STEM], "score": sc["items"].get(bench.A4_STEM)}
+        result["variants"][name] = res
+        # Written after every variant: a long run stopped midway keeps what it measured.
+        (bench.WORK / "levers.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+        print(f"levers: {name}: A4 {times[bench.A4_STEM]:.2f} s, "
+              + ", ".join(f"{k} CER {v['total']['cer'] if v['total'] else '?'}" for k, v in res["datasets"].items()),
+              flush=True)
+    path = bench.WORK / "levers.json"
+    path.write_text(json.dumps(result, indent=1), encoding="utf-8")
+    print(f"levers: wrote {path.relative_to(REPO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

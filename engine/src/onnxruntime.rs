@@ -1,0 +1,217 @@
+//! The native onnxruntime backend (cargo feature `onnxruntime`, never in
+//! wasm32): the same PP-OCR graphs as rten — the recogniser with the same
+//! pruned CTC head — behind [`DetectionModel`] / [`RecognitionModel`].
+//!
+//! The library is not linked: it is loaded at run time from the file
+//! `scripts/fetch-onnxruntime.sh` extracts from the pinned `onnxruntime` PyPI
+//! wheel (sha256-checked), or from `OCRCHAT_ONNXRUNTIME_LIB`. A build or a
+//! machine without it still runs, on rten ([`crate::Runtime::Auto`]).
+
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+
+use ort::environment::Environment;
+use ort::session::Session;
+use ort::value::Tensor;
+use rten_tensor::NdTensor;
+use rten_tensor::prelude::*;
+
+use crate::error::{BoxError, EngineError, Result};
+use crate::head_prune::Charset;
+use crate::model::{DetectionModel, Normalization, RecognitionModel, check_classes, ctc_graph_for_charset, invalid};
+
+/// The onnxruntime release the `ort` crate's API level (31) was made for and
+/// the one `scripts/fetch-onnxruntime.sh` installs (keep the two in step).
+pub const LIBRARY_VERSION: &str = "1.31.1";
+
+/// Where the library is looked for: `OCRCHAT_ONNXRUNTIME_LIB`, else the
+/// fetch script's cache (`$OCRCHAT_CACHE_DIR`, else `$XDG_CACHE_HOME/ocrchat`,
+/// else `~/.cache/ocrchat`, then `onnxruntime/<version>/`).
+pub fn library_path() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("OCRCHAT_ONNXRUNTIME_LIB").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let env_dir = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let cache = env_dir("OCRCHAT_CACHE_DIR")
+        .or_else(|| env_dir("XDG_CACHE_HOME").map(|d| d.join("ocrchat")))
+        .or_else(|| env_dir("HOME").map(|h| h.join(".cache").join("ocrchat")))?;
+    Some(cache.join("onnxruntime").join(LIBRARY_VERSION).join(format!("libonnxruntime.so.{LIBRARY_VERSION}")))
+}
+
+fn unavailable(source: impl Into<BoxError>) -> EngineError {
+    EngineError::RuntimeUnavailable { runtime: "onnxruntime", source: source.into() }
+}
+
+/// The process's onnxruntime environment, loading the library on first use.
+/// The outcome is kept: a missing library is looked for once per process.
+pub(crate) fn environment() -> Result<Environment> {
+    static ENV: OnceLock<std::result::Result<Environment, String>> = OnceLock::new();
+    let env = ENV.get_or_init(|| {
+        let path = library_path().ok_or("no library path (set OCRCHAT_ONNXRUNTIME_LIB or HOME)")?;
+        if !path.is_file() {
+            return Err(format!("{} not found", path.display()));
+        }
+        let builder = ort::init_from(&path).map_err(|e| e.to_string())?;
+        builder.with_name("ocrchat").build().map_err(|e| e.to_string())
+    });
+    env.clone().map_err(unavailable)
+}
+
+/// Sessions of one graph. `Session::run` needs `&mut`, and the server reads
+/// several pages with one engine at once: each concurrent caller takes its
+/// own session, up to `max` (the server's workers); beyond that callers wait
+/// for a free one. The graph bytes are kept only while more sessions may be
+/// made — with `max = 1` (the CLI) they are dropped after loading.
+struct SessionPool {
+    name: String,
+    threads: usize,
+    max: usize,
+    state: Mutex<PoolState>,
+    freed: Condvar,
+}
+
+struct PoolState {
+    idle: Vec<Session>,
+    made: usize,
+    onnx: Option<Arc<[u8]>>,
+}
+
+impl SessionPool {
+    fn new(name: &str, onnx: Vec<u8>, threads: usize, max: usize) -> Result<Self> {
+        let max = max.max(1);
+        // Load one now: a broken graph fails at load time, not on the first page.
+        let first = Self::make(name, &onnx, threads)?;
+        let onnx = (max > 1).then(|| Arc::from(onnx));
+        let state = PoolState { idle: vec![first], made: 1, onnx };
+        Ok(Self { name: name.into(), threads, max, state: Mutex::new(state), freed: Condvar::new() })
+    }
+
+    fn make(name: &str, onnx: &[u8], threads: usize) -> Result<Session> {
+        let fail = |e: String| invalid(name, e);
+        let env = environment()?;
+        let mut builder = Session::builder(&env).map_err(|e| fail(e.to_string()))?;
+        // One page per core is the server's unit of parallelism: a run uses
+        // `threads` intra-op threads (0 = onnxruntime's default, one per
+        // core), never inter-op threads, and no spinning — idle spinning
+        // workers would burn the CPU the other pages need.
+        let set = |r: ort::session::builder::BuilderResult| r.map_err(|e| fail(e.to_string()));
+        builder = set(builder.with_intra_threads(threads))?;
+        builder = set(builder.with_inter_threads(1))?;
+        builder = set(builder.with_intra_op_spinning(false))?;
+        builder = set(builder.with_inter_op_spinning(false))?;
+        builder.commit_from_memory(onnx).map_err(|e| fail(e.to_string()))
+    }
+
+    /// A session of its own for one run: an idle one, a new one while fewer
+    /// than `max` exist, else the next one freed.
+    fn take(&self) -> Result<Session> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(s) = state.idle.pop() {
+                return Ok(s);
+            }
+            if state.made < self.max
+                && let Some(onnx) = state.onnx.clone()
+            {
+                state.made += 1;
+                drop(state);
+                let made = Self::make(&self.name, &onnx, self.threads);
+                if made.is_err() {
+                    self.state.lock().unwrap_or_else(|e| e.into_inner()).made -= 1;
+                }
+                return made;
+            }
+            state = self.freed.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn give_back(&self, session: Session) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).idle.push(session);
+        self.freed.notify_one();
+    }
+
+    /// Runs the graph's single input → first output.
+    fn run<const N: usize>(&self, input: NdTensor<f32, 4>) -> Result<NdTensor<f32, N>> {
+        let failed = |e: String| EngineError::Inference { model: self.name.clone(), source: e.into() };
+        let mut session = self.take()?;
+        let shape = input.shape();
+        let data = input.into_data();
+        let result = (|| {
+            let tensor = Tensor::from_array((shape, data)).map_err(|e| e.to_string())?;
+            let outputs = session.run(ort::inputs![tensor]).map_err(|e| e.to_string())?;
+            let (out_shape, values) = outputs[0].try_extract_tensor::<f32>().map_err(|e| e.to_string())?;
+            let dims: [usize; N] = out_shape
+                .iter()
+                .map(|&d| usize::try_from(d).unwrap_or(0))
+                .collect::<Vec<_>>()
+                .try_into()
+                .map_err(|d: Vec<usize>| format!("output of rank {} (expected {N})", d.len()))?;
+            Ok::<_, String>(NdTensor::from_data(dims, values.to_vec()))
+        })();
+        self.give_back(session);
+        result.map_err(failed)
+    }
+}
+
+/// A PP-OCR DB detection network executed by onnxruntime.
+pub struct OrtDetector {
+    pool: SessionPool,
+}
+
+impl OrtDetector {
+    /// Loads ONNX bytes; `threads` intra-op threads per run (0 = one per
+    /// core), at most `sessions` runs at once.
+    pub fn from_bytes(name: &str, onnx: Vec<u8>, threads: usize, sessions: usize) -> Result<Self> {
+        Ok(Self { pool: SessionPool::new(name, onnx, threads, sessions)? })
+    }
+}
+
+impl DetectionModel for OrtDetector {
+    fn normalization(&self) -> Normalization {
+        Normalization::PPOCR_DET
+    }
+
+    fn run(&self, input: NdTensor<f32, 4>) -> Result<NdTensor<f32, 4>> {
+        self.pool.run(input)
+    }
+}
+
+/// A PP-OCR CTC recognition network executed by onnxruntime, with its
+/// dictionary; the head is pruned to `charset` exactly as for rten.
+pub struct OrtRecognizer {
+    pool: SessionPool,
+    alphabet: Vec<String>,
+}
+
+impl OrtRecognizer {
+    /// Loads ONNX bytes and the dictionary, keeping only the classes `charset`
+    /// can emit; `threads` intra-op threads per run (0 = one per core), at
+    /// most `sessions` runs at once.
+    pub fn with_charset(
+        name: &str,
+        onnx: Vec<u8>,
+        dict: &str,
+        charset: Charset,
+        threads: usize,
+        sessions: usize,
+    ) -> Result<Self> {
+        let (onnx, alphabet) = ctc_graph_for_charset(name, onnx, dict, charset)?;
+        Ok(Self { pool: SessionPool::new(name, onnx, threads, sessions)?, alphabet })
+    }
+}
+
+impl RecognitionModel for OrtRecognizer {
+    fn normalization(&self) -> Normalization {
+        Normalization::PPOCR_REC
+    }
+
+    fn alphabet(&self) -> &[String] {
+        &self.alphabet
+    }
+
+    fn run(&self, input: NdTensor<f32, 4>) -> Result<NdTensor<f32, 3>> {
+        let out: NdTensor<f32, 3> = self.pool.run(input)?;
+        check_classes(&self.pool.name, out.shape()[2], &self.alphabet)?;
+        Ok(out)
+    }
+}

@@ -1,0 +1,110 @@
+//! The two native runtimes on real pages: onnxruntime (the native default
+//! when installed) must read exactly what rten reads — same graphs, same
+//! pruned head, same pre- and post-processing — on printed pages and a
+//! receipt, for both model sizes; and asking for onnxruntime where its
+//! library is missing is a clear error, never a silent switch.
+//!
+//! `make test` installs the library (scripts/fetch-onnxruntime.sh) and sets
+//! `OCRCHAT_REQUIRE_ONNXRUNTIME=1`; a bare `cargo test` without it prints
+//! `SKIP`.
+
+use ocrchat_engine::{EngineConfig, EngineError, ModelSize, Runtime, registry};
+use ocrchat_tests::{models_dir, testdata_or_skip};
+
+fn onnxruntime_or_skip(test: &str) -> bool {
+    let installed = ocrchat_engine::onnxruntime_library_path().is_some_and(|p| p.is_file());
+    if !installed {
+        assert!(
+            std::env::var_os("OCRCHAT_REQUIRE_ONNXRUNTIME").is_none(),
+            "onnxruntime library missing at {:?}: run scripts/fetch-onnxruntime.sh",
+            ocrchat_engine::onnxruntime_library_path()
+        );
+        eprintln!("SKIP {test}: onnxruntime not installed (scripts/fetch-onnxruntime.sh)");
+    }
+    installed
+}
+
+fn read_with(size: ModelSize, runtime: Runtime, pages: &[std::path::PathBuf]) -> Vec<String> {
+    let spec = registry::CATALOG.iter().find(|m| m.size == size).expect("size in catalog");
+    let config = EngineConfig { runtime, charset: registry::charset_for("en"), threads: 1, ..EngineConfig::default() };
+    let engine = ocrchat_engine::load_engine(&models_dir(), spec, config).expect("models load");
+    assert_eq!(engine.config().runtime, runtime);
+    pages
+        .iter()
+        .map(|p| engine.ocr_bytes(&std::fs::read(p).unwrap(), |_, _| {}).expect("OCR succeeds").text())
+        .collect()
+}
+
+#[test]
+fn onnxruntime_reads_what_rten_reads() {
+    let Some(dir) = testdata_or_skip("onnxruntime_reads_what_rten_reads") else { return };
+    if !onnxruntime_or_skip("onnxruntime_reads_what_rten_reads") {
+        return;
+    }
+    let pages: Vec<_> =
+        ["tess_phototest.png", "tess_eurotext.png", "sroie_150.jpg"].iter().map(|f| dir.join(f)).collect();
+    for size in [ModelSize::Tiny, ModelSize::Small] {
+        let rten = read_with(size, Runtime::Rten, &pages);
+        let ort = read_with(size, Runtime::OnnxRuntime, &pages);
+        for ((page, a), b) in pages.iter().zip(&rten).zip(&ort) {
+            assert!(a.split_whitespace().count() > 20, "{size:?} read almost nothing on {}: {a}", page.display());
+            assert_eq!(a, b, "{size:?} {}: onnxruntime and rten read differently", page.display());
+        }
+    }
+}
+
+#[test]
+fn missing_onnxruntime_library_is_a_clear_error() {
+    // A path that cannot exist: the process-wide library is only looked up once, so this
+    // test runs the lookup in a child process with the variable set.
+    if std::env::var_os("OCRCHAT_RUNTIMES_CHILD").is_some() {
+        let spec = registry::CATALOG.iter().find(|m| m.size == ModelSize::Tiny).expect("tiny in catalog");
+        let strict = EngineConfig { runtime: Runtime::OnnxRuntime, ..EngineConfig::default() };
+        match ocrchat_engine::load_engine(&models_dir(), spec, strict) {
+            Err(EngineError::RuntimeUnavailable { runtime: "onnxruntime", .. }) => {}
+            Err(e) => panic!("wrong error: {}", e.detail()),
+            Ok(_) => panic!("onnxruntime loaded from a missing file"),
+        }
+        // `auto` falls back to rten and still reads.
+        let engine = ocrchat_engine::load_engine(&models_dir(), spec, EngineConfig::default()).expect("rten fallback");
+        assert_eq!(engine.config().runtime, Runtime::Rten);
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "missing_onnxruntime_library_is_a_clear_error", "--nocapture"])
+        .env("OCRCHAT_RUNTIMES_CHILD", "1")
+        .env("OCRCHAT_ONNXRUNTIME_LIB", "/nonexistent/libonnxruntime.so")
+        .output()
+        .expect("child test runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && stdout.contains("1 passed"), "child failed:\n{stdout}\n{}", {
+        String::from_utf8_lossy(&out.stderr)
+    });
+}
+
+#[test]
+fn concurrent_pages_share_one_onnxruntime_engine() {
+    let Some(dir) = testdata_or_skip("concurrent_pages_share_one_onnxruntime_engine") else { return };
+    if !onnxruntime_or_skip("concurrent_pages_share_one_onnxruntime_engine") {
+        return;
+    }
+    let pages: Vec<Vec<u8>> = ["tess_phototest.png", "tess_eurotext.png", "sroie_150.jpg", "tess_phototest.png"]
+        .iter()
+        .map(|f| std::fs::read(dir.join(f)).unwrap())
+        .collect();
+    let spec = registry::CATALOG.iter().find(|m| m.size == ModelSize::Tiny).expect("tiny in catalog");
+    // One session per graph (callers take turns) and two (each caller its own): same text as one
+    // caller reading the pages in order.
+    for sessions in [1, 2] {
+        let config = EngineConfig { runtime: Runtime::OnnxRuntime, threads: 1, sessions, ..EngineConfig::default() };
+        let engine = ocrchat_engine::load_engine(&models_dir(), spec, config).expect("models load");
+        let read = |b: &Vec<u8>| engine.ocr_bytes(b, |_, _| {}).expect("OCR succeeds").text();
+        let sequential: Vec<String> = pages.iter().map(read).collect();
+        let concurrent: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = pages.iter().map(|b| s.spawn(move || read(b))).collect();
+            handles.into_iter().map(|h| h.join().expect("no panic")).collect()
+        });
+        assert_eq!(sequential, concurrent, "sessions = {sessions}");
+        assert_eq!(sequential[0], sequential[3]);
+    }
+}
