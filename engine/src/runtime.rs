@@ -1,7 +1,8 @@
 //! Which inference runtime executes the networks. rten (pure Rust) runs
 //! everywhere and is the only one in wasm32; natively, onnxruntime (cargo
 //! feature `onnxruntime`, its library loaded at run time) reads the same
-//! models 2–4x faster and is chosen when its library is installed.
+//! models about 1.5x faster (`make bench`, one thread, the same text) and is
+//! chosen when its library is installed.
 
 use std::sync::OnceLock;
 
