@@ -366,12 +366,7 @@ mod tests {
 
     use super::*;
     use crate::config::Config;
-    use crate::store::Charge;
-    use crate::testing::{Scratch, fake_vlm, pdf, state, vlm_job};
-
-    fn charge() -> Charge {
-        Charge { subject: "acct:1".into(), period: "credits".into(), cap: 100 }
-    }
+    use crate::testing::{Scratch, charge, fake_vlm, pdf, state, vlm_job};
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_job_runs_every_page_checkpoints_them_and_deletes_its_upload() {

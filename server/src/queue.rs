@@ -148,12 +148,8 @@ mod tests {
 
     use super::*;
     use crate::config::Config;
-    use crate::store::{Charge, JobStatus};
-    use crate::testing::{Scratch, fake_vlm, pdf, state, vlm_job};
-
-    fn charge() -> Charge {
-        Charge { subject: "acct:1".into(), period: "credits".into(), cap: 100 }
-    }
+    use crate::store::JobStatus;
+    use crate::testing::{Scratch, charge, fake_vlm, pdf, state, vlm_job};
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn workers_take_queued_jobs_when_woken() {

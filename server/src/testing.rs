@@ -96,6 +96,11 @@ pub async fn state(dir: &Scratch, vlm: Option<&FakeVlm>, config: Config) -> AppS
     AppState::new(config, store, blobs, &dir.0.join("no-models")).unwrap()
 }
 
+/// The paid account the unit tests charge: 100 credits.
+pub fn charge() -> Charge {
+    Charge { subject: "acct:1".into(), period: "credits".into(), cap: 100 }
+}
+
 /// A PDF of `pages` small blank-ish pages.
 pub fn pdf(pages: usize) -> Vec<u8> {
     let img = image::RgbImage::from_fn(120, 80, |x, y| {
