@@ -9,6 +9,8 @@
 # After bench.py, the API load benchmark runs (skip it with BENCH_SKIP_LOAD=1); `bash bench/run.sh
 # load` runs only that one and updates only its `## API load` section of results.md. Then the chat
 # benchmark (BENCH_SKIP_CHAT=1 skips it; `bash bench/run.sh chat` runs only it, `## Chat` section).
+# Then the scripts benchmark (BENCH_SKIP_SCRIPTS=1 skips it; `bash bench/run.sh scripts` runs only it,
+# `## Scripts` section): non-Latin scripts, ocrchat (code and auto) against the tesseract CLI.
 set -euo pipefail
 
 mode=all
@@ -45,6 +47,32 @@ os.replace(tmp, results)
 EOF
   echo "bench: $1 section written to bench/results.md"
 }
+
+# --- Scripts benchmark -----------------------------------------------------------------------
+# bench/scripts_bench.py: the shared Cyrillic lines and Sanskrit pages, and the 14 sentences of
+# tests/data/scripts.tsv rendered with pango-view, read by ocrchat (with the language code and
+# with auto) and by the tesseract CLI with the same pack, one thread each; writes the `## Scripts`
+# section of results.md (its dev-item table says "skipped" when ../shared is absent). Uses the
+# release binary as it is (`make bench` has just built it); builds it only when it is missing.
+run_scripts() {
+  mkdir -p "$work"
+  if [ ! -x "$repo/target/release/ocrchat" ]; then
+    (cd "$repo" && "${CARGO:-cargo}" build --release -q -p ocrchat)
+  fi
+  local section="$work/scripts.md" status=0
+  rm -f "$section"
+  python3 "$bench/scripts_bench.py" --markdown "$section" --repo "$repo" --shared "$shared" \
+    --bin "$repo/target/release/ocrchat" "$@" || status=$?
+  if [ -f "$section" ]; then
+    write_section "Scripts" "$section"
+  fi
+  return "$status"
+}
+if [ "${1:-}" = scripts ]; then
+  shift
+  run_scripts "$@"
+  exit $?
+fi
 
 # --- Chat benchmark --------------------------------------------------------------------------
 # tests/src/bin/chatbench.rs: the question set through a real `ocrchat serve` with the built-in
@@ -171,4 +199,7 @@ if [ "${BENCH_SKIP_LOAD:-0}" != 1 ]; then
 fi
 if [ "${BENCH_SKIP_CHAT:-0}" != 1 ]; then
   run_chat
+fi
+if [ "${BENCH_SKIP_SCRIPTS:-0}" != 1 ]; then
+  run_scripts
 fi

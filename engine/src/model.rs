@@ -84,6 +84,10 @@ pub struct PageRead {
     pub rotation: u16,
     /// Lines in the upright page's pixels, words in reading order.
     pub lines: Vec<RecognizedLine>,
+    /// The recogniser segmented the page itself (columns apart, one line per
+    /// printed line): layout takes its lines as they are instead of cutting
+    /// them at wide gaps, which split verse numbers off Sanskrit lines.
+    pub segmented: bool,
 }
 
 /// A family that segments and reads a whole page itself (Tesseract), for the

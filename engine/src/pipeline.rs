@@ -13,7 +13,7 @@ use crate::document::{Document, Page, PageSource};
 use crate::error::Result;
 use crate::geometry::Quad;
 use crate::layout::LayoutParams;
-use crate::model::{DetectionModel, PageRecognizer, ScriptRouter, TextRecognizer};
+use crate::model::{DetectionModel, PageRead, PageRecognizer, ScriptRouter, TextRecognizer};
 use crate::recognize::{RecParams, RecognizedLine};
 use crate::{detect, layout};
 
@@ -64,11 +64,8 @@ pub enum PageRouting {
     ByScript(Arc<dyn ScriptRouter>),
 }
 
-/// The upright image (when the page had to turn), the clockwise rotation
-/// applied and the lines read.
-type Upright = (Option<RgbImage>, u16, Vec<RecognizedLine>);
-/// [`Upright`] or why the page could not be read.
-type ReadUpright = Result<Upright>;
+/// A page read upright (see [`PageRead`]), or why it could not be read.
+type ReadUpright = Result<PageRead>;
 
 /// A page under script routing has its script checked when the line models
 /// read fewer characters than this share of what the detected regions could
@@ -137,8 +134,7 @@ impl OcrEngine {
 
     /// Reads `page` with its page recogniser (the whole page, turned upright by it).
     fn read_with(reader: &dyn PageRecognizer, page: &RgbImage, assume_upright: bool) -> ReadUpright {
-        let read = reader.read_page(page, assume_upright)?;
-        Ok((read.rotated, read.rotation, read.lines))
+        reader.read_page(page, assume_upright)
     }
 
     /// The engine's settings.
@@ -219,7 +215,7 @@ impl OcrEngine {
         };
         let (read, mut regions) = self.read_upright_lines(page)?;
         if let Some(router) = router {
-            let (coverage, confidence) = (coverage(&read.2, &regions), weighted_confidence(&read.2));
+            let (coverage, confidence) = (coverage(&read.lines, &regions), weighted_confidence(&read.lines));
             debug!(coverage, confidence, "line models' reading");
             if coverage < SCRIPT_CHECK_COVERAGE || confidence < SCRIPT_CHECK_CONFIDENCE {
                 regions.sort_by(|a, b| aspect(b).total_cmp(&aspect(a)));
@@ -233,7 +229,7 @@ impl OcrEngine {
 
     /// [`Self::read_upright`] with the line models, and the detected regions
     /// (in the page as given: script routing reads the page as given).
-    fn read_upright_lines(&self, page: &RgbImage) -> Result<(Upright, Vec<Quad>)> {
+    fn read_upright_lines(&self, page: &RgbImage) -> Result<(PageRead, Vec<Quad>)> {
         let mut regions = self.detect(page)?;
         let orientation_start = Instant::now();
         let mut rotated: Option<RgbImage> = None;
@@ -277,31 +273,34 @@ impl OcrEngine {
         // Stage profile: time spent only on deciding the page's orientation.
         debug!(rotation, ms = orientation.as_secs_f64() * 1e3, "stage: orientation");
         let quads = if rotation == 0 { regions.iter().map(|r| r.quad).collect() } else { Vec::new() };
-        Ok(((rotated, rotation, lines.into_iter().flatten().collect()), quads))
+        let lines = lines.into_iter().flatten().collect();
+        Ok((PageRead { rotated, rotation, lines, segmented: false }, quads))
     }
 
     /// All stages for one page image: orientation, detection, recognition,
     /// layout (the one-call shortcut for a page already in memory).
     pub fn ocr_image(&self, page: &RgbImage, index: usize) -> Result<Page> {
         let start = Instant::now();
-        let (rotated, rotation, lines) = self.read_upright(page)?;
-        let upright = rotated.as_ref().unwrap_or(page);
-        let out = self.page_from_lines(upright, index, rotation, &lines);
-        debug!(index, lines = lines.len(), rotation, ms = start.elapsed().as_millis() as u64, "page done");
+        let read = self.read_upright(page)?;
+        let upright = read.rotated.as_ref().unwrap_or(page);
+        let out = self.page_from_lines(upright, index, &read);
+        let (lines, rotation) = (read.lines.len(), read.rotation);
+        debug!(index, lines, rotation, ms = start.elapsed().as_millis() as u64, "page done");
         Ok(out)
     }
 
     /// Lays out recognised lines into the page model.
-    fn page_from_lines(&self, upright: &RgbImage, index: usize, rotation: u16, lines: &[RecognizedLine]) -> Page {
+    fn page_from_lines(&self, upright: &RgbImage, index: usize, read: &PageRead) -> Page {
         let start = Instant::now();
+        let params = LayoutParams { segmented: read.segmented, ..self.config.layout };
         let mut out = Page {
             index,
             width: upright.width(),
             height: upright.height(),
-            rotation,
+            rotation: read.rotation,
             source: PageSource::Ocr,
             text: String::new(),
-            blocks: self.layout(lines),
+            blocks: layout::layout(&read.lines, &params),
         };
         out.refresh_text();
         debug!(ms = start.elapsed().as_secs_f64() * 1e3, "stage: layout");
@@ -350,9 +349,9 @@ impl OcrEngine {
         let img = source.page(index)?;
         let cpu_ms = cpu_ms_between(cpu, process_cpu_ms());
         debug!(index, ms = start.elapsed().as_secs_f64() * 1e3, cpu_ms, "stage: decode");
-        let (rotated, rotation, lines) = self.read_upright(&img)?;
-        let upright = rotated.unwrap_or(img);
-        Ok((self.page_from_lines(&upright, index, rotation, &lines), Some(upright)))
+        let mut read = self.read_upright(&img)?;
+        let upright = read.rotated.take().unwrap_or(img);
+        Ok((self.page_from_lines(&upright, index, &read), Some(upright)))
     }
 }
 

@@ -188,7 +188,9 @@ fn a_corrupt_pack_is_a_clear_error_not_a_crash() {
 fn every_listed_language_loads_its_model() {
     use ocrchat_engine::registry::{self, Family, Plan};
     let Some(all) = std::env::var_os("OCRCHAT_TEST_TESSDATA_ALL").map(PathBuf::from) else {
-        eprintln!("SKIP every_listed_language_loads_its_model: OCRCHAT_TEST_TESSDATA_ALL is not set (make test sets it)");
+        eprintln!(
+            "SKIP every_listed_language_loads_its_model: OCRCHAT_TEST_TESSDATA_ALL is not set (make test sets it)"
+        );
         return;
     };
     let engines = ocrchat_engine::Engines::new(&models_dir(), ocrchat_engine::ModelSize::Small, Default::default());
@@ -213,4 +215,55 @@ fn every_listed_language_loads_its_model() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     eprintln!("{} languages loaded", listed.len());
+}
+
+/// Right-to-left scripts: words and lines in logical order in every export,
+/// and a searchable PDF whose text copies out in that order (`pdftotext`).
+#[test]
+fn right_to_left_text_is_in_logical_order_in_every_export() {
+    let dir = TempDir::new("rtl");
+    let Some(samples) = render(dir.path()) else { return };
+    if Command::new("pdftotext").arg("-v").output().is_err() {
+        eprintln!("SKIP right_to_left: pdftotext is not installed (scripts/install-pdf-tools.sh)");
+        return;
+    }
+    // pdftotext marks right-to-left runs with bidi embedding controls.
+    let plain = |s: &str| -> String {
+        let s: String =
+            s.chars().filter(|c| !matches!(*c as u32, 0x200E | 0x200F | 0x202A..=0x202E | 0x2066..=0x2069)).collect();
+        s.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    for s in samples.iter().filter(|s| matches!(s.code.as_str(), "ar" | "he")) {
+        let export = |format: &str| -> Vec<u8> {
+            let run = Command::new(ocrchat_bin())
+                .args(["ocr", "--language", &s.code, "--format", format, "--models-dir"])
+                .arg(models_dir())
+                .arg(&s.image)
+                .output()
+                .expect("run ocrchat ocr");
+            assert!(run.status.success(), "{} {format}: {}", s.family, String::from_utf8_lossy(&run.stderr));
+            run.stdout
+        };
+        let txt = plain(&String::from_utf8(export("txt")).unwrap());
+        assert!(cer(&s.code, &txt, &s.text) <= MAX_CER, "{}: {txt:?} vs {:?}", s.family, s.text);
+        let json: Value = serde_json::from_slice(&export("json")).unwrap();
+        let words: Vec<&str> = json["pages"][0]["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|b| b["lines"].as_array().unwrap())
+            .flat_map(|l| l["words"].as_array().unwrap())
+            .map(|w| w["text"].as_str().unwrap())
+            .collect();
+        assert_eq!(words.join(" "), txt, "{}: JSON words in logical order", s.family);
+        for format in ["md", "csv"] {
+            let out = String::from_utf8(export(format)).unwrap();
+            assert!(plain(&out).contains(&txt), "{} {format}: {out:?} lacks {txt:?}", s.family);
+        }
+        let pdf = dir.path().join(format!("{}.pdf", s.code));
+        std::fs::write(&pdf, export("pdf")).unwrap();
+        let copied = Command::new("pdftotext").arg(&pdf).arg("-").output().unwrap();
+        let copied = plain(&String::from_utf8_lossy(&copied.stdout));
+        assert_eq!(copied, txt, "{}: the searchable PDF's text copies out in logical order", s.family);
+    }
 }

@@ -197,7 +197,7 @@ impl PageRecognizer for TesseractReader {
             ms = start.elapsed().as_millis() as u64,
             "stage: tesseract"
         );
-        Ok(PageRead { rotated, rotation, lines })
+        Ok(PageRead { rotated, rotation, lines, segmented: true })
     }
 }
 
