@@ -48,6 +48,19 @@ EOF
   echo "bench: $1 section written to bench/results.md"
 }
 
+# Runs CMD (which writes FILE), then puts FILE into results.md as section TITLE — also when CMD
+# failed part-way and wrote what it had; returns CMD's status.
+section_from() {
+  local title="$1" file="$2" status=0
+  shift 2
+  rm -f "$file"
+  "$@" || status=$?
+  if [ -f "$file" ]; then
+    write_section "$title" "$file"
+  fi
+  return "$status"
+}
+
 # --- Scripts benchmark -----------------------------------------------------------------------
 # bench/scripts_bench.py: the shared Cyrillic lines and Sanskrit pages, and the 14 sentences of
 # tests/data/scripts.tsv rendered with pango-view, read by ocrchat (with the language code and
@@ -59,14 +72,8 @@ run_scripts() {
   if [ ! -x "$repo/target/release/ocrchat" ]; then
     (cd "$repo" && "${CARGO:-cargo}" build --release -q -p ocrchat)
   fi
-  local section="$work/scripts.md" status=0
-  rm -f "$section"
-  python3 "$bench/scripts_bench.py" --markdown "$section" --repo "$repo" --shared "$shared" \
-    --bin "$repo/target/release/ocrchat" "$@" || status=$?
-  if [ -f "$section" ]; then
-    write_section "Scripts" "$section"
-  fi
-  return "$status"
+  section_from "Scripts" "$work/scripts.md" python3 "$bench/scripts_bench.py" --markdown "$work/scripts.md" \
+    --repo "$repo" --shared "$shared" --bin "$repo/target/release/ocrchat" "$@"
 }
 if [ "${1:-}" = scripts ]; then
   shift
@@ -81,13 +88,8 @@ fi
 run_chat() {
   mkdir -p "$work"
   (cd "$repo" && "${CARGO:-cargo}" build --release -q -p ocrchat -p ocrchat-tests)
-  local section="$work/chat.md" status=0
-  rm -f "$section"
-  OCRCHAT_SHARED_DIR="$shared" OCRCHAT_BIN="$repo/target/release/ocrchat" "$repo/target/release/chatbench" --markdown "$section" "$@" || status=$?
-  if [ -f "$section" ]; then
-    write_section "Chat" "$section"
-  fi
-  return "$status"
+  section_from "Chat" "$work/chat.md" env OCRCHAT_SHARED_DIR="$shared" OCRCHAT_BIN="$repo/target/release/ocrchat" \
+    "$repo/target/release/chatbench" --markdown "$work/chat.md" "$@"
 }
 if [ "${1:-}" = chat ]; then
   shift
