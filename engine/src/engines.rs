@@ -4,8 +4,9 @@
 //!
 //! This is where a language code becomes a way of reading: PP-OCR for the
 //! languages it serves, Tesseract for the rest, and for `auto` the PP-OCR
-//! engine with Tesseract's script detector routing each page whose script
-//! PP-OCR does not read (when `osd` and the packs are installed).
+//! engine routing each page PP-OCR reads poorly to the Tesseract pack of its
+//! script (the script trial of [`crate::tesseract::Readers`]), when packs
+//! are installed.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -153,10 +154,10 @@ impl Engines {
     }
 
     /// `auto` routes pages in scripts PP-OCR does not read to Tesseract, when
-    /// its script detector is installed; other codes keep the base engine.
+    /// candidate packs are installed; other codes keep the base engine.
     fn with_auto_routing(&self, code: &str, base: Arc<OcrEngine>) -> Arc<OcrEngine> {
         #[cfg(feature = "tesseract")]
-        if code == "auto" && self.tesseract.osd_installed() {
+        if code == "auto" && self.tesseract.routing_available() {
             let router: Arc<dyn crate::ScriptRouter> = Arc::clone(&self.tesseract) as _;
             return Arc::new(base.with_routing(crate::PageRouting::ByScript(router)));
         }

@@ -267,3 +267,29 @@ fn right_to_left_text_is_in_logical_order_in_every_export() {
         assert_eq!(copied, txt, "{}: the searchable PDF's text copies out in logical order", s.family);
     }
 }
+
+/// A page of a Tesseract language scanned sideways or upside down is turned
+/// upright (Tesseract's OSD) before it is read.
+#[test]
+fn turned_pages_of_a_tesseract_language_read_upright() {
+    let dir = TempDir::new("turned");
+    if Command::new("pango-view").arg("--version").output().is_err() {
+        eprintln!("SKIP turned pages: pango-view is not installed (scripts/install-lang-deps.sh)");
+        return;
+    }
+    let text = "Мы гуляли по старому парку и долго смотрели на тихую реку. \
+                Вечером мы пили чай и читали книги о далёких странах.";
+    for rotate in ["0", "90", "180", "270"] {
+        let image = dir.path().join(format!("ru-{rotate}.png"));
+        let out = Command::new("pango-view")
+            .args(["--no-display", "--dpi", "150", "--margin", "40", "--width", "900", "--rotate", rotate])
+            .args(["--font", "Noto Sans 24", "--text", text, "-o"])
+            .arg(&image)
+            .output()
+            .expect("run pango-view");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let read = cli("ru", &[&image], dir.path()).remove(0);
+        let c = cer("ru", &read, text);
+        assert!(c <= MAX_CER, "turned {rotate}°: CER {c:.3}: {read:?}");
+    }
+}

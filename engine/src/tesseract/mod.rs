@@ -1,6 +1,7 @@
 //! The second recogniser family: Tesseract 5's LSTM (`tessdata_fast` packs)
-//! for the languages PP-OCRv6 does not read, and its orientation-and-script
-//! detector (OSD) for `language=auto`.
+//! for the languages PP-OCRv6 does not read, its orientation detector (OSD)
+//! to turn those pages upright, and the script trial that routes pages
+//! under `language=auto` ([`Readers`]).
 //!
 //! Tesseract segments the page itself ([`TesseractReader`] is a
 //! [`PageRecognizer`]), rather than reading the line crops of our DB
@@ -294,9 +295,15 @@ impl Readers {
             && packs.split('+').all(|p| self.tessdata.join(format!("{p}.traineddata")).is_file())
     }
 
-    /// Whether `language=auto` can detect scripts here.
+    /// Whether OSD can turn pages upright here.
     pub fn osd_installed(&self) -> bool {
         self.installed("osd")
+    }
+
+    /// Whether `language=auto` can route pages here: some candidate pack of
+    /// the script trial is installed.
+    pub fn routing_available(&self) -> bool {
+        crate::registry::AUTO_PACKS.iter().any(|(_, pack)| self.installed(pack))
     }
 
     /// The script detector, loaded on first use.
