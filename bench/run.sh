@@ -9,6 +9,8 @@
 # After bench.py, the API load benchmark runs (skip it with BENCH_SKIP_LOAD=1); `bash bench/run.sh
 # load` runs only that one and updates only its `## API load` section of results.md. Then the chat
 # benchmark (BENCH_SKIP_CHAT=1 skips it; `bash bench/run.sh chat` runs only it, `## Chat` section).
+# Then the server throughput benchmark (BENCH_SKIP_POOL=1 skips it; `bash bench/run.sh pool` runs only
+# it, `## Server throughput` section; BENCH_POOL_BEFORE=/path/to/ocrchat adds a baseline build).
 set -euo pipefail
 
 mode=all
@@ -64,6 +66,30 @@ run_chat() {
 if [ "${1:-}" = chat ]; then
   shift
   run_chat "$@"
+  exit $?
+fi
+
+# --- Server throughput benchmark ------------------------------------------------------------
+# tests/src/bin/poolbench.rs: a 20-page scanned PDF through a real `ocrchat serve` on one core
+# (taskset -c 0, workers=1) and on two (taskset -c 0,1, workers=2): pages/s, the ratio, peak RSS,
+# threads; writes the `## Server throughput` section of results.md. It skips (and the section is
+# left as it is) without ../shared/testdata. Extra arguments go to poolbench (e.g. --model tiny,
+# --env MALLOC_ARENA_MAX=8); BENCH_POOL_BEFORE names another build's binary to measure as well.
+run_pool() {
+  mkdir -p "$work"
+  (cd "$repo" && "${CARGO:-cargo}" build --release -q -p ocrchat -p ocrchat-tests)
+  local section="$work/server_throughput.md" status=0 before=()
+  rm -f "$section"
+  if [ -n "${BENCH_POOL_BEFORE:-}" ]; then before=(--before "$BENCH_POOL_BEFORE"); fi
+  OCRCHAT_SHARED_DIR="$shared" "$repo/target/release/poolbench" --markdown "$section" "${before[@]}" "$@" || status=$?
+  if [ -f "$section" ]; then
+    write_section "Server throughput" "$section"
+  fi
+  return "$status"
+}
+if [ "${1:-}" = pool ]; then
+  shift
+  run_pool "$@"
   exit $?
 fi
 
@@ -171,4 +197,7 @@ if [ "${BENCH_SKIP_LOAD:-0}" != 1 ]; then
 fi
 if [ "${BENCH_SKIP_CHAT:-0}" != 1 ]; then
   run_chat
+fi
+if [ "${BENCH_SKIP_POOL:-0}" != 1 ]; then
+  run_pool
 fi
