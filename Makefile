@@ -16,12 +16,16 @@ run: models web
 
 ## test: lint, then every test (unit, golden, hostile files, wasm == native, exports read by python-docx and
 ## pdftotext, the API against its OpenAPI document with schemathesis, chat with the built-in answerer and
-## through a real llama.cpp server on loopback)
+## through a real llama.cpp server on loopback, every script family through CLI and API, every listed
+## language's model loading)
 test: lint models wasm web
 	@scripts/install-pdf-tools.sh
+	@scripts/install-lang-deps.sh
 	@scripts/local-llm.sh fetch smollm2 >/dev/null
 	@set -eo pipefail; OCRCHAT_TEST_PYTHON="$$(scripts/install-test-deps.sh | tail -n 1)"; export OCRCHAT_TEST_PYTHON; \
 	OCRCHAT_SCHEMATHESIS="$$(scripts/install-schemathesis.sh | tail -n 1)"; export OCRCHAT_SCHEMATHESIS; \
+	OCRCHAT_TEST_TESSDATA_ALL="$$(OCRCHAT_TESSDATA=target/tessdata-all scripts/fetch-tessdata.sh all | tail -n 1)"; \
+	export OCRCHAT_TEST_TESSDATA_ALL; \
 	OCRCHAT_TEST_LLAMACPP=1 OCRCHAT_REQUIRE_ONNXRUNTIME=1 scripts/test.sh
 
 ## lint: rustfmt and clippy with warnings as errors, natively and for the wasm crates on wasm32.
@@ -34,10 +38,13 @@ lint:
 	$(CARGO) clippy -p ocrchat-worker -p ocrchat-app --release --target wasm32-unknown-unknown -- -D warnings
 
 ## models: fetch and verify the OCR models into models/, with .br/.gz beside them for the browser,
-## and the onnxruntime library the native engine prefers
+## the onnxruntime library the native engine prefers, and the Tesseract packs of the default
+## language set (models/tessdata). More packs: `make models LANGS="fra deu"` (or `LANGS=all`;
+## Tesseract pack names, `+` or space separated; `scripts/fetch-tessdata.sh --list` lists them).
 models: onnxruntime
 	@scripts/fetch-models.sh
 	@python3 scripts/web_assets.py --compress-only models
+	@scripts/fetch-tessdata.sh default $(subst +, ,$(LANGS)) >/dev/null
 
 ## onnxruntime: the native engine's faster runtime (pinned PyPI wheel, sha256-checked, cached in
 ## ~/.cache/ocrchat); without it the engine runs on rten

@@ -11,6 +11,8 @@
 # benchmark (BENCH_SKIP_CHAT=1 skips it; `bash bench/run.sh chat` runs only it, `## Chat` section).
 # Then the server throughput benchmark (BENCH_SKIP_POOL=1 skips it; `bash bench/run.sh pool` runs only
 # it, `## Server throughput` section; BENCH_POOL_BEFORE=/path/to/ocrchat adds a baseline build).
+# Then the scripts benchmark (BENCH_SKIP_SCRIPTS=1 skips it; `bash bench/run.sh scripts` runs only it,
+# `## Scripts` section): non-Latin scripts, ocrchat (code and auto) against the tesseract CLI.
 set -euo pipefail
 
 mode=all
@@ -48,6 +50,39 @@ EOF
   echo "bench: $1 section written to bench/results.md"
 }
 
+# Runs CMD (which writes FILE), then puts FILE into results.md as section TITLE — also when CMD
+# failed part-way and wrote what it had; returns CMD's status.
+section_from() {
+  local title="$1" file="$2" status=0
+  shift 2
+  rm -f "$file"
+  "$@" || status=$?
+  if [ -f "$file" ]; then
+    write_section "$title" "$file"
+  fi
+  return "$status"
+}
+
+# --- Scripts benchmark -----------------------------------------------------------------------
+# bench/scripts_bench.py: the shared Cyrillic lines and Sanskrit pages, and the 14 sentences of
+# tests/data/scripts.tsv rendered with pango-view, read by ocrchat (with the language code and
+# with auto) and by the tesseract CLI with the same pack, one thread each; writes the `## Scripts`
+# section of results.md (its dev-item table says "skipped" when ../shared is absent). Uses the
+# release binary as it is (`make bench` has just built it); builds it only when it is missing.
+run_scripts() {
+  mkdir -p "$work"
+  if [ ! -x "$repo/target/release/ocrchat" ]; then
+    (cd "$repo" && "${CARGO:-cargo}" build --release -q -p ocrchat)
+  fi
+  section_from "Scripts" "$work/scripts.md" python3 "$bench/scripts_bench.py" --markdown "$work/scripts.md" \
+    --repo "$repo" --shared "$shared" --bin "$repo/target/release/ocrchat" "$@"
+}
+if [ "${1:-}" = scripts ]; then
+  shift
+  run_scripts "$@"
+  exit $?
+fi
+
 # --- Chat benchmark --------------------------------------------------------------------------
 # tests/src/bin/chatbench.rs: the question set through a real `ocrchat serve` with the built-in
 # answerer, and the LLM path too when OCRCHAT_BENCH_LLM_URL names a running local model
@@ -55,13 +90,8 @@ EOF
 run_chat() {
   mkdir -p "$work"
   (cd "$repo" && "${CARGO:-cargo}" build --release -q -p ocrchat -p ocrchat-tests)
-  local section="$work/chat.md" status=0
-  rm -f "$section"
-  OCRCHAT_SHARED_DIR="$shared" OCRCHAT_BIN="$repo/target/release/ocrchat" "$repo/target/release/chatbench" --markdown "$section" "$@" || status=$?
-  if [ -f "$section" ]; then
-    write_section "Chat" "$section"
-  fi
-  return "$status"
+  section_from "Chat" "$work/chat.md" env OCRCHAT_SHARED_DIR="$shared" OCRCHAT_BIN="$repo/target/release/ocrchat" \
+    "$repo/target/release/chatbench" --markdown "$work/chat.md" "$@"
 }
 if [ "${1:-}" = chat ]; then
   shift
@@ -78,14 +108,10 @@ fi
 run_pool() {
   mkdir -p "$work"
   (cd "$repo" && "${CARGO:-cargo}" build --release -q -p ocrchat -p ocrchat-tests)
-  local section="$work/server_throughput.md" status=0 before=()
-  rm -f "$section"
+  local before=()
   if [ -n "${BENCH_POOL_BEFORE:-}" ]; then before=(--before "$BENCH_POOL_BEFORE"); fi
-  OCRCHAT_SHARED_DIR="$shared" "$repo/target/release/poolbench" --markdown "$section" "${before[@]}" "$@" || status=$?
-  if [ -f "$section" ]; then
-    write_section "Server throughput" "$section"
-  fi
-  return "$status"
+  section_from "Server throughput" "$work/server_throughput.md" env OCRCHAT_SHARED_DIR="$shared" \
+    "$repo/target/release/poolbench" --markdown "$work/server_throughput.md" "${before[@]}" "$@"
 }
 if [ "${1:-}" = pool ]; then
   shift
@@ -200,4 +226,7 @@ if [ "${BENCH_SKIP_CHAT:-0}" != 1 ]; then
 fi
 if [ "${BENCH_SKIP_POOL:-0}" != 1 ]; then
   run_pool
+fi
+if [ "${BENCH_SKIP_SCRIPTS:-0}" != 1 ]; then
+  run_scripts
 fi

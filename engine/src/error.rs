@@ -81,6 +81,18 @@ pub enum EngineError {
         /// Comma-separated list of codes that are supported.
         supported: String,
     },
+    /// The language is known, but the Tesseract packs that read it are not
+    /// installed on this machine.
+    #[error(
+        "language {code:?} needs the Tesseract pack(s) {packs}, which are not installed here; install them with \
+         `make models LANGS={packs}` (scripts/fetch-tessdata.sh {packs})"
+    )]
+    LanguageNotInstalled {
+        /// The code the caller asked for.
+        code: String,
+        /// The missing packs, `+`-joined as `make models LANGS=` takes them.
+        packs: String,
+    },
     /// The inference runtime failed.
     #[error("inference failed in {model}")]
     Inference {
@@ -139,6 +151,7 @@ impl EngineError {
                 | Self::TooManyPages { .. }
                 | Self::PasswordProtected
                 | Self::UnsupportedLanguage { .. }
+                | Self::LanguageNotInstalled { .. }
         )
     }
 

@@ -83,11 +83,21 @@ pub struct LayoutParams {
     /// must not swallow the next word; the exact text of a PDF text layer
     /// turns it on, as `pdftotext` does.
     pub join_hyphens: bool,
+    /// The lines come from a recogniser that segments pages itself
+    /// (Tesseract): they are not cut at wide gaps.
+    pub segmented: bool,
 }
 
 impl Default for LayoutParams {
     fn default() -> Self {
-        Self { merge_gap: 0.3, block_gap: 0.75, column_min_width: 10.0, heading_ratio: 1.4, join_hyphens: false }
+        Self {
+            merge_gap: 0.3,
+            block_gap: 0.75,
+            column_min_width: 10.0,
+            heading_ratio: 1.4,
+            join_hyphens: false,
+            segmented: false,
+        }
     }
 }
 
@@ -657,7 +667,8 @@ fn paragraph_blocks(lines: &[TextLine], unit: &Unit, med_h: f32, p: &LayoutParam
 
 /// Lays out recognised lines into blocks in reading order.
 pub fn layout(recognized: &[RecognizedLine], params: &LayoutParams) -> Vec<Block> {
-    let raw: Vec<TextLine> = split_at_gutters(recognized.iter().map(to_text_line).collect());
+    let lines = recognized.iter().map(to_text_line).collect();
+    let raw: Vec<TextLine> = if params.segmented { lines } else { split_at_gutters(lines) };
     if raw.is_empty() {
         return Vec::new();
     }

@@ -27,6 +27,8 @@
 mod cpu_clock;
 mod decode;
 mod detect;
+#[cfg(not(target_arch = "wasm32"))]
+mod engines;
 mod error;
 mod export;
 mod geometry;
@@ -43,9 +45,13 @@ mod pipeline;
 mod recognize;
 pub mod registry;
 mod runtime;
+#[cfg(all(feature = "tesseract", not(target_arch = "wasm32")))]
+pub mod tesseract;
 
 // The shared types (document model, formats, sniffing, sizes) live in the
 // leaf crate every host uses; the engine re-exports them.
+#[cfg(not(target_arch = "wasm32"))]
+pub use engines::{Engines, LanguageStatus, TESSDATA_DIR};
 pub use head_prune::Charset;
 use ocrchat_core::document;
 pub use ocrchat_core::{
@@ -65,12 +71,15 @@ pub use error::{BoxError, EngineError};
 pub use export::{Original, export};
 pub use geometry::{Point, Quad};
 pub use layout::LayoutParams;
-pub use model::{DetectionModel, Normalization, RecognitionModel, RtenDetector, RtenRecognizer, TextRecognizer};
+pub use model::{
+    DetectionModel, Normalization, PageRead, PageRecognizer, RecognitionModel, RtenDetector, RtenRecognizer,
+    ScriptRouter, TextRecognizer,
+};
 #[cfg(feature = "pdf")]
 pub use pdf::PdfSource;
 #[cfg(feature = "pdf")]
 pub use pdf_text::TextLayer;
-pub use pipeline::{EngineConfig, OcrEngine, PageError, PageReader, Planned, ReadPage};
+pub use pipeline::{EngineConfig, OcrEngine, PageError, PageReader, PageRouting, Planned, ReadPage};
 pub use recognize::{CtcRecognizer, RecParams, RecognizedLine, RecognizedWord};
 pub use registry::ModelSpec;
 

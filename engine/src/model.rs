@@ -75,6 +75,37 @@ pub trait TextRecognizer: Send + Sync {
     fn recognize(&self, page: &RgbImage, lines: &[Quad], params: &RecParams) -> Result<Vec<Option<RecognizedLine>>>;
 }
 
+/// What a [`PageRecognizer`] read from one page.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PageRead {
+    /// The page turned upright, when it had to turn.
+    pub rotated: Option<RgbImage>,
+    /// Clockwise degrees applied to the input.
+    pub rotation: u16,
+    /// Lines in the upright page's pixels, words in reading order.
+    pub lines: Vec<RecognizedLine>,
+    /// The recogniser segmented the page itself (columns apart, one line per
+    /// printed line): layout takes its lines as they are instead of cutting
+    /// them at wide gaps, which split verse numbers off Sanskrit lines.
+    pub segmented: bool,
+}
+
+/// A family that segments and reads a whole page itself (Tesseract), for the
+/// languages the line models do not serve. The pipeline lays out its lines
+/// exactly as it does the line models'.
+pub trait PageRecognizer: Send + Sync {
+    /// Reads `page`, turning it upright first unless `assume_upright`.
+    fn read_page(&self, page: &RgbImage, assume_upright: bool) -> Result<PageRead>;
+}
+
+/// Picks, per page, the reader for the page's script when the line models
+/// do not read that script (`language=auto`): `None` keeps the line models.
+pub trait ScriptRouter: Send + Sync {
+    /// The page recogniser for `page`'s script, if it needs one; `lines` are
+    /// the detector's line regions, longest first (a sample to classify).
+    fn reader_for(&self, page: &RgbImage, lines: &[Quad]) -> Result<Option<std::sync::Arc<dyn PageRecognizer>>>;
+}
+
 /// A CTC line recogniser network: `[N, 3, 48, W]` crops in, `[N, W/8, classes]`
 /// per-frame class probabilities out.
 pub trait RecognitionModel: Send + Sync {

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use ocrchat_engine::{EngineConfig, EngineError, ExportFormat, ModelSize, Original, Runtime, export, registry};
+use ocrchat_engine::{EngineConfig, EngineError, Engines, ExportFormat, ModelSize, Original, Runtime, export};
 
 /// Arguments of `ocrchat ocr`.
 #[derive(Args)]
@@ -57,17 +57,13 @@ pub fn run(args: OcrArgs) -> ExitCode {
     let format = ExportFormat::parse(&args.format).expect("clap validated the format");
     let size = ModelSize::parse(&args.model).expect("clap validated the model");
     let dir = ocrchat::paths::find_models_dir(args.models_dir.as_deref());
-    let installed = ocrchat_engine::installed_models(&dir);
-    let engine = registry::select_model(&args.language, size, &installed).and_then(|spec| {
-        let config = EngineConfig {
-            force_ocr: args.force_ocr,
-            charset: registry::charset_for(&args.language),
-            runtime: Runtime::parse(&args.runtime).expect("clap validated the runtime"),
-            threads: args.threads,
-            ..EngineConfig::default()
-        };
-        ocrchat_engine::load_engine(&dir, &spec, config)
-    });
+    let config = EngineConfig {
+        force_ocr: args.force_ocr,
+        runtime: Runtime::parse(&args.runtime).expect("clap validated the runtime"),
+        threads: args.threads,
+        ..EngineConfig::default()
+    };
+    let engine = Engines::new(&dir, size, config).for_language(&args.language);
     let engine = match engine {
         Ok(e) => e,
         Err(EngineError::ModelsMissing { .. }) => {

@@ -237,6 +237,7 @@ impl From<EngineError> for ApiError {
             EngineError::TooManyPages { .. } => "too_many_pages",
             EngineError::PasswordProtected => "password_protected",
             EngineError::UnsupportedLanguage { .. } => "unsupported_language",
+            EngineError::LanguageNotInstalled { .. } => "language_not_installed",
             _ => return Self::internal(e),
         };
         tracing::info!(code, error = %e, "file refused");
@@ -262,6 +263,7 @@ impl From<OptionError> for ApiError {
             OptionError::MissingTranslateTo => "missing_translate_to",
             OptionError::UnexpectedTranslateTo => "invalid_field",
             OptionError::BadTranslateTo(_) | OptionError::BadLanguage { .. } => "unsupported_language",
+            OptionError::LanguageNotInstalled { .. } => "language_not_installed",
         };
         Self::bad_request(code, e.to_string())
     }

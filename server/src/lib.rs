@@ -8,7 +8,6 @@ pub mod api;
 pub mod auth;
 pub mod blobs;
 pub mod config;
-pub mod engines;
 pub mod error;
 pub mod jobs;
 pub mod llm;

@@ -10,11 +10,11 @@ use tokio::sync::{Notify, Semaphore};
 
 use crate::blobs::BlobStore;
 use crate::config::Config;
-use crate::engines::Engines;
 use crate::llm::{Capabilities, LlmClient, LlmConfig};
 use crate::metrics::Metrics;
 use crate::pool::InferencePool;
 use crate::store::Storage;
+use ocrchat_engine::Engines;
 
 /// Cheap to clone: everything is behind `Arc`.
 #[derive(Clone)]
@@ -172,7 +172,7 @@ impl AppState {
 
     /// What this server can run (for tool/tier/language validation).
     pub fn capabilities(&self) -> Capabilities {
-        Capabilities::new(self.engines.installed(), self.vlm.is_some(), self.llm.is_some())
+        Capabilities::new(&self.engines.languages(), self.vlm.is_some(), self.llm.is_some())
     }
 
     /// Snapshot of the running set.

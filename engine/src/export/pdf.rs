@@ -347,10 +347,16 @@ fn page_content(page: &Page, codes: &CodeMap, wpt: f32, hpt: f32) -> Vec<u8> {
             // word's box with the rest.
             let cjk_next = line.words.get(i + 1).is_some_and(|n| n.text.chars().next().is_some_and(is_cjk))
                 && word.text.chars().last().is_some_and(is_cjk);
-            let text = if i + 1 < n_words && !cjk_next { format!("{} ", word.text) } else { word.text.clone() };
+            // Right-to-left words are drawn in visual order (the space stays
+            // last: extractors join runs into lines by it).
+            let drawn = visual_order(&word.text);
+            let text = if i + 1 < n_words && !cjk_next { format!("{drawn} ") } else { drawn };
             let encoded = codes.encode(&text);
             let n = encoded.len() / 2;
-            let [x0, y0, x1, y1] = word.bbox;
+            // Words take their line's top and bottom: one baseline and size
+            // per line, so extractors keep the line together (Hebrew letters
+            // with descenders moved single words onto lines of their own).
+            let ([x0, _, x1, _], [_, y0, _, y1]) = (word.bbox, line.bbox);
             if n == 0 || x1 <= x0 || y1 <= y0 {
                 continue;
             }
@@ -371,6 +377,46 @@ fn page_content(page: &Page, codes: &CodeMap, wpt: f32, hpt: f32) -> Vec<u8> {
 }
 
 /// Two decimals: smaller streams, same output everywhere.
+/// Strong right-to-left letters: Hebrew, Arabic, Syriac, Thaana, N'Ko and
+/// the Arabic/Hebrew presentation forms.
+fn is_rtl(c: char) -> bool {
+    matches!(c as u32, 0x0590..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF)
+}
+
+/// A word's characters in the order they sit on the page, left to right:
+/// text extractors (pdftotext, viewers' copy) take glyphs of a right-to-left
+/// script drawn left to right as visual order and reverse them, so the
+/// logical-order text of Arabic or Hebrew words is drawn reversed — runs of
+/// other characters inside (digits, Latin) keep their own order, as the
+/// Unicode bidi algorithm lays them out.
+fn visual_order(text: &str) -> String {
+    if !text.chars().any(is_rtl) {
+        return text.to_string();
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut runs: Vec<&[char]> = Vec::new();
+    let mut start = 0;
+    for i in 1..=chars.len() {
+        let boundary =
+            i == chars.len() || (is_rtl(chars[i]) || chars[i] == ' ') != (is_rtl(chars[start]) || chars[start] == ' ');
+        if boundary {
+            runs.push(&chars[start..i]);
+            start = i;
+        }
+    }
+    runs.iter()
+        .rev()
+        .flat_map(|run| {
+            let rtl = run.iter().any(|&c| is_rtl(c) || c == ' ');
+            let mut run = run.to_vec();
+            if rtl {
+                run.reverse();
+            }
+            run
+        })
+        .collect()
+}
+
 fn round(v: f32) -> f32 {
     (v * 100.0).round() / 100.0
 }
@@ -541,6 +587,14 @@ mod tests {
     // The structure checks parse the output with hayro (feature `pdf`).
     #![cfg_attr(not(feature = "pdf"), allow(dead_code))]
     use super::*;
+
+    #[test]
+    fn right_to_left_words_are_drawn_in_visual_order() {
+        assert_eq!(visual_order("ذهب "), " بهذ");
+        assert_eq!(visual_order("abc "), "abc ");
+        assert_eq!(visual_order("סעיף 12"), "12 ףיעס", "digits keep their order");
+        assert_eq!(visual_order(""), "");
+    }
     use crate::document::{Block, Line, Word};
 
     fn word(text: &str, bbox: [u32; 4]) -> Word {

@@ -211,7 +211,7 @@ pub async fn submit(
     )?;
     if options.tier == Tier::Cpu {
         // The model exists for the language (validate checked the code).
-        state.engines.model_for(&options.language)?;
+        state.engines.check(&options.language)?;
     }
 
     // Count pages before any work: parse headers only (images) or the page tree (PDF).

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use crate::error::ApiError;
 use crate::llm::Tier;
-use crate::llm::tools::{LANGUAGES, ToolInfo, catalogue};
+use crate::llm::tools::{ToolInfo, catalogue};
 use crate::state::AppState;
 
 /// Liveness: the process answers.
@@ -63,14 +63,20 @@ pub async fn tools(State(state): State<AppState>) -> Json<ToolList> {
     Json(ToolList { tools: catalogue(&state.capabilities()) })
 }
 
-/// One language and the tiers that read it.
+/// One language, how it is read and the tiers that read it.
 #[derive(Serialize, ToSchema)]
 pub struct LanguageEntry {
-    /// Code to pass as `language`.
+    /// Code to pass as `language` (codes combine with `+`, e.g. `ru+en`).
     pub code: &'static str,
     /// English name.
     pub name: &'static str,
-    /// Tiers that read it on this server.
+    /// Writing system, e.g. `Latin`, `Cyrillic`, `Devanagari`.
+    pub script: &'static str,
+    /// Recogniser family on the cpu tier: `pp-ocrv6` or `tesseract`.
+    pub family: &'static str,
+    /// Whether the cpu tier's model for it is installed on this server.
+    pub installed: bool,
+    /// Tiers that read it on this server now.
     pub tiers: Vec<Tier>,
 }
 
@@ -79,25 +85,36 @@ pub struct LanguageEntry {
 pub struct LanguageList {
     /// `auto` detects the script.
     pub default: &'static str,
-    /// Every accepted code.
+    /// Every known code; `installed: false` ones need their packs installed
+    /// for the cpu tier (the 400 for them names the command).
     pub languages: Vec<LanguageEntry>,
 }
 
 /// List languages.
 #[utoipa::path(get, path = "/api/v1/languages/", tag = "catalogue", responses((status = 200, body = LanguageList)))]
 pub async fn languages(State(state): State<AppState>) -> Json<LanguageList> {
-    let caps = state.capabilities();
-    let languages = LANGUAGES
-        .iter()
-        .filter_map(|&(code, name)| {
+    let vlm = state.capabilities().vlm;
+    let languages = state
+        .engines
+        .languages()
+        .into_iter()
+        .map(|status| {
             let mut tiers = Vec::new();
-            if caps.cpu_languages.contains(&code) {
+            if status.installed {
                 tiers.push(Tier::Cpu);
             }
-            if caps.vlm {
+            if vlm {
                 tiers.push(Tier::Vlm);
             }
-            (!tiers.is_empty()).then_some(LanguageEntry { code, name, tiers })
+            let l = status.language;
+            LanguageEntry {
+                code: l.code,
+                name: l.name,
+                script: l.script,
+                family: status.family.as_str(),
+                installed: status.installed,
+                tiers,
+            }
         })
         .collect();
     Json(LanguageList { default: "auto", languages })

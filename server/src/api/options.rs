@@ -11,7 +11,7 @@
 
 use ocrchat_engine::registry;
 
-use crate::llm::tools::{CpuSupport, LANGUAGES, TOOLS, language_name};
+use crate::llm::tools::{CpuSupport, TOOLS, language_name};
 use crate::llm::{Capabilities, Tier, Tool};
 
 /// A submission's validated options.
@@ -64,6 +64,19 @@ pub enum OptionError {
     /// `translate_to` is not a language code we know.
     #[error("unknown translate_to language {0:?}")]
     BadTranslateTo(String),
+    /// `language` is known, but the Tesseract packs that read it on the cpu
+    /// tier are not installed on this server.
+    #[error(
+        "language {code:?} needs the Tesseract pack(s) {packs}, which are not installed on this server; \
+         the operator installs them with `make models LANGS={packs}` (scripts/fetch-tessdata.sh {packs}), \
+         or use tier=vlm"
+    )]
+    LanguageNotInstalled {
+        /// The value sent.
+        code: String,
+        /// The missing packs, `+`-joined.
+        packs: String,
+    },
     /// `language` is unknown, or the tier cannot read it.
     #[error("unsupported language {code:?} for tier={tier}; supported: {supported}")]
     BadLanguage {
@@ -85,7 +98,7 @@ impl OptionError {
             OptionError::MissingTranslateTo | OptionError::UnexpectedTranslateTo | OptionError::BadTranslateTo(_) => {
                 "translate_to"
             }
-            OptionError::BadLanguage { .. } => "language",
+            OptionError::BadLanguage { .. } | OptionError::LanguageNotInstalled { .. } => "language",
         }
     }
 }
@@ -147,13 +160,28 @@ pub fn validate(
         Some(code) => {
             let canon = registry::canonical_language(code);
             let known = match tier {
-                Tier::Cpu => canon == "auto" || caps.cpu_languages.contains(&canon.as_str()),
+                Tier::Cpu => canon == "auto" || canon.split('+').all(|c| caps.cpu_languages.contains(&c)),
                 Tier::Vlm => canon == "auto" || language_name(&canon).is_some(),
             };
             if !known {
+                if tier == Tier::Cpu {
+                    let missing: Vec<&str> = canon
+                        .split('+')
+                        .filter_map(|c| caps.cpu_not_installed.iter().find(|(code, _)| *code == c).map(|(_, p)| *p))
+                        .collect();
+                    let known_parts = canon.split('+').all(|c| {
+                        caps.cpu_languages.contains(&c) || caps.cpu_not_installed.iter().any(|(k, _)| *k == c)
+                    });
+                    if !missing.is_empty() && known_parts {
+                        return Err(OptionError::LanguageNotInstalled {
+                            code: code.to_string(),
+                            packs: missing.join("+"),
+                        });
+                    }
+                }
                 let supported = match tier {
                     Tier::Cpu => caps.cpu_languages.join(", "),
-                    Tier::Vlm => LANGUAGES.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", "),
+                    Tier::Vlm => registry::languages().iter().map(|l| l.code).collect::<Vec<_>>().join(", "),
                 };
                 return Err(OptionError::BadLanguage {
                     code: code.to_string(),
@@ -172,7 +200,7 @@ mod tests {
     use super::*;
 
     fn caps(vlm: bool, llm: bool) -> Capabilities {
-        Capabilities { vlm, llm, cpu_languages: registry::supported_languages(registry::CATALOG) }
+        Capabilities { vlm, llm, cpu_languages: registry::supported_languages(registry::CATALOG), ..Default::default() }
     }
 
     #[test]

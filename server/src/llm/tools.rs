@@ -8,7 +8,7 @@
 //! text ([`Capabilities::tiers_for`]). The API checks a submission against
 //! this (`api::options`).
 
-use ocrchat_engine::registry;
+use ocrchat_engine::{LanguageStatus, registry};
 use serde::{Deserialize, Serialize};
 
 /// OCR tier of a job.
@@ -156,15 +156,22 @@ pub struct Capabilities {
     pub vlm: bool,
     /// A chat LLM endpoint is configured (chat; `translate` on `cpu`).
     pub llm: bool,
-    /// Canonical codes the installed engine models read
-    /// (`registry::supported_languages(&installed)`).
+    /// Canonical codes the installed engine models read.
     pub cpu_languages: Vec<&'static str>,
+    /// Known codes whose Tesseract packs are not installed, with those packs.
+    pub cpu_not_installed: Vec<(&'static str, &'static str)>,
 }
 
 impl Capabilities {
-    /// What a server with these engine models and endpoints can run.
-    pub fn new(installed: &[registry::ModelSpec], vlm: bool, llm: bool) -> Self {
-        Capabilities { vlm, llm, cpu_languages: registry::supported_languages(installed) }
+    /// What a server with these languages installed and these endpoints can run.
+    pub fn new(languages: &[LanguageStatus], vlm: bool, llm: bool) -> Self {
+        let cpu_languages = languages.iter().filter(|l| l.installed).map(|l| l.language.code).collect();
+        let cpu_not_installed = languages
+            .iter()
+            .filter(|l| !l.installed)
+            .filter_map(|l| Some((l.language.code, l.language.packs?)))
+            .collect();
+        Capabilities { vlm, llm, cpu_languages, cpu_not_installed }
     }
 
     /// Tiers on which `spec` works on this server.
@@ -207,135 +214,18 @@ pub fn catalogue(caps: &Capabilities) -> Vec<ToolInfo> {
         .collect()
 }
 
-/// English name of a canonical language code (what prompts say), if known.
+/// English name of a canonical language code (what prompts say), if known:
+/// the engine's language table is the one list of codes every tier accepts.
 pub fn language_name(code: &str) -> Option<&'static str> {
-    LANGUAGES.iter().find(|(c, _)| *c == code).map(|(_, n)| *n)
+    registry::language(code).map(|l| l.name)
 }
-
-/// Languages a VLM is asked to read or write: ISO 639-1 codes (plus the
-/// engine's `zh-tw` and `sr-latn`), as canonicalised by
-/// `registry::canonical_language`. A code outside this list is refused
-/// rather than passed to the model as an unknown string.
-pub const LANGUAGES: &[(&str, &str)] = &[
-    ("af", "Afrikaans"),
-    ("am", "Amharic"),
-    ("ar", "Arabic"),
-    ("as", "Assamese"),
-    ("az", "Azerbaijani"),
-    ("be", "Belarusian"),
-    ("bg", "Bulgarian"),
-    ("bn", "Bengali"),
-    ("bo", "Tibetan"),
-    ("br", "Breton"),
-    ("bs", "Bosnian"),
-    ("ca", "Catalan"),
-    ("cs", "Czech"),
-    ("cy", "Welsh"),
-    ("da", "Danish"),
-    ("de", "German"),
-    ("el", "Greek"),
-    ("en", "English"),
-    ("eo", "Esperanto"),
-    ("es", "Spanish"),
-    ("et", "Estonian"),
-    ("eu", "Basque"),
-    ("fa", "Persian"),
-    ("fi", "Finnish"),
-    ("fil", "Filipino"),
-    ("fo", "Faroese"),
-    ("fr", "French"),
-    ("fy", "Western Frisian"),
-    ("ga", "Irish"),
-    ("gd", "Scottish Gaelic"),
-    ("gl", "Galician"),
-    ("gu", "Gujarati"),
-    ("ha", "Hausa"),
-    ("he", "Hebrew"),
-    ("hi", "Hindi"),
-    ("hr", "Croatian"),
-    ("ht", "Haitian Creole"),
-    ("hu", "Hungarian"),
-    ("hy", "Armenian"),
-    ("id", "Indonesian"),
-    ("ig", "Igbo"),
-    ("is", "Icelandic"),
-    ("it", "Italian"),
-    ("ja", "Japanese"),
-    ("jv", "Javanese"),
-    ("ka", "Georgian"),
-    ("kk", "Kazakh"),
-    ("km", "Khmer"),
-    ("kn", "Kannada"),
-    ("ko", "Korean"),
-    ("ku", "Kurdish"),
-    ("ky", "Kyrgyz"),
-    ("la", "Latin"),
-    ("lb", "Luxembourgish"),
-    ("lo", "Lao"),
-    ("lt", "Lithuanian"),
-    ("lv", "Latvian"),
-    ("mg", "Malagasy"),
-    ("mi", "Maori"),
-    ("mk", "Macedonian"),
-    ("ml", "Malayalam"),
-    ("mn", "Mongolian"),
-    ("mr", "Marathi"),
-    ("ms", "Malay"),
-    ("mt", "Maltese"),
-    ("my", "Burmese"),
-    ("ne", "Nepali"),
-    ("nl", "Dutch"),
-    ("no", "Norwegian"),
-    ("oc", "Occitan"),
-    ("or", "Odia"),
-    ("pa", "Punjabi"),
-    ("pl", "Polish"),
-    ("ps", "Pashto"),
-    ("pt", "Portuguese"),
-    ("qu", "Quechua"),
-    ("rm", "Romansh"),
-    ("ro", "Romanian"),
-    ("ru", "Russian"),
-    ("rw", "Kinyarwanda"),
-    ("sa", "Sanskrit"),
-    ("sd", "Sindhi"),
-    ("si", "Sinhala"),
-    ("sk", "Slovak"),
-    ("sl", "Slovenian"),
-    ("so", "Somali"),
-    ("sq", "Albanian"),
-    ("sr", "Serbian"),
-    ("sr-latn", "Serbian (Latin script)"),
-    ("sv", "Swedish"),
-    ("sw", "Swahili"),
-    ("ta", "Tamil"),
-    ("te", "Telugu"),
-    ("tg", "Tajik"),
-    ("th", "Thai"),
-    ("ti", "Tigrinya"),
-    ("tk", "Turkmen"),
-    ("tl", "Tagalog"),
-    ("tr", "Turkish"),
-    ("tt", "Tatar"),
-    ("ug", "Uyghur"),
-    ("uk", "Ukrainian"),
-    ("ur", "Urdu"),
-    ("uz", "Uzbek"),
-    ("vi", "Vietnamese"),
-    ("xh", "Xhosa"),
-    ("yi", "Yiddish"),
-    ("yo", "Yoruba"),
-    ("zh", "Chinese (Simplified)"),
-    ("zh-tw", "Chinese (Traditional)"),
-    ("zu", "Zulu"),
-];
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn caps(vlm: bool, llm: bool) -> Capabilities {
-        Capabilities { vlm, llm, cpu_languages: registry::supported_languages(registry::CATALOG) }
+        Capabilities { vlm, llm, cpu_languages: registry::supported_languages(registry::CATALOG), ..Default::default() }
     }
 
     #[test]
@@ -351,13 +241,13 @@ mod tests {
         for s in ["extract-tables", "handwriting-to-text", "translate"] {
             assert!(Tool::from_slug(s).is_some(), "{s} is required by the spec");
         }
-        let mut codes: Vec<_> = LANGUAGES.iter().map(|(c, _)| *c).collect();
-        assert!(codes.windows(2).all(|w| w[0] < w[1]), "LANGUAGES sorted and unique");
+        let mut codes: Vec<_> = registry::languages().iter().map(|l| l.code).collect();
+        assert!(codes.windows(2).all(|w| w[0] < w[1]), "the language table is sorted and unique");
         codes.retain(|c| registry::canonical_language(c) != *c);
         assert!(codes.is_empty(), "codes are canonical: {codes:?}");
         // Every language the engine reads is one a VLM can be asked for too.
         for c in registry::supported_languages(registry::CATALOG) {
-            assert!(language_name(c).is_some(), "{c} missing from LANGUAGES");
+            assert!(language_name(c).is_some(), "{c} missing from the language table");
         }
     }
 
