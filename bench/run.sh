@@ -9,6 +9,8 @@
 # After bench.py, the API load benchmark runs (skip it with BENCH_SKIP_LOAD=1); `bash bench/run.sh
 # load` runs only that one and updates only its `## API load` section of results.md. Then the chat
 # benchmark (BENCH_SKIP_CHAT=1 skips it; `bash bench/run.sh chat` runs only it, `## Chat` section).
+# Then the server throughput benchmark (BENCH_SKIP_POOL=1 skips it; `bash bench/run.sh pool` runs only
+# it, `## Server throughput` section; BENCH_POOL_BEFORE=/path/to/ocrchat adds a baseline build).
 # Then the scripts benchmark (BENCH_SKIP_SCRIPTS=1 skips it; `bash bench/run.sh scripts` runs only it,
 # `## Scripts` section): non-Latin scripts, ocrchat (code and auto) against the tesseract CLI.
 set -euo pipefail
@@ -94,6 +96,26 @@ run_chat() {
 if [ "${1:-}" = chat ]; then
   shift
   run_chat "$@"
+  exit $?
+fi
+
+# --- Server throughput benchmark ------------------------------------------------------------
+# tests/src/bin/poolbench.rs: a 20-page scanned PDF through a real `ocrchat serve` on one core
+# (taskset -c 0, workers=1) and on two (taskset -c 0,1, workers=2): pages/s, the ratio, peak RSS,
+# threads; writes the `## Server throughput` section of results.md. It skips (and the section is
+# left as it is) without ../shared/testdata. Extra arguments go to poolbench (e.g. --model tiny,
+# --env MALLOC_ARENA_MAX=8); BENCH_POOL_BEFORE names another build's binary to measure as well.
+run_pool() {
+  mkdir -p "$work"
+  (cd "$repo" && "${CARGO:-cargo}" build --release -q -p ocrchat -p ocrchat-tests)
+  local before=()
+  if [ -n "${BENCH_POOL_BEFORE:-}" ]; then before=(--before "$BENCH_POOL_BEFORE"); fi
+  section_from "Server throughput" "$work/server_throughput.md" env OCRCHAT_SHARED_DIR="$shared" \
+    "$repo/target/release/poolbench" --markdown "$work/server_throughput.md" "${before[@]}" "$@"
+}
+if [ "${1:-}" = pool ]; then
+  shift
+  run_pool "$@"
   exit $?
 fi
 
@@ -201,6 +223,9 @@ if [ "${BENCH_SKIP_LOAD:-0}" != 1 ]; then
 fi
 if [ "${BENCH_SKIP_CHAT:-0}" != 1 ]; then
   run_chat
+fi
+if [ "${BENCH_SKIP_POOL:-0}" != 1 ]; then
+  run_pool
 fi
 if [ "${BENCH_SKIP_SCRIPTS:-0}" != 1 ]; then
   run_scripts

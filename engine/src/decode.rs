@@ -3,6 +3,7 @@
 //! time (multi-page TIFF pages are decoded on demand, never all at once).
 
 use std::io::Cursor;
+use std::sync::Arc;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, RgbImage};
 
@@ -65,6 +66,20 @@ impl<'a> Source<'a> {
         })
     }
 
+    /// [`Source::open`] over bytes the source shares instead of borrowing:
+    /// a source that can be handed to other threads for as long as they
+    /// need it (the server reads several pages of one file at once on its
+    /// inference pool). A PDF keeps these bytes rather than a copy.
+    pub fn open_shared(bytes: Arc<Vec<u8>>, limits: DecodeLimits) -> Result<Source<'static>> {
+        Ok(match sniff(&bytes)? {
+            #[cfg(feature = "pdf")]
+            InputFormat::Pdf => Source::Pdf(crate::pdf::PdfSource::open_shared(bytes, limits)?),
+            #[cfg(not(feature = "pdf"))]
+            InputFormat::Pdf => return Err(EngineError::NotBuiltIn { what: "PDF input", feature: "pdf" }),
+            _ => Source::Image(ImageSource::open_bytes(Bytes::Shared(bytes), limits)?),
+        })
+    }
+
     /// The sniffed format.
     pub fn format(&self) -> InputFormat {
         match self {
@@ -93,9 +108,27 @@ impl<'a> Source<'a> {
     }
 }
 
+/// The file an [`ImageSource`] decodes from: borrowed from the caller, or
+/// shared with it ([`Source::open_shared`]).
+enum Bytes<'a> {
+    Borrowed(&'a [u8]),
+    Shared(Arc<Vec<u8>>),
+}
+
+impl std::ops::Deref for Bytes<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Borrowed(b) => b,
+            Bytes::Shared(b) => b,
+        }
+    }
+}
+
 /// A decoded-on-demand sequence of raster pages from one image file.
 pub struct ImageSource<'a> {
-    bytes: &'a [u8],
+    bytes: Bytes<'a>,
     format: InputFormat,
     pages: usize,
     limits: DecodeLimits,
@@ -105,6 +138,11 @@ impl<'a> ImageSource<'a> {
     /// Sniffs the file, reads headers and checks every page's declared size.
     /// No pixel data is decoded yet.
     pub fn open(bytes: &'a [u8], limits: DecodeLimits) -> Result<Self> {
+        Self::open_bytes(Bytes::Borrowed(bytes), limits)
+    }
+
+    fn open_bytes(file: Bytes<'a>, limits: DecodeLimits) -> Result<Self> {
+        let bytes: &[u8] = &file;
         let format = sniff(bytes)?;
         let pages = match format {
             InputFormat::Pdf => {
@@ -127,7 +165,7 @@ impl<'a> ImageSource<'a> {
                 1
             }
         };
-        Ok(Self { bytes, format, pages, limits })
+        Ok(Self { bytes: file, format, pages, limits })
     }
 
     /// The sniffed format.
@@ -143,8 +181,8 @@ impl<'a> ImageSource<'a> {
     /// Decodes page `index` to RGB, applying EXIF orientation.
     pub fn page(&self, index: usize) -> Result<RgbImage> {
         match self.format {
-            InputFormat::Tiff => decode_tiff_page(self.bytes, index, self.limits),
-            _ => decode_image(self.bytes, self.format, self.limits),
+            InputFormat::Tiff => decode_tiff_page(&self.bytes, index, self.limits),
+            _ => decode_image(&self.bytes, self.format, self.limits),
         }
     }
 }

@@ -60,7 +60,8 @@ pub use ocrchat_core::{
 };
 #[cfg(all(feature = "onnxruntime", not(target_arch = "wasm32")))]
 pub use onnxruntime::{
-    LIBRARY_VERSION as ONNXRUNTIME_VERSION, OrtDetector, OrtRecognizer, library_path as onnxruntime_library_path,
+    LIBRARY_VERSION as ONNXRUNTIME_VERSION, OrtDetector, OrtRecognizer, SessionSettings,
+    library_path as onnxruntime_library_path,
 };
 pub use runtime::Runtime;
 
@@ -78,7 +79,7 @@ pub use model::{
 pub use pdf::PdfSource;
 #[cfg(feature = "pdf")]
 pub use pdf_text::TextLayer;
-pub use pipeline::{EngineConfig, OcrEngine, PageError, PageReader, PageRouting, ReadPage};
+pub use pipeline::{EngineConfig, OcrEngine, PageError, PageReader, PageRouting, Planned, ReadPage};
 pub use recognize::{CtcRecognizer, RecParams, RecognizedLine, RecognizedWord};
 pub use registry::ModelSpec;
 
@@ -98,14 +99,13 @@ pub fn engine_from_bytes(
     let (det, rec): (Box<dyn DetectionModel>, Box<dyn TextRecognizer>) = match config.runtime {
         #[cfg(all(feature = "onnxruntime", not(target_arch = "wasm32")))]
         Runtime::OnnxRuntime => (
-            Box::new(OrtDetector::from_bytes(&det_name, det_onnx, config.threads, config.sessions)?),
+            Box::new(OrtDetector::from_bytes(&det_name, det_onnx, config.detector_session_settings())?),
             Box::new(CtcRecognizer(OrtRecognizer::with_charset(
                 &rec_name,
                 rec_onnx,
                 dict,
                 config.charset,
-                config.threads,
-                config.sessions,
+                config.session_settings(),
             )?)),
         ),
         _ => (

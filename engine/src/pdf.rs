@@ -37,7 +37,16 @@ pub struct PdfSource {
 impl PdfSource {
     /// Parses the document structure (no page is rendered) and checks the page count.
     pub fn open(bytes: &[u8], limits: DecodeLimits) -> Result<Self> {
-        let pdf = Pdf::new(bytes.to_vec()).map_err(|e| match e {
+        Self::open_data(bytes.to_vec().into(), limits)
+    }
+
+    /// [`PdfSource::open`] keeping the caller's shared bytes instead of a copy.
+    pub fn open_shared(bytes: std::sync::Arc<Vec<u8>>, limits: DecodeLimits) -> Result<Self> {
+        Self::open_data(bytes.into(), limits)
+    }
+
+    fn open_data(data: hayro::hayro_syntax::PdfData, limits: DecodeLimits) -> Result<Self> {
+        let pdf = Pdf::new(data).map_err(|e| match e {
             LoadPdfError::Decryption(_) => EngineError::PasswordProtected,
             LoadPdfError::Invalid => pdf_error("the file is not a readable PDF"),
         })?;

@@ -23,7 +23,7 @@ mod pages;
 #[cfg(feature = "pdf")]
 mod text_layer;
 
-pub use pages::{PageError, PageReader, ReadPage};
+pub use pages::{PageError, PageReader, Planned, ReadPage};
 
 /// All tunables of the pipeline.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -53,6 +53,36 @@ pub struct EngineConfig {
     /// (the server's workers). 0 or 1: callers take turns, and the graph bytes
     /// are not kept after loading (less memory for the CLI).
     pub sessions: usize,
+    /// A long-running server's memory mode (onnxruntime): runs give their
+    /// working memory back when they end instead of keeping it in a
+    /// per-session arena, and at most half of `sessions` (rounded up) run
+    /// the detector at once. Memory then follows the pages in flight, not
+    /// every session's largest page; see `SessionPool::make` for the
+    /// measured cost. Off for one-shot callers (the CLI).
+    pub bounded_memory: bool,
+}
+
+#[cfg(all(feature = "onnxruntime", not(target_arch = "wasm32")))]
+impl EngineConfig {
+    /// How the recogniser's onnxruntime sessions run.
+    pub(crate) fn session_settings(&self) -> crate::onnxruntime::SessionSettings {
+        crate::onnxruntime::SessionSettings {
+            threads: self.threads,
+            sessions: self.sessions,
+            release_memory: self.bounded_memory,
+        }
+    }
+
+    /// How the detector's sessions run: with `bounded_memory`, half as many
+    /// (rounded up). The detector's activations on a 300-dpi page are the
+    /// largest working set of a page (hundreds of MB with the small model),
+    /// and detection is about a quarter of a page's time, so half the
+    /// workers detecting at once keeps up; the others wait for a session
+    /// while recognition, the rest of the page, runs on every worker.
+    pub(crate) fn detector_session_settings(&self) -> crate::onnxruntime::SessionSettings {
+        let sessions = if self.bounded_memory { self.sessions.max(1).div_ceil(2) } else { self.sessions };
+        crate::onnxruntime::SessionSettings { sessions, ..self.session_settings() }
+    }
 }
 
 /// Which pages a page recogniser reads instead of the line models.
@@ -329,29 +359,39 @@ impl OcrEngine {
         PageReader::new(self, source)
     }
 
-    /// One page of an opened source: its text layer when it has a usable one
-    /// (and OCR is not forced), else the rendered page recognised, with the
-    /// upright image the OCR read (`None` for text-layer pages).
-    fn read_page(
+    /// Page `index` from its text layer when `source` is a PDF with a usable
+    /// one (and OCR is not forced); `None`: the page needs [`Self::ocr_page`].
+    /// The sequential half of reading a page: `check` carries what earlier
+    /// pages of the document showed.
+    #[cfg(feature = "pdf")]
+    fn text_layer_or_none(
         &self,
         source: &Source<'_>,
         index: usize,
         check: &mut TextLayerCheck,
-    ) -> Result<(Page, Option<RgbImage>)> {
-        #[cfg(feature = "pdf")]
-        if let Some(page) = self.text_layer_of(source, index, check)? {
-            return Ok((page, None));
-        }
-        #[cfg(not(feature = "pdf"))]
-        let _ = check;
-        // Only this page's pixels are in memory.
+    ) -> Result<Option<Page>> {
+        self.text_layer_of(source, index, check)
+    }
+
+    /// Without PDF input no page has a text layer.
+    #[cfg(not(feature = "pdf"))]
+    fn text_layer_or_none(&self, _: &Source<'_>, _: usize, _: &mut TextLayerCheck) -> Result<Option<Page>> {
+        Ok(None)
+    }
+
+    /// Renders (or decodes) page `index` of `source` and recognises it,
+    /// without looking at a text layer: the half of reading a page that
+    /// [`PageReader::plan`] leaves to its caller, which may run it for
+    /// several pages at once on other threads. Returns the page and the
+    /// upright image the OCR read. Only this page's pixels are in memory.
+    pub fn ocr_page(&self, source: &Source<'_>, index: usize) -> Result<(Page, RgbImage)> {
         let (start, cpu) = (Instant::now(), process_cpu_ms());
         let img = source.page(index)?;
         let cpu_ms = cpu_ms_between(cpu, process_cpu_ms());
         debug!(index, ms = start.elapsed().as_secs_f64() * 1e3, cpu_ms, "stage: decode");
         let mut read = self.read_upright(&img)?;
         let upright = read.rotated.take().unwrap_or(img);
-        Ok((self.page_from_lines(&upright, index, &read), Some(upright)))
+        Ok((self.page_from_lines(&upright, index, &read), upright))
     }
 }
 
@@ -453,6 +493,23 @@ mod tests {
         assert_eq!(left.lines.len(), 4);
         assert_eq!(left.text, "x\nx\nx\nx");
         assert_eq!(page.text, "x\nx\nx\nx\n\nx\nx\nx\nx");
+    }
+
+    #[test]
+    fn a_planned_page_read_on_another_thread_is_the_page_the_iterator_reads() {
+        let engine = fake_engine();
+        let mut png = Vec::new();
+        two_column_page().write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+        let shared = Source::open_shared(std::sync::Arc::new(png.clone()), DecodeLimits::default()).unwrap();
+        let mut reader = engine.pages(&shared);
+        assert!(matches!(reader.plan(), Some(Planned::Ocr(0))), "an image page needs OCR");
+        assert!(reader.plan().is_none());
+        let (page, image) = std::thread::scope(|s| s.spawn(|| engine.ocr_page(&shared, 0)).join().unwrap()).unwrap();
+        assert_eq!(image.dimensions(), (800, 600));
+        let borrowed = Source::open(&png, DecodeLimits::default()).unwrap();
+        let iterated = engine.pages(&borrowed).next().unwrap().unwrap().page;
+        assert_eq!(page, iterated);
+        assert!(engine.pages(&borrowed).skipping(|i| i == 0).plan().is_none(), "skipped pages are not planned");
     }
 
     #[test]

@@ -1,6 +1,9 @@
-//! Running one job: pages are recognised one at a time on blocking threads
-//! (never on the async runtime), each checkpointed in the database, so a job
-//! interrupted by a crash resumes where it stopped. When the last page is in,
+//! Running one job: its pages are recognised on the inference pool
+//! (`pool`: `workers` pages at once across all jobs, never on the async
+//! runtime), several of one job at a time, each checkpointed in the database
+//! as it finishes, so a job interrupted by a crash resumes where it stopped
+//! (the result is assembled by page index, whatever order pages finished in).
+//! At most one page per slot is decoded at a time. When the last page is in,
 //! the document is assembled, the searchable PDF is rendered from the upload
 //! (the only time the page images exist), and the upload is deleted.
 
@@ -9,13 +12,16 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
 
-use ocrchat_engine::{DecodeLimits, Document, EngineError, ExportFormat, OcrEngine, Original, Page, Source, export};
+use ocrchat_engine::{
+    DecodeLimits, Document, EngineError, ExportFormat, OcrEngine, Original, Page, Planned, Source, export,
+};
 use tracing::{info, warn};
 
 use crate::blobs::{BlobError, BlobKind};
 use crate::error::{BoxError, chain, file_error_message};
 use crate::llm::{LlmClient, LlmError, PageRequest, Tier, Tool, page_from_markdown};
 use crate::metrics::OutcomeLabels;
+use crate::pool::{PoolClosed, Slot};
 use crate::state::AppState;
 use crate::store::{Finish, Job, JobStatus, PageRecord, StoreError};
 
@@ -40,6 +46,12 @@ enum JobError {
     Internal(#[source] BoxError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<PoolClosed> for JobError {
+    fn from(e: PoolClosed) -> Self {
+        JobError::Internal(e.into())
+    }
 }
 
 impl From<tokio::task::JoinError> for JobError {
@@ -114,7 +126,7 @@ async fn recognise_pages(state: &AppState, job: &Job) -> Result<(), JobError> {
     let key = job.upload.as_deref().ok_or(JobError::UploadGone)?;
     let local = state.blobs.local(BlobKind::Upload, key, &state.uploads_dir).await.map_err(StoreError::from)?;
     let local = local.ok_or(JobError::UploadGone)?;
-    let bytes = tokio::fs::read(local.path()).await.map_err(JobError::UploadUnreadable)?;
+    let bytes = Arc::new(tokio::fs::read(local.path()).await.map_err(JobError::UploadUnreadable)?);
     drop(local);
     let done: HashSet<i64> = state.store.pages(&job.uuid).await?.iter().map(|p| p.index).collect();
     if done.len() as i64 >= job.page_count {
@@ -125,7 +137,7 @@ async fn recognise_pages(state: &AppState, job: &Job) -> Result<(), JobError> {
         Tier::Vlm => {
             let vlm = state.vlm.clone().ok_or(JobError::NotConfigured("the vlm tier"))?;
             let request = PageRequest { language: job.language.clone(), tool, translate_to: job.translate_to.clone() };
-            vlm_pages(state, job, Arc::new(bytes), &done, &vlm, &request).await
+            vlm_pages(state, job, bytes, &done, &vlm, &request).await
         }
         Tier::Cpu => {
             let engine = state.engines.for_language(&job.language)?;
@@ -140,47 +152,124 @@ async fn recognise_pages(state: &AppState, job: &Job) -> Result<(), JobError> {
             let job2 = job.clone();
             let handle = tokio::runtime::Handle::current();
             tokio::task::spawn_blocking(move || {
-                ocr_pages_blocking(&state2, &job2, &bytes, &done, &engine, translate.as_ref(), &handle)
+                ocr_pages_blocking(&state2, &job2, bytes, &done, &engine, translate.as_ref(), &handle)
             })
             .await?
         }
     }
 }
 
-/// Reads the pages not yet checkpointed with the engine's page driver (it
-/// keeps the document's text-layer check), one inference permit per page.
+/// What one page read on the pool sends back to its job.
+struct PageOutcome {
+    index: usize,
+    page: Result<Page, PageFailure>,
+    seconds: f64,
+}
+
+/// What the job runner waits for next.
+enum Step {
+    /// A page came back from the pool.
+    Finished(PageOutcome),
+    /// A slot is free: decide the next page.
+    Slot(Result<Slot, PoolClosed>),
+}
+
+/// Reads the pages not yet checkpointed. The engine's page driver decides
+/// each page in order on this thread (it keeps the document's text-layer
+/// check; a text-layer page is read here, under a slot); every page that
+/// needs OCR goes to the inference pool with its slot, so a job has as many
+/// pages in flight as slots it gets. Finished pages are translated (when
+/// asked) and checkpointed here as they come back, in whatever order.
 fn ocr_pages_blocking(
     state: &AppState,
     job: &Job,
-    bytes: &[u8],
+    bytes: Arc<Vec<u8>>,
     done: &HashSet<i64>,
     engine: &Arc<OcrEngine>,
     translate: Option<&(LlmClient, String)>,
     handle: &tokio::runtime::Handle,
 ) -> Result<(), JobError> {
-    let source = Source::open(bytes, state.engines.limits())?;
+    let source = Arc::new(Source::open_shared(bytes, state.engines.limits())?);
     let mut pages = engine.pages(&source).skipping(|index| done.contains(&(index as i64)));
+    let (sender, mut finished) = tokio::sync::mpsc::unbounded_channel::<PageOutcome>();
+    let (mut in_flight, mut all_planned) = (0usize, false);
+    // After a storage error no new page starts; the ones in flight are awaited.
+    let mut outcome: Result<(), JobError> = Ok(());
     loop {
-        let permit = handle.block_on(state.inference.acquire()).map_err(|e| JobError::Internal(e.into()))?;
-        let start = Instant::now();
-        // A panic in a decoder or the runtime fails this page, not the server
-        // (the driver has already moved on to the next page).
-        let next = std::panic::catch_unwind(AssertUnwindSafe(|| pages.next()));
-        drop(permit);
-        let (index, page) = match next {
-            Ok(None) => break,
-            Ok(Some(Ok(read))) => (read.page.index, Ok(read.page)),
-            Ok(Some(Err(failed))) => (failed.index, Err(PageFailure::Engine(failed.error))),
-            Err(_) => (pages.position().saturating_sub(1), Err(PageFailure::Panicked)),
+        let plan_more = !all_planned && outcome.is_ok();
+        if !plan_more && in_flight == 0 {
+            break;
+        }
+        let step = handle.block_on(async {
+            tokio::select! {
+                // A finished page is checkpointed before the next one starts.
+                biased;
+                Some(page) = finished.recv(), if in_flight > 0 => Some(Step::Finished(page)),
+                slot = state.pool.slot(), if plan_more => Some(Step::Slot(slot)),
+                else => None,
+            }
+        });
+        let finished_page = match step {
+            // Unreachable (this thread holds a sender); ends the loop rather than spinning.
+            None => return Err(JobError::Internal("a page was lost on the inference pool".into())),
+            Some(Step::Finished(page)) => {
+                in_flight -= 1;
+                page
+            }
+            Some(Step::Slot(slot)) => {
+                let slot = slot?;
+                let start = Instant::now();
+                // A panic in a decoder fails this page, not the server (the
+                // driver has already moved on to the next page).
+                let seconds = || start.elapsed().as_secs_f64();
+                match std::panic::catch_unwind(AssertUnwindSafe(|| pages.plan())) {
+                    Ok(None) => {
+                        all_planned = true;
+                        continue;
+                    }
+                    Ok(Some(Planned::Ocr(index))) => {
+                        in_flight += 1;
+                        let (engine, source, sender) = (Arc::clone(engine), Arc::clone(&source), sender.clone());
+                        state.pool.run(slot, move || {
+                            let start = Instant::now();
+                            let read = std::panic::catch_unwind(AssertUnwindSafe(|| engine.ocr_page(&source, index)));
+                            let page = match read {
+                                // The page image is freed here, on the pool thread that made it.
+                                Ok(Ok((page, _image))) => Ok(page),
+                                Ok(Err(e)) => Err(PageFailure::Engine(e)),
+                                Err(_) => Err(PageFailure::Panicked),
+                            };
+                            let _ = sender.send(PageOutcome { index, page, seconds: start.elapsed().as_secs_f64() });
+                        });
+                        continue;
+                    }
+                    Ok(Some(Planned::Read(Ok(read)))) => {
+                        PageOutcome { index: read.page.index, page: Ok(read.page), seconds: seconds() }
+                    }
+                    Ok(Some(Planned::Read(Err(failed)))) => PageOutcome {
+                        index: failed.index,
+                        page: Err(PageFailure::Engine(failed.error)),
+                        seconds: seconds(),
+                    },
+                    Err(_) => PageOutcome {
+                        index: pages.position().saturating_sub(1),
+                        page: Err(PageFailure::Panicked),
+                        seconds: seconds(),
+                    },
+                }
+            }
         };
-        state.metrics.page_seconds.observe(start.elapsed().as_secs_f64());
-        let page = match (page, translate) {
+        if outcome.is_err() {
+            continue;
+        }
+        state.metrics.page_seconds.observe(finished_page.seconds);
+        let page = match (finished_page.page, translate) {
             (Ok(page), Some((llm, to))) => translate_page(&page, llm, to, handle),
             (page, _) => page,
         };
-        save(state, job, index as i64, page, handle)?;
+        outcome = save(state, job, finished_page.index as i64, page, handle);
     }
-    Ok(())
+    outcome
 }
 
 /// The page's Markdown translated by the chat model, as a page.

@@ -3,6 +3,7 @@
 //! tier, translation, grounded chat). The `ocrchat` binary wraps it with a
 //! CLI (`serve`, `token`, `ocr`).
 
+pub mod alloc;
 pub mod api;
 pub mod auth;
 pub mod blobs;
@@ -14,6 +15,7 @@ pub mod metering;
 pub mod metrics;
 pub mod openapi;
 pub mod paths;
+pub mod pool;
 pub mod queue;
 pub mod serve;
 pub mod state;

@@ -120,6 +120,11 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn serve(config_file: Option<PathBuf>, overrides: Overrides) -> anyhow::Result<()> {
     let config = Config::load(config_file.as_deref(), &overrides).map_err(|e| anyhow::anyhow!("configuration: {e}"))?;
+    // Before the runtime starts its threads (bounded memory; see `alloc`).
+    let tuning = ocrchat::alloc::tune(config.workers);
+    // Debug level: a server that cannot start says so in one stderr line
+    // (tests/cluster.rs); the settings matter only to someone profiling.
+    tracing::debug!(?tuning, "malloc settings");
     runtime()?.block_on(ocrchat::serve::run(config, |addr| {
         // Tests and scripts read the bound address (port 0) from this line.
         let mut out = std::io::stdout().lock();

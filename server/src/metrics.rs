@@ -40,6 +40,11 @@ pub struct Metrics {
     pub page_seconds: Histogram,
     /// Jobs waiting in the queue (updated when scraped).
     pub queue_depth: Gauge,
+    /// Pages being read on the inference pool now.
+    pub inference_busy: Gauge,
+    /// The most pages read on the inference pool at once since start
+    /// (at most `workers`).
+    pub inference_peak: Gauge,
 }
 
 impl Default for Metrics {
@@ -50,12 +55,19 @@ impl Default for Metrics {
         let pages = Family::<OutcomeLabels, Counter>::default();
         let page_seconds = Histogram::new(exponential_buckets(0.05, 2.0, 12));
         let queue_depth = Gauge::default();
+        let (inference_busy, inference_peak) = (Gauge::default(), Gauge::default());
         registry.register("http_requests", "HTTP requests by route and status", requests.clone());
         registry.register("jobs", "Finished OCR jobs", jobs.clone());
         registry.register("pages", "Processed pages", pages.clone());
         registry.register("page_seconds", "Time to recognise one page", page_seconds.clone());
         registry.register("queue_depth", "Jobs waiting in the queue", queue_depth.clone());
-        Self { registry, requests, jobs, pages, page_seconds, queue_depth }
+        registry.register("inference_busy", "Pages being read on the inference pool", inference_busy.clone());
+        registry.register(
+            "inference_peak",
+            "Most pages read on the inference pool at once since start",
+            inference_peak.clone(),
+        );
+        Self { registry, requests, jobs, pages, page_seconds, queue_depth, inference_busy, inference_peak }
     }
 }
 

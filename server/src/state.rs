@@ -12,6 +12,7 @@ use crate::blobs::BlobStore;
 use crate::config::Config;
 use crate::llm::{Capabilities, LlmClient, LlmConfig};
 use crate::metrics::Metrics;
+use crate::pool::InferencePool;
 use crate::store::Storage;
 use ocrchat_engine::Engines;
 
@@ -26,8 +27,8 @@ pub struct AppState {
     pub blobs: Arc<dyn BlobStore>,
     /// OCR engines.
     pub engines: Arc<Engines>,
-    /// Limits pages recognised at once to `config.workers`.
-    pub inference: Arc<Semaphore>,
+    /// Where pages are read: `config.workers` threads, one page each.
+    pub pool: Arc<InferencePool>,
     /// Wakes queue workers when a job is queued.
     pub queue_notify: Arc<Notify>,
     /// Jobs this process is working on (their heartbeat is kept fresh).
@@ -97,13 +98,25 @@ impl AppState {
         let limits = DecodeLimits { max_pixels: config.max_page_pixels, ..DecodeLimits::default() };
         let runtime = Runtime::parse(&config.runtime)
             .with_context(|| format!("runtime must be auto, rten or onnxruntime, not {:?}", config.runtime))?;
-        // `workers` pages run at once: each gets its share of the cores.
+        // `workers` pages run at once on the pool, each on its share of the
+        // cores (one thread each by default: pages scale better than the
+        // operators inside one page), each with a recogniser session of its
+        // own; `bounded_memory`: runs give their working memory back, and half
+        // the workers detect at once (see `EngineConfig::bounded_memory`).
+        let workers = config.workers.max(1);
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let threads = (cores / config.workers.max(1)).max(1);
+        let threads = (cores / workers).max(1);
         let engines = Engines::new(
             models_dir,
             size,
-            EngineConfig { limits, runtime, threads, sessions: config.workers, ..EngineConfig::default() },
+            EngineConfig {
+                limits,
+                runtime,
+                threads,
+                sessions: workers,
+                bounded_memory: true,
+                ..EngineConfig::default()
+            },
         );
         let client = |role: &str, endpoint: Option<LlmConfig>| -> anyhow::Result<Option<LlmClient>> {
             endpoint.map(|e| LlmClient::new(e).with_context(|| format!("configuring the {role} endpoint"))).transpose()
@@ -114,16 +127,19 @@ impl AppState {
         for dir in [&uploads_dir, &results_dir] {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
+        let metrics = Arc::new(Metrics::default());
+        let pool = InferencePool::new(workers, metrics.inference_busy.clone(), metrics.inference_peak.clone())
+            .context("starting the inference pool's threads")?;
         Ok(AppState {
             store,
             blobs,
             engines: Arc::new(engines),
-            inference: Arc::new(Semaphore::new(config.workers.max(1))),
+            pool: Arc::new(pool),
             queue_notify: Arc::new(Notify::new()),
             running: Arc::new(Mutex::new(HashSet::new())),
             inflight: Arc::new(Mutex::new(HashMap::new())),
             submissions: Arc::new(Semaphore::new(config.max_inflight_total.max(1))),
-            metrics: Arc::new(Metrics::default()),
+            metrics,
             worker_id: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
             uploads_dir,
             results_dir,

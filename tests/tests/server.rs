@@ -299,17 +299,20 @@ fn jobs_are_visible_only_to_their_owner_and_revoked_tokens_fail() {
 }
 
 #[test]
-fn large_pdf_is_queued_polled_and_survives_a_crash() {
+/// Two workers: the job's pages are read two at a time on the inference
+/// pool and checkpointed as they finish (in any order); the result is still
+/// every page in order with its text, after a crash mid-job too.
+fn large_pdf_is_queued_polled_read_two_pages_at_a_time_and_survives_a_crash() {
     let Some((png, gt)) = phototest() else { return };
     let tmp = TempDir::new("queue");
-    let env = [("OCRCHAT_MODEL", "tiny"), ("OCRCHAT_WORKERS", "1"), ("OCRCHAT_MAX_INFLIGHT_PER_CALLER", "1")];
+    let env = [("OCRCHAT_MODEL", "tiny"), ("OCRCHAT_WORKERS", "2"), ("OCRCHAT_MAX_INFLIGHT_PER_CALLER", "1")];
     let server = TestServer::start(tmp.path(), &env);
     let token = server.create_token("paid", 100);
-    let pdf = phototest_pdf(12);
+    let pdf = phototest_pdf(16);
 
-    let job = job_json(submit(&server, Some(&token), "twelve.pdf", pdf, &[]));
+    let job = job_json(submit(&server, Some(&token), "sixteen.pdf", pdf, &[]));
     assert!(matches!(job["status"].as_str(), Some("pending" | "processing")), "{}", job["status"]);
-    assert_eq!(job["page_count"], 12);
+    assert_eq!(job["page_count"], 16);
     let uuid = job["uuid"].as_str().unwrap().to_string();
     let path = format!("/api/v1/ocr/{uuid}/");
     // The caller's queued job counts against its in-flight limit of 1.
@@ -330,7 +333,8 @@ fn large_pdf_is_queued_polled_and_survives_a_crash() {
         (j["status"] == "processing" && done >= 2).then_some(done)
     });
     let done_before = progressed.expect("the job progressed while polled");
-    assert!(done_before < 12, "the crash must happen mid-job");
+    assert!(done_before < 16, "the crash must happen mid-job");
+    assert_eq!(inference_peak(&server), 2, "two pages of the one job were read at once, never more");
     assert_eq!(uploads_left(tmp.path()).len(), 1, "the upload is kept until the job finishes");
     server.kill9();
 
@@ -343,20 +347,29 @@ fn large_pdf_is_queued_polled_and_survives_a_crash() {
     .expect("the job finishes after the restart");
     assert_eq!(finished["status"], "done", "{}", finished["error"]);
     assert!(seen.iter().any(|s| s == "processing"), "{seen:?}");
-    assert_eq!(finished["page_count"], 12);
-    assert_eq!(finished["pages_done"], 12, "checkpointed pages were not redone or lost");
+    assert_eq!(finished["page_count"], 16);
+    assert_eq!(finished["pages_done"], 16, "checkpointed pages were not redone or lost");
     let pages = finished["pages"].as_array().unwrap();
-    assert_eq!(pages.len(), 12);
+    assert_eq!(pages.len(), 16);
     for (i, page) in pages.iter().enumerate() {
         assert_eq!(page["index"], i);
         let f1 = bow_f1(page["text"].as_str().unwrap(), &gt);
         assert!(f1 > 0.85, "page {i}: BoW-F1 {f1:.3}");
     }
-    assert_eq!(finished["text"].as_str().unwrap().matches('\u{c}').count(), 11, "form feed between pages");
+    assert_eq!(finished["text"].as_str().unwrap().matches('\u{c}').count(), 15, "form feed between pages");
     assert!(uploads_left(tmp.path()).is_empty(), "{:?}", uploads_left(tmp.path()));
     let pdf = get(&server, Some(&token), &format!("{path}download/?format=pdf"));
     assert_eq!(pdf.status(), 200);
     assert!(pdf.bytes().unwrap().starts_with(b"%PDF-"));
+    assert!(inference_peak(&server) <= 2, "never more pages at once than workers");
+}
+
+/// `ocrchat_inference_peak` from `/metrics`: the most pages read at once.
+fn inference_peak(server: &TestServer) -> i64 {
+    let metrics = get(server, None, "/metrics").text().unwrap();
+    let line =
+        metrics.lines().find(|l| l.starts_with("ocrchat_inference_peak ")).unwrap_or_else(|| panic!("{metrics}"));
+    line.split_whitespace().nth(1).and_then(|v| v.parse::<f64>().ok()).expect("a number") as i64
 }
 
 #[test]

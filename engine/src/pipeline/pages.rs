@@ -2,6 +2,11 @@
 //! in memory at a time, with the document's text-layer check threaded
 //! through (how many born-digital pages were read back against the
 //! recogniser, and whether one did not match) so callers never see it.
+//!
+//! A caller that reads several pages at once (the server's inference pool)
+//! uses [`PageReader::plan`] instead of iterating: the text-layer decisions
+//! stay in page order on the reader, and only the pages that need OCR are
+//! handed out, to be read by [`OcrEngine::ocr_page`] on any thread.
 
 use image::RgbImage;
 
@@ -35,6 +40,16 @@ pub struct ReadPage {
     pub image: Option<RgbImage>,
     /// Pages in the source (the page is `page.index + 1` of them).
     pub total: usize,
+}
+
+/// The next step of a document, from [`PageReader::plan`].
+pub enum Planned {
+    /// The page is read already (from its text layer), or failed.
+    Read(Result<ReadPage, PageError>),
+    /// Page `index` needs OCR: [`OcrEngine::ocr_page`], on any thread and in
+    /// any order relative to the other pages (the check of later pages does
+    /// not depend on OCR results).
+    Ocr(usize),
 }
 
 /// A page that could not be read.
@@ -88,22 +103,11 @@ impl<'r, 'a> PageReader<'r, 'a> {
         self.source.page_count()
     }
 
-    fn read(&mut self, index: usize) -> Result<ReadPage, EngineError> {
-        let (page, upright) = self.engine.read_page(self.source, index, &mut self.check)?;
-        let image = match (self.images, upright) {
-            (false, _) => None,
-            (true, Some(img)) => Some(img),
-            // Text-layer pages were not rasterised for OCR; render them for the view.
-            (true, None) => Some(self.source.page(index)?),
-        };
-        Ok(ReadPage { page, image, total: self.total() })
-    }
-}
-
-impl Iterator for PageReader<'_, '_> {
-    type Item = Result<ReadPage, PageError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+    /// The next page not skipped, decided in page order: read from its text
+    /// layer (the document's check advances), or handed out for OCR. `None`
+    /// after the last page. The index advances before the page is looked at,
+    /// so after a panic in here `position() - 1` is the page that panicked.
+    pub fn plan(&mut self) -> Option<Planned> {
         let total = self.total();
         while self.next < total && self.skip.as_ref().is_some_and(|done| done(self.next)) {
             self.next += 1;
@@ -113,6 +117,35 @@ impl Iterator for PageReader<'_, '_> {
         }
         let index = self.next;
         self.next += 1;
-        Some(self.read(index).map_err(|error| PageError { index, error }))
+        let failed = |error| PageError { index, error };
+        Some(match self.engine.text_layer_or_none(self.source, index, &mut self.check) {
+            Ok(Some(page)) => Planned::Read(self.text_layer_page(page).map_err(failed)),
+            Ok(None) => Planned::Ocr(index),
+            Err(error) => Planned::Read(Err(failed(error))),
+        })
+    }
+
+    /// A page read from its text layer, with its rendered image when asked
+    /// for (text-layer pages are not rasterised for OCR; the view needs one).
+    fn text_layer_page(&self, page: Page) -> Result<ReadPage, EngineError> {
+        let image = if self.images { Some(self.source.page(page.index)?) } else { None };
+        Ok(ReadPage { page, image, total: self.total() })
+    }
+
+    /// Page `index` recognised here, on the caller's thread.
+    fn ocr(&self, index: usize) -> Result<ReadPage, PageError> {
+        let (page, upright) = self.engine.ocr_page(self.source, index).map_err(|error| PageError { index, error })?;
+        Ok(ReadPage { page, image: self.images.then_some(upright), total: self.total() })
+    }
+}
+
+impl Iterator for PageReader<'_, '_> {
+    type Item = Result<ReadPage, PageError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        Some(match self.plan()? {
+            Planned::Read(read) => read,
+            Planned::Ocr(index) => self.ocr(index),
+        })
     }
 }
