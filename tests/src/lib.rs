@@ -136,6 +136,30 @@ pub fn bow_f1(hyp: &str, gt: &str) -> f64 {
     if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
 }
 
+/// The checkout a benchmark ran on, for its section header: `commit abc1234`
+/// (with ` (modified)` when tracked files differ), or "not a git checkout".
+pub fn commit() -> String {
+    let out =
+        std::process::Command::new("git").args(["rev-parse", "--short", "HEAD"]).current_dir(workspace_root()).output();
+    let dirty = std::process::Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=no"])
+        .current_dir(workspace_root())
+        .output()
+        .is_ok_and(|o| !o.stdout.is_empty());
+    match out {
+        Ok(o) if o.status.success() => {
+            format!("commit {}{}", String::from_utf8_lossy(&o.stdout).trim(), if dirty { " (modified)" } else { "" })
+        }
+        _ => "not a git checkout".into(),
+    }
+}
+
+/// Now, as a section header says it (`2026-12-01 04:30 UTC`).
+pub fn utc_now() -> String {
+    let out = std::process::Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]).output();
+    out.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ocrchat_tests::server::TempDir;
-use ocrchat_tests::{models_dir, testdata_dir, workspace_root};
+use ocrchat_tests::{commit, models_dir, testdata_dir, utc_now};
 use tokio::sync::Semaphore;
 
 /// Command-line settings (`--key value`).
@@ -552,26 +552,6 @@ fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_default()
-}
-
-fn commit() -> String {
-    let out = Command::new("git").args(["rev-parse", "--short", "HEAD"]).current_dir(workspace_root()).output();
-    let dirty = Command::new("git")
-        .args(["status", "--porcelain", "--untracked-files=no"])
-        .current_dir(workspace_root())
-        .output()
-        .is_ok_and(|o| !o.stdout.is_empty());
-    match out {
-        Ok(o) if o.status.success() => {
-            format!("commit {}{}", String::from_utf8_lossy(&o.stdout).trim(), if dirty { " (modified)" } else { "" })
-        }
-        _ => "not a git checkout".into(),
-    }
-}
-
-fn utc_now() -> String {
-    let out = Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]).output();
-    out.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default()
 }
 
 fn main() -> ExitCode {

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use ocrchat_tests::pdfgen::scanned_jpeg_pdf;
 use ocrchat_tests::server::TempDir;
-use ocrchat_tests::{cer, models_dir, norm, testdata_dir, workspace_root};
+use ocrchat_tests::{cer, commit, models_dir, norm, testdata_dir, utc_now, workspace_root};
 use reqwest::blocking::{Client, multipart};
 use serde_json::Value;
 
@@ -452,19 +452,6 @@ fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_default()
-}
-
-fn commit() -> String {
-    let out = Command::new("git").args(["rev-parse", "--short", "HEAD"]).current_dir(workspace_root()).output();
-    out.ok().filter(|o| o.status.success()).map_or_else(
-        || "not a git checkout".into(),
-        |o| format!("commit {}", String::from_utf8_lossy(&o.stdout).trim()),
-    )
-}
-
-fn utc_now() -> String {
-    let out = Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]).output();
-    out.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default()
 }
 
 fn main() -> ExitCode {
