@@ -154,6 +154,14 @@ pub fn commit() -> String {
     }
 }
 
+/// The 1/5/15-minute load averages (`/proc/loadavg`), empty where there is none:
+/// benchmarks print them so a contended run reads as one.
+pub fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
 /// Now, as a section header says it (`2026-12-01 04:30 UTC`).
 pub fn utc_now() -> String {
     let out = std::process::Command::new("date").args(["-u", "+%Y-%m-%d %H:%M UTC"]).output();

@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ocrchat_tests::server::TempDir;
-use ocrchat_tests::{commit, models_dir, testdata_dir, utc_now};
+use ocrchat_tests::{commit, loadavg, models_dir, testdata_dir, utc_now};
 use tokio::sync::Semaphore;
 
 /// Command-line settings (`--key value`).
@@ -546,12 +546,6 @@ fn markdown(reports: &[Report], skipped: Option<&str>) -> String {
 
 fn secs(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64())
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
 }
 
 fn main() -> ExitCode {

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use ocrchat_tests::pdfgen::scanned_jpeg_pdf;
 use ocrchat_tests::server::TempDir;
-use ocrchat_tests::{cer, commit, models_dir, norm, testdata_dir, utc_now, workspace_root};
+use ocrchat_tests::{cer, commit, loadavg, models_dir, norm, testdata_dir, utc_now, workspace_root};
 use reqwest::blocking::{Client, multipart};
 use serde_json::Value;
 
@@ -446,12 +446,6 @@ fn markdown(runs: &[Run], args: &Args, input_bytes: usize, meta: &str) -> String
     }
     out.push(String::new());
     out.join("\n")
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
 }
 
 fn main() -> ExitCode {
