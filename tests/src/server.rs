@@ -11,6 +11,22 @@ use std::time::{Duration, Instant};
 
 use crate::{models_dir, workspace_root};
 
+/// The `http://127.0.0.1:PORT` a spawned `ocrchat serve` (stdout piped)
+/// prints once it listens, or `None` when it does not within `timeout`. The
+/// rest of its stdout is drained in the background.
+pub fn listening_address(child: &mut Child, timeout: Duration) -> Option<String> {
+    let stdout = child.stdout.take().expect("ocrchat serve's stdout is piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(addr) = line.strip_prefix("listening on ") {
+                let _ = tx.send(addr.trim().to_string());
+            }
+        }
+    });
+    rx.recv_timeout(timeout).ok()
+}
+
 /// The `ocrchat` binary under test.
 pub fn ocrchat_bin() -> PathBuf {
     if let Some(bin) = std::env::var_os("OCRCHAT_BIN") {
@@ -89,18 +105,9 @@ impl TestServer {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().expect("spawn ocrchat serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("listening on ") {
-                    let _ = tx.send(addr.trim().to_string());
-                }
-            }
-        });
-        let base = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(base) => base,
-            Err(_) => {
+        let base = match listening_address(&mut child, Duration::from_secs(60)) {
+            Some(base) => base,
+            None => {
                 let _ = child.kill();
                 panic!("ocrchat serve did not start within 60 s: {:?}", child.wait());
             }

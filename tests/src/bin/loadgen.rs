@@ -25,14 +25,13 @@
 #![allow(clippy::print_stdout)] // a command-line tool: stdout is its report
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ocrchat_tests::server::TempDir;
+use ocrchat_tests::server::{TempDir, listening_address};
 use ocrchat_tests::{commit, loadavg, models_dir, testdata_dir, utc_now};
 use tokio::sync::Semaphore;
 
@@ -190,19 +189,9 @@ fn start_server(data_dir: &Path, env: &[(String, String)]) -> Result<Server, Str
         cmd.env(k, v);
     }
     let mut child = cmd.spawn().map_err(|e| format!("spawn {}: {e}", ocrchat_bin().display()))?;
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(addr) = line.strip_prefix("listening on ") {
-                let _ = tx.send(addr.trim().to_string());
-            }
-        }
-    });
+    let base = listening_address(&mut child, Duration::from_secs(120));
     let mut server = Server { child, base: String::new(), log };
-    server.base = rx
-        .recv_timeout(Duration::from_secs(120))
-        .map_err(|_| "ocrchat serve did not start within 120 s".to_string())?;
+    server.base = base.ok_or("ocrchat serve did not start within 120 s")?;
     Ok(server)
 }
 

@@ -18,7 +18,6 @@
 
 #![allow(clippy::print_stdout)] // a command-line tool: stdout is its report
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ocrchat_tests::pdfgen::scanned_jpeg_pdf;
-use ocrchat_tests::server::TempDir;
+use ocrchat_tests::server::{TempDir, listening_address};
 use ocrchat_tests::{cer, commit, loadavg, models_dir, norm, testdata_dir, utc_now, workspace_root};
 use reqwest::blocking::{Client, multipart};
 use serde_json::Value;
@@ -149,17 +148,9 @@ fn start_server(bin: &Path, cpus: &str, data_dir: &Path, env: &[(String, String)
         cmd.env(k, v);
     }
     let mut child = cmd.spawn().map_err(|e| format!("spawn {}: {e}", bin.display()))?;
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(addr) = line.strip_prefix("listening on ") {
-                let _ = tx.send(addr.trim().to_string());
-            }
-        }
-    });
+    let base = listening_address(&mut child, Duration::from_secs(120));
     let mut server = Server { child, base: String::new() };
-    server.base = rx.recv_timeout(Duration::from_secs(120)).map_err(|_| "ocrchat serve did not start".to_string())?;
+    server.base = base.ok_or("ocrchat serve did not start")?;
     Ok(server)
 }
 
