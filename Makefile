@@ -43,8 +43,8 @@ lint:
 ## Tesseract pack names, `+` or space separated; `scripts/fetch-tessdata.sh --list` lists them).
 models: onnxruntime
 	@scripts/fetch-models.sh
-	@python3 scripts/web_assets.py --compress-only models
 	@scripts/fetch-tessdata.sh default $(subst +, ,$(LANGS)) >/dev/null
+	@python3 scripts/web_assets.py --compress-only models
 
 ## onnxruntime: the native engine's faster runtime (pinned PyPI wheel, sha256-checked, cached in
 ## ~/.cache/ocrchat); without it the engine runs on rten

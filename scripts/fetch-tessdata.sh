@@ -17,6 +17,12 @@
 # root); script packs keep Tesseract's layout, e.g. script/Cyrillic ->
 # models/tessdata/script/Cyrillic.traineddata, so `-l script/Cyrillic` works.
 # The last line of stdout is the tessdata directory's absolute path.
+#
+# For the browser worker it also installs tesseract-wasm (npm, pinned below
+# with the sha256 of its tarball; cached in ~/.cache/ocrchat/npm/) into
+# <tessdata>/wasm/, and writes <tessdata>/manifest.json: every installed pack
+# and wasm file with its sha256, which the worker checks what it downloads
+# against and the server serves as immutable when asked by that sha256.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -32,6 +38,12 @@ cache="${OCRCHAT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ocrchat}/debs/tessda
 # Korean; Syriac and Thaana because right-to-left support names them; osd for
 # `language=auto`. Chinese/Japanese are read by PP-OCRv6, so chi_sim/jpn are opt-in.
 DEFAULT_PACKS="osd eng rus ell ara heb hin san ben tam tel kan tha kor syr div"
+
+# Tesseract 5.3.0 compiled to wasm (BSD-2-Clause), for the browser worker.
+TESSERACT_WASM_VERSION="0.11.0"
+TESSERACT_WASM_SHA256="0d1b399a55028330a3779c331725993ad727db219b9112a899e7bf215ca55014"
+TESSERACT_WASM_FILES="lib.js tesseract-core.wasm tesseract-core-fallback.wasm"
+npm_cache="${OCRCHAT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/ocrchat}/npm"
 
 log() { echo "tessdata: $*" >&2; }
 die() { local code="$1"; shift; log "$*"; exit "$code"; }
@@ -72,6 +84,64 @@ ensure_libtesseract() {
   else
     log "warning: libtesseract.so.5 not found; native Tesseract needs: apt-get install --no-install-recommends libtesseract5"
   fi
+}
+
+# tesseract-wasm's dist files into $dest/wasm (npm pack: the tarball only,
+# no install scripts run). Without npm the browser offers PP-OCR's languages only.
+install_wasm() {
+  local tgz="$npm_cache/tesseract-wasm-$TESSERACT_WASM_VERSION.tgz" f ok=1
+  for f in $TESSERACT_WASM_FILES; do [ -f "$dest/wasm/$f" ] || ok=0; done
+  [ -f "$dest/wasm/VERSION" ] && [ "$(cat "$dest/wasm/VERSION")" = "$TESSERACT_WASM_VERSION" ] || ok=0
+  [ "$ok" -eq 0 ] || return 0
+  if ! sha_ok "$TESSERACT_WASM_SHA256" "$tgz"; then
+    command -v npm >/dev/null 2>&1 || { log "warning: npm not found; the browser will not read Tesseract languages"; return 0; }
+    mkdir -p "$npm_cache"
+    rm -f "$tgz"
+    (cd "$npm_cache" && npm pack --silent "tesseract-wasm@$TESSERACT_WASM_VERSION" >/dev/null) \
+      || die 1 "npm pack tesseract-wasm@$TESSERACT_WASM_VERSION failed"
+    sha_ok "$TESSERACT_WASM_SHA256" "$tgz" || die 1 "sha256 mismatch for $tgz (expected $TESSERACT_WASM_SHA256)"
+  fi
+  rm -rf "$dest/wasm.tmp" && mkdir -p "$dest/wasm.tmp"
+  for f in $TESSERACT_WASM_FILES; do tar -xzf "$tgz" -O "package/dist/$f" >"$dest/wasm.tmp/$f"; done
+  tar -xzf "$tgz" -O package/LICENSE.md >"$dest/wasm.tmp/LICENSE.md"
+  echo "$TESSERACT_WASM_VERSION" >"$dest/wasm.tmp/VERSION"
+  rm -rf "$dest/wasm" && mv "$dest/wasm.tmp" "$dest/wasm"
+  log "installed tesseract-wasm $TESSERACT_WASM_VERSION"
+}
+
+# $dest/manifest.json: the packs present (sha256 from the lock: each was
+# checked against it when installed) and the wasm files. Paths are relative
+# to the manifest.
+write_manifest() {
+  local p first=1 tmp_manifest="$dest/.manifest.json.tmp"
+  {
+    echo '{'
+    echo '  "packs": ['
+    for p in "${!entry[@]}"; do echo "$p"; done | LC_ALL=C sort | while read -r p; do
+      [ -f "$dest/$p.traineddata" ] || continue
+      read -r _ _ _ tsha <<<"${entry[$p]}"
+      [ "$first" -eq 1 ] || echo ','
+      first=0
+      printf '    {"pack": "%s", "file": "%s.traineddata", "sha256": "%s", "bytes": %s}' \
+        "$p" "$p" "$tsha" "$(stat -c %s "$dest/$p.traineddata")"
+    done
+    echo
+    echo '  ],'
+    echo '  "wasm": ['
+    first=1
+    if [ -f "$dest/wasm/VERSION" ]; then
+      for f in $TESSERACT_WASM_FILES; do
+        [ "$first" -eq 1 ] || echo ','
+        first=0
+        printf '    {"name": "%s", "file": "wasm/%s", "sha256": "%s", "version": "%s"}' \
+          "$f" "$f" "$(sha256sum "$dest/wasm/$f" | cut -d' ' -f1)" "$(cat "$dest/wasm/VERSION")"
+      done
+      echo
+    fi
+    echo '  ]'
+    echo '}'
+  } >"$tmp_manifest"
+  mv "$tmp_manifest" "$dest/manifest.json"
 }
 
 # --relock: pin every Tesseract model package the apt index offers. Model
@@ -153,6 +223,8 @@ for p in "${want[@]}"; do
   sha_ok "$dsha" "$deb" || { rm -f "$deb"; specs+=("$pkg=$ver"); }
 done
 if [ "${#todo[@]}" -eq 0 ]; then
+  install_wasm
+  write_manifest
   log "up to date (${#want[@]} packs) in $dest"
   echo "$dest"
   exit 0
@@ -178,5 +250,7 @@ for p in "${todo[@]}"; do
   mv "$tmp" "$out"
   log "installed $p"
 done
+install_wasm
+write_manifest
 log "${#todo[@]} installed, $(( ${#want[@]} - ${#todo[@]} )) already in place, in $dest"
 echo "$dest"

@@ -8,7 +8,7 @@ use js_sys::ArrayBuffer;
 use leptos::prelude::*;
 use ocrchat_core::ModelSize;
 use ocrchat_core::sniff::SNIFF_BYTES;
-use ocrchat_worker::protocol::{Request, Response};
+use ocrchat_worker::protocol::{LanguageChoice, Request, Response};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
@@ -38,8 +38,8 @@ pub struct AppState {
     pub jobs: RwSignal<Vec<JobSignal>>,
     /// Model state.
     pub model: RwSignal<ModelState>,
-    /// Languages the loaded model reads.
-    pub languages: RwSignal<Vec<String>>,
+    /// Languages the worker reads (the model's and the Tesseract packs the server offers).
+    pub languages: RwSignal<Vec<LanguageChoice>>,
     /// Selected language (`auto` or a code).
     pub language: RwSignal<String>,
     /// Selected tier.
@@ -180,7 +180,8 @@ impl AppState {
         }
         WORKERS.with(|w| w.borrow_mut().owner.insert(id, build));
         // Transferred to the worker: the bytes never touch the network.
-        send(&Request::Ocr { job: id, name: file.name() }, Some(buf));
+        let language = self.language.get_untracked();
+        send(&Request::Ocr { job: id, name: file.name(), language }, Some(buf));
     }
 
     async fn ocr_on_server(&self, job: JobSignal, file: web_sys::File) {
@@ -242,6 +243,10 @@ impl AppState {
             Response::Opened { job, pages, .. } => {
                 if let Some(j) = self.job(job) {
                     j.update(|j| {
+                        // A file is opened again when the worker fetched a
+                        // Tesseract pack mid-file: its pages come afresh.
+                        j.pages.clear();
+                        j.pages_done = 0;
                         j.pages_total = pages;
                         j.phase = Phase::Running;
                     });

@@ -12,22 +12,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::registry::{self, Family, Language, Plan};
+pub use crate::registry::LanguageStatus;
+use crate::registry::{self, Plan, TESSDATA_DIR};
 use crate::{Charset, EngineConfig, EngineError, ModelSize, ModelSpec, OcrEngine};
-
-/// Where Tesseract packs live under the models directory.
-pub const TESSDATA_DIR: &str = "tessdata";
-
-/// A language and whether this machine can read it now.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LanguageStatus {
-    /// The table's entry.
-    pub language: &'static Language,
-    /// The family that reads it.
-    pub family: Family,
-    /// Its model (PP-OCR) or packs (Tesseract) are installed.
-    pub installed: bool,
-}
 
 /// Lazily loaded engines for the models under one directory.
 pub struct Engines {
@@ -56,7 +43,9 @@ impl Engines {
             base: Mutex::new(HashMap::new()),
             by_language: Mutex::new(HashMap::new()),
             #[cfg(feature = "tesseract")]
-            tesseract: Arc::new(crate::tesseract::Readers::new(&dir.join(TESSDATA_DIR))),
+            tesseract: Arc::new(crate::tesseract::Readers::new(Arc::new(crate::tesseract::Tessdata::new(
+                &dir.join(TESSDATA_DIR),
+            )))),
         }
     }
 
@@ -85,18 +74,7 @@ impl Engines {
 
     /// Every known language, its family and whether it can be read here.
     pub fn languages(&self) -> Vec<LanguageStatus> {
-        let pp = registry::supported_languages(&self.installed);
-        registry::languages()
-            .iter()
-            .filter_map(|language| {
-                let family = registry::family_of(language.code)?;
-                let installed = match family {
-                    Family::PpOcr => pp.contains(&language.code),
-                    Family::Tesseract => language.packs.is_some_and(|p| self.packs_installed(p)),
-                };
-                Some(LanguageStatus { language, family, installed })
-            })
-            .collect()
+        registry::language_statuses(&registry::supported_languages(&self.installed), |p| self.packs_installed(p))
     }
 
     /// How `language` would be read, checking its code and that what reads
@@ -142,43 +120,28 @@ impl Engines {
         if let Some(engine) = lock(&self.by_language).get(&code) {
             return Ok(Arc::clone(engine));
         }
-        let engine = match self.check(&code)? {
-            Plan::Lines => {
-                let base = self.base_engine(&code)?;
-                self.with_auto_routing(&code, base)
-            }
-            Plan::Tesseract(packs) => self.tesseract_engine(&packs)?,
-        };
+        let plan = self.check(&code)?;
+        // Tesseract codes carry a PP-OCR engine's models only for what the
+        // pipeline shares (the PDF text-layer check), loading none of their own.
+        let base = self.base_engine(if matches!(plan, Plan::Lines) { &code } else { "auto" })?;
+        let engine = self.routed(&code, &plan, base)?;
         lock(&self.by_language).insert(code, Arc::clone(&engine));
         Ok(engine)
     }
 
-    /// `auto` routes pages in scripts PP-OCR does not read to Tesseract, when
-    /// candidate packs are installed; other codes keep the base engine.
-    fn with_auto_routing(&self, code: &str, base: Arc<OcrEngine>) -> Arc<OcrEngine> {
+    /// `base` with the page routing `code` needs (see
+    /// [`crate::tesseract::routing_for`]): Tesseract for its codes, the
+    /// script trial for `auto`; other codes keep `base`.
+    fn routed(&self, code: &str, plan: &Plan, base: Arc<OcrEngine>) -> Result<Arc<OcrEngine>, EngineError> {
         #[cfg(feature = "tesseract")]
-        if code == "auto" && self.tesseract.routing_available() {
-            let router: Arc<dyn crate::ScriptRouter> = Arc::clone(&self.tesseract) as _;
-            return Arc::new(base.with_routing(crate::PageRouting::ByScript(router)));
-        }
-        let _ = code;
-        base
-    }
-
-    /// An engine whose every page Tesseract reads with `packs`. It carries a
-    /// PP-OCR engine's models only for what the pipeline shares (the PDF
-    /// text-layer check), loading none of its own.
-    fn tesseract_engine(&self, packs: &str) -> Result<Arc<OcrEngine>, EngineError> {
-        #[cfg(feature = "tesseract")]
-        {
-            let reader = self.tesseract.reader(packs)?;
-            let base = self.base_engine("auto")?;
-            Ok(Arc::new(base.with_routing(crate::PageRouting::Always(reader))))
+        if let Some(routing) = crate::tesseract::routing_for(code, plan, &self.tesseract)? {
+            return Ok(Arc::new(base.with_routing(routing)));
         }
         #[cfg(not(feature = "tesseract"))]
-        {
-            let _ = packs;
-            Err(EngineError::NotBuiltIn { what: "Tesseract", feature: "tesseract" })
+        if matches!(plan, Plan::Tesseract(_)) {
+            return Err(EngineError::NotBuiltIn { what: "Tesseract", feature: "tesseract" });
         }
+        let _ = (code, plan);
+        Ok(base)
     }
 }

@@ -93,6 +93,13 @@ pub enum EngineError {
         /// The missing packs, `+`-joined as `make models LANGS=` takes them.
         packs: String,
     },
+    /// A host that loads Tesseract packs on demand (the browser worker) has
+    /// not fetched `pack` yet: it fetches it and reads the file again.
+    #[error("the Tesseract pack {pack} is not loaded yet")]
+    PackNotLoaded {
+        /// The pack's Tesseract name (`rus`).
+        pack: String,
+    },
     /// The inference runtime failed.
     #[error("inference failed in {model}")]
     Inference {

@@ -45,13 +45,13 @@ mod pipeline;
 mod recognize;
 pub mod registry;
 mod runtime;
-#[cfg(all(feature = "tesseract", not(target_arch = "wasm32")))]
+#[cfg(feature = "tesseract")]
 pub mod tesseract;
 
 // The shared types (document model, formats, sniffing, sizes) live in the
 // leaf crate every host uses; the engine re-exports them.
 #[cfg(not(target_arch = "wasm32"))]
-pub use engines::{Engines, LanguageStatus, TESSDATA_DIR};
+pub use engines::{Engines, LanguageStatus};
 pub use head_prune::Charset;
 use ocrchat_core::document;
 pub use ocrchat_core::{

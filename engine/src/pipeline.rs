@@ -248,6 +248,12 @@ impl OcrEngine {
             let (coverage, confidence) = (coverage(&read.lines, &regions), weighted_confidence(&read.lines));
             debug!(coverage, confidence, "line models' reading");
             if coverage < SCRIPT_CHECK_COVERAGE || confidence < SCRIPT_CHECK_CONFIDENCE {
+                // The line models turned the page, but for a script they do
+                // not read that turn is a guess (tiny flipped an upright
+                // Arabic line): the trial samples the page as given.
+                if read.rotation != 0 {
+                    regions = self.detect(page)?.into_iter().map(|r| r.quad).collect();
+                }
                 regions.sort_by(|a, b| aspect(b).total_cmp(&aspect(a)));
                 if let Some(reader) = router.reader_for(page, &regions)? {
                     return Self::read_with(reader.as_ref(), page, self.config.assume_upright);

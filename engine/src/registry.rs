@@ -4,6 +4,12 @@
 use crate::ModelSize;
 use crate::error::{EngineError, Result};
 
+/// Where Tesseract packs live under the models directory (and URL).
+pub const TESSDATA_DIR: &str = "tessdata";
+/// The packs' manifest in that directory (scripts/fetch-tessdata.sh): each
+/// pack and tesseract-wasm file with its sha256.
+pub const TESSDATA_MANIFEST: &str = "manifest.json";
+
 /// A model the engine knows how to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ModelSpec {
@@ -103,6 +109,36 @@ pub fn languages() -> &'static [Language] {
             })
             .collect()
     })
+}
+
+/// A language and whether a host can read it now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LanguageStatus {
+    /// The table's entry.
+    pub language: &'static Language,
+    /// The family that reads it.
+    pub family: Family,
+    /// Its model (PP-OCR) or packs (Tesseract) are installed.
+    pub installed: bool,
+}
+
+/// Every language of the table that some family reads, and whether a host
+/// reads it now: PP-OCR languages when `line_models` (the codes its
+/// installed models serve) has them, Tesseract ones when `packs_installed`
+/// says so for their `+`-joined packs. The native hosts and the browser
+/// worker each answer the two questions for themselves.
+pub fn language_statuses(line_models: &[&str], packs_installed: impl Fn(&str) -> bool) -> Vec<LanguageStatus> {
+    languages()
+        .iter()
+        .filter_map(|language| {
+            let family = family_of(language.code)?;
+            let installed = match family {
+                Family::PpOcr => line_models.contains(&language.code),
+                Family::Tesseract => language.packs.is_some_and(&packs_installed),
+            };
+            Some(LanguageStatus { language, family, installed })
+        })
+        .collect()
 }
 
 /// The table's entry for a canonical code.

@@ -7,7 +7,8 @@
 //      OCRCHAT_RELEASE_DIR (the served copy of dist/, changed here to play a new release),
 //      OCRCHAT_CHROMIUM (default /usr/bin/chromium), OCRCHAT_OUT (download dir),
 //      OCRCHAT_SCREENSHOT (png path); files: OCRCHAT_PHOTOTEST, OCRCHAT_PDF, OCRCHAT_CORRUPT;
-//      OCRCHAT_QA (optional): JSON [{name, path, questions: [...]}] asked in the cpu tier's chat.
+//      OCRCHAT_QA (optional): JSON [{name, path, questions: [...]}] asked in the cpu tier's chat;
+//      OCRCHAT_SCRIPTS (optional): JSON [{family, code, model, path}] read with their code and with auto.
 // mode `bench`: OCRCHAT_BENCH_FILES (comma list), times drop → text per model.
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -45,6 +46,13 @@ async function openApp(ctx, errors) {
   await page.waitForFunction(() => /ready/.test(document.querySelector('[data-testid=model-status]')?.textContent || ''),
     null, { timeout: TIMEOUT });
   return page;
+}
+
+/** Switches the app to `model` and waits until the worker has it. */
+async function useModel(page, model) {
+  await page.selectOption('#model', model);
+  await page.waitForFunction((m) => new RegExp(`${m} model ready`).test(document.querySelector('[data-testid=model-status]')?.textContent || ''),
+    model, { timeout: TIMEOUT });
 }
 
 async function waitDone(page) {
@@ -158,6 +166,38 @@ async function test(out) {
     out.chat_requests = requests.splice(0);
   }
 
+  // Every script family in the worker: each sample read with its code and
+  // with auto, under the model it names (Japanese needs small). Tesseract's
+  // wasm and packs come from the server's models on first need.
+  if (process.env.OCRCHAT_SCRIPTS) {
+    requests.splice(0);
+    out.scripts = [];
+    const samples = JSON.parse(readFileSync(env('OCRCHAT_SCRIPTS'), 'utf8'));
+    for (const model of ['tiny', 'small']) {
+      const mine = samples.filter((s) => s.model === model);
+      if (mine.length === 0) continue;
+      await useModel(page, model);
+      out[`languages_${model}`] = await page.$$eval('#language option', (os) => os.map((o) => o.value));
+      for (const s of mine) {
+        for (const language of [s.code, 'auto']) {
+          if (!out[`languages_${model}`].includes(language)) {
+            out.scripts.push({ family: s.family, model, language, error: 'not offered' });
+            continue;
+          }
+          await page.selectOption('#language', language);
+          const t = Date.now();
+          await page.setInputFiles('#file-input', s.path);
+          await waitDone(page);
+          const card = (await cards(page))[0];
+          out.scripts.push({ family: s.family, model, language, text: card.text, error: card.error, ms: Date.now() - t });
+        }
+      }
+    }
+    await useModel(page, 'tiny');
+    await page.selectOption('#language', 'auto');
+    out.scripts_requests = requests.splice(0);
+  }
+
   // A new release while the app is open (OCRCHAT_RELEASE_DIR is the served
   // copy of dist/): another page and service worker. The next visit must show
   // the new page, and the new service worker must replace the old release's
@@ -242,10 +282,11 @@ async function test(out) {
   for (let i = 0; i < 100; i++) {
     try { await fetch(base); await new Promise((r) => setTimeout(r, 100)); } catch { break; }
   }
-  const offline = async (p, files) => {
+  const offline = async (p, files, language) => {
     await p.reload();
     await p.waitForFunction(() => /ready/.test(document.querySelector('[data-testid=model-status]')?.textContent || ''),
       null, { timeout: 60_000 });
+    if (language) await p.selectOption('#language', language);
     await p.setInputFiles('#file-input', files);
     await waitDone(p);
     return cards(p);
@@ -253,6 +294,15 @@ async function test(out) {
   // The app used above (both workers ran there): a photo and the PDF again.
   try { out.offline_cards = await offline(page, [env('OCRCHAT_PHOTOTEST'), env('OCRCHAT_PDF')]); }
   catch (e) { out.offline_error = String(e); }
+  // A script Tesseract reads, with its code and with auto: its pack and
+  // tesseract-wasm come from the Cache API.
+  if (process.env.OCRCHAT_SCRIPTS) {
+    const cyrillic = JSON.parse(readFileSync(env('OCRCHAT_SCRIPTS'), 'utf8')).find((s) => s.family === 'Cyrillic');
+    for (const language of [cyrillic.code, 'auto']) {
+      try { out[`offline_script_${language}`] = await offline(page, cyrillic.path, language); }
+      catch (e) { out[`offline_script_${language}_error`] = String(e); }
+    }
+  }
   try { out.offline_first_visit_pdf = await offline(fpage, env('OCRCHAT_PDF')); }
   catch (e) { out.offline_first_visit_error = String(e); }
   out.page_errors = errors;
@@ -325,11 +375,7 @@ async function bench(out) {
       null, { timeout: TIMEOUT, polling: 50 });
     const visit = { engine, startup_ms: Date.now() - t0 };
     for (const model of models) {
-      if (model === 'small') {
-        await page.selectOption('#model', model);
-        await page.waitForFunction((m) => new RegExp(`${m} model ready`).test(document.querySelector('[data-testid=model-status]')?.textContent || ''),
-          model, { timeout: TIMEOUT });
-      }
+      if (model === 'small') await useModel(page, model);
       for (const file of files) {
         await page.evaluate(() => { window.__longtasks = []; });
         const t = Date.now();

@@ -5,6 +5,7 @@
 pub mod pdfgen;
 pub mod postgres;
 pub mod qa;
+pub mod scripts;
 pub mod server;
 
 use std::path::{Path, PathBuf};

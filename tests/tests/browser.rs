@@ -14,9 +14,11 @@ use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use ocrchat_engine::registry::{self, Family};
+use ocrchat_engine::{EngineConfig, Engines, ModelSize};
 use ocrchat_tests::pdfgen::scanned_pdf;
 use ocrchat_tests::server::{FakeLlm, TempDir, TestServer};
-use ocrchat_tests::{bow_f1, qa, testdata_or_skip, web_dir, workspace_root};
+use ocrchat_tests::{bow_f1, models_dir, qa, runtime, scripts, testdata_or_skip, web_dir, workspace_root};
 use reqwest::blocking::{Client, multipart};
 use serde_json::Value;
 
@@ -186,6 +188,21 @@ fn browser_app_reads_exports_and_keeps_files_private() {
         .collect();
     std::fs::write(&qa_json, serde_json::to_string(&qa_list).unwrap()).unwrap();
 
+    // One sentence per script family, each read with its code and with
+    // auto; Japanese under small (tiny does not read it).
+    let script_dir = tmp.join("scripts");
+    std::fs::create_dir_all(&script_dir).unwrap();
+    let samples = scripts::render(&script_dir).unwrap_or_default();
+    let model_of = |code: &str| if code == "ja" { ModelSize::Small } else { ModelSize::Tiny };
+    let scripts_json = tmp.join("scripts.json");
+    let list: Vec<Value> = samples
+        .iter()
+        .map(|s| {
+            serde_json::json!({"family": s.family, "code": s.code, "model": model_of(&s.code).as_str(), "path": s.image})
+        })
+        .collect();
+    std::fs::write(&scripts_json, serde_json::to_string(&list).unwrap()).unwrap();
+
     let data_dir = tmp.join("data");
     std::fs::create_dir_all(&data_dir).unwrap();
     // A copy, which the run changes to play a new release.
@@ -211,6 +228,7 @@ fn browser_app_reads_exports_and_keeps_files_private() {
         .env("OCRCHAT_PDF", &pdf_path)
         .env("OCRCHAT_CORRUPT", &corrupt)
         .env("OCRCHAT_QA", &qa_json)
+        .env("OCRCHAT_SCRIPTS", &scripts_json)
         .env("OCRCHAT_RELEASE_DIR", &release_dir)
         // The run ends by stopping the server to check the app offline.
         .env("OCRCHAT_SERVER_PID", server.pid().to_string())
@@ -353,6 +371,10 @@ fn browser_app_reads_exports_and_keeps_files_private() {
         assert_eq!(compared, questions.len());
     }
 
+    if !samples.is_empty() {
+        check_scripts(&r, &samples, &origin, model_of);
+    }
+
     // The PDF worker is cached by the service worker once the page is idle,
     // never for a visitor who saves data, whose first PDF still reads.
     let has_pdf_worker = |v: &Value| {
@@ -392,6 +414,67 @@ fn browser_app_reads_exports_and_keeps_files_private() {
         assert_eq!(q["body_bytes"], 0, "widget request {q}");
     }
     let _ = std::fs::remove_dir_all(&tmp);
+}
+
+/// Every script family read in the worker, by code and by `auto`: CER within
+/// the bound, the text the native engine reads with the same model
+/// (PP-OCR: the same networks; Tesseract: Debian's libtesseract natively,
+/// tesseract-wasm in the browser — both Tesseract 5.3.0, but built apart),
+/// nothing uploaded, and Cyrillic read again offline from the Cache API.
+fn check_scripts(r: &Value, samples: &[scripts::Sample], origin: &str, model_of: impl Fn(&str) -> ModelSize) {
+    assert_private(&r["scripts_requests"], origin, "scripts");
+    let seen = r["scripts"].as_array().expect("scripts results");
+    assert_eq!(seen.len(), 2 * samples.len(), "{seen:?}");
+    let config = EngineConfig { runtime: runtime(), ..EngineConfig::default() };
+    let tiny = Engines::new(&models_dir(), ModelSize::Tiny, config);
+    let small = Engines::new(&models_dir(), ModelSize::Small, config);
+    let (mut identical, mut worst) = (0, 0.0f64);
+    let (mut report, mut timings) = (Vec::new(), Vec::new());
+    for s in samples {
+        for got in seen.iter().filter(|g| g["family"] == s.family.as_str()) {
+            let language = got["language"].as_str().unwrap_or_default();
+            let text = got["text"].as_str().unwrap_or_default();
+            assert!(got["error"].is_null(), "{} ({language}) in the browser: {}", s.family, got["error"]);
+            let c = scripts::cer(&s.code, text, &s.text);
+            assert!(c <= scripts::MAX_CER, "{} ({language}) in the browser: CER {c:.3}: {text:?}", s.family);
+            let engines = if model_of(&s.code) == ModelSize::Small { &small } else { &tiny };
+            let bytes = std::fs::read(&s.image).unwrap();
+            let native = engines.for_language(language).and_then(|e| e.ocr_bytes(&bytes, |_, _| {})).unwrap().text();
+            let apart = scripts::cer(&s.code, text, &native);
+            // PP-OCR runs the same networks in both: its codes agree exactly.
+            if language == s.code && registry::family_of(&s.code) == Some(Family::PpOcr) {
+                assert_eq!(text.trim(), native.trim(), "{} ({language}): browser and native differ", s.family);
+            }
+            if apart == 0.0 {
+                identical += 1;
+            } else {
+                report.push(format!("{} ({language}): browser {text:?} native {native:?}", s.family));
+            }
+            worst = worst.max(apart);
+            timings.push(format!("{} {language} {} ms", s.family, got["ms"]));
+        }
+    }
+    eprintln!(
+        "browser scripts: {identical}/{} identical to native; largest difference CER {worst:.3}\n{}\ndrop → text: {}",
+        seen.len(),
+        report.join("\n"),
+        timings.join(", ")
+    );
+    // The two Tesseract builds differ by a character here and there (Thai,
+    // Korean: Debian's 5.3.0 with leptonica 1.82 vs tesseract-wasm's 5.3.0
+    // with leptonica 1.83, LSTM only), within the CER bound each meets.
+    assert!(worst <= scripts::MAX_CER, "browser and native text differ by CER {worst:.3}");
+    let cyrillic = samples.iter().find(|s| s.family == "Cyrillic").expect("a Cyrillic sample");
+    for language in [cyrillic.code.as_str(), "auto"] {
+        let offline = &r[format!("offline_script_{language}")][0];
+        let text = offline["text"].as_str().unwrap_or_default();
+        let c = scripts::cer(&cyrillic.code, text, &cyrillic.text);
+        assert!(
+            c <= scripts::MAX_CER,
+            "offline Cyrillic ({language}): {} {offline}",
+            r[format!("offline_script_{language}_error")]
+        );
+    }
 }
 
 /// Copies the files of `from` (one level, like `dist/`) into a new `to`.

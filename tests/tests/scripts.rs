@@ -7,57 +7,14 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 
+use ocrchat_engine::tesseract::{Tessdata, TesseractReader};
+use ocrchat_tests::models_dir;
+use ocrchat_tests::scripts::{MAX_CER, cer, render};
 use ocrchat_tests::server::{TempDir, TestServer, ocrchat_bin};
-use ocrchat_tests::{levenshtein, models_dir, norm, workspace_root};
 use reqwest::blocking::{Client, multipart};
 use serde_json::Value;
-
-/// The acceptance bound of issue 11, per script and path.
-const MAX_CER: f64 = 0.05;
-
-struct Sample {
-    family: String,
-    code: String,
-    text: String,
-    image: PathBuf,
-}
-
-/// Scripts written without spaces between words: CER ignores whitespace.
-fn unspaced(code: &str) -> bool {
-    matches!(code, "th" | "ja" | "zh" | "zh-tw")
-}
-
-fn cer(code: &str, hyp: &str, gt: &str) -> f64 {
-    let strip = unspaced(code);
-    let (h, g) = (norm(hyp, strip), norm(gt, strip));
-    levenshtein(&h, &g) as f64 / g.chars().count().max(1) as f64
-}
-
-/// Renders `tests/data/scripts.tsv` into `dir`, or `None` (with a SKIP line)
-/// when pango-view is missing (`scripts/install-lang-deps.sh` installs it).
-fn render(dir: &Path) -> Option<Vec<Sample>> {
-    if Command::new("pango-view").arg("--version").output().is_err() {
-        eprintln!("SKIP scripts: pango-view is not installed (scripts/install-lang-deps.sh)");
-        return None;
-    }
-    let table = std::fs::read_to_string(workspace_root().join("tests/data/scripts.tsv")).expect("scripts.tsv");
-    let mut samples = Vec::new();
-    for line in table.lines().skip(1).filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
-        let f: Vec<&str> = line.split('\t').collect();
-        let (family, code, font, text) = (f[0], f[1], f[2], f[3]);
-        let image = dir.join(format!("{}.png", family.to_lowercase()));
-        let out = Command::new("pango-view")
-            .args(["--no-display", "--dpi", "150", "--margin", "40", "--font", font, "--text", text, "-o"])
-            .arg(&image)
-            .output()
-            .expect("run pango-view");
-        assert!(out.status.success(), "pango-view {family}: {}", String::from_utf8_lossy(&out.stderr));
-        samples.push(Sample { family: family.into(), code: code.into(), text: text.into(), image });
-    }
-    assert!(samples.len() >= 14, "one sentence per script family");
-    Some(samples)
-}
 
 /// `ocrchat ocr -l LANGUAGE` over `files` into `out/`: each file's text.
 fn cli(language: &str, files: &[&Path], out: &Path) -> Vec<String> {
@@ -206,7 +163,7 @@ fn every_listed_language_loads_its_model() {
                 }
             }
             (Family::Tesseract, Ok(Plan::Tesseract(packs))) => {
-                if let Err(e) = ocrchat_engine::tesseract::TesseractReader::new(&all, &packs, None) {
+                if let Err(e) = TesseractReader::new(Arc::new(Tessdata::new(&all)), &packs, None) {
                     failures.push(format!("{code} ({packs}): {}", e.detail()));
                 }
             }

@@ -6,6 +6,8 @@
 //!   previews, exports — in plain Rust, so it is testable anywhere.
 //! - `runtime` (wasm32): the dedicated-worker message loop, model fetching
 //!   through the Cache API. `src/bin/worker.rs` starts it.
+//! - `tesseract` (wasm32): tesseract-wasm behind the engine's Tesseract
+//!   backend trait, one instance per pack, fetched on first need.
 //! - [`Engine`]: a one-call class for Node (`worker/node/ocr.mjs`).
 //!
 //! Kept thin on purpose: everything that is not marshalling lives in
@@ -23,3 +25,5 @@ pub mod session;
 
 #[cfg(all(feature = "engine", target_arch = "wasm32"))]
 pub mod runtime;
+#[cfg(all(feature = "engine", target_arch = "wasm32"))]
+mod tesseract;

@@ -45,6 +45,11 @@ pub enum Request {
         job: u32,
         /// File name, used for export file names.
         name: String,
+        /// `auto` (the default when absent) or a code from `ready`'s
+        /// languages. A Tesseract language's pack is fetched from the
+        /// server's models on first use (then from the Cache API).
+        #[serde(default = "auto")]
+        language: String,
     },
     /// Export a finished job in `format` (`txt`, `md`, `json`, `docx`, `csv`, `pdf`).
     Export {
@@ -88,8 +93,9 @@ pub enum Response {
         model: ModelSize,
         /// Every model file came from the Cache API (no download).
         cached: bool,
-        /// Languages the model reads.
-        languages: Vec<String>,
+        /// Languages this worker reads now: the model's and those of the
+        /// Tesseract packs the server offers, by code.
+        languages: Vec<LanguageChoice>,
     },
     /// A file was opened: its page count is known before any page is read.
     Opened {
@@ -170,6 +176,19 @@ pub enum Response {
         /// Human-readable reason.
         message: String,
     },
+}
+
+/// A language a worker can read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LanguageChoice {
+    /// The code to send in `ocr` (`ru`, `zh-tw`).
+    pub code: String,
+    /// Its English name.
+    pub name: String,
+}
+
+fn auto() -> String {
+    "auto".into()
 }
 
 /// Builds the JS message for `msg`, with `payload` attached when given.

@@ -4,17 +4,21 @@
 //! download) and are checked against the manifest's sha256 before caching.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use js_sys::{ArrayBuffer, Uint8Array};
-use ocrchat_engine::{EngineConfig, ModelSize, registry};
+use ocrchat_engine::registry::{self, AUTO_PACKS, Family, Plan, TESSDATA_DIR, TESSDATA_MANIFEST};
+use ocrchat_engine::tesseract::Readers;
+use ocrchat_engine::{EngineConfig, ModelSize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Cache, DedicatedWorkerGlobalScope, MessageEvent};
 
-use crate::protocol::{self, Request, Response};
+use crate::protocol::{self, LanguageChoice, Request, Response};
 use crate::session::Session;
+use crate::tesseract::{self, JsBackend, TessLib};
 
 /// Cache API bucket for model files (keys carry the sha256, so a new model
 /// version is a new entry and never a stale hit).
@@ -24,11 +28,24 @@ struct State {
     session: Session,
     queue: VecDeque<JsValue>,
     busy: bool,
+    /// What the server offers for Tesseract, once a `load` has read it.
+    tess: Option<Rc<TessOffer>>,
 }
+
+/// The server's `tessdata/manifest.json`: each file by name → (URL, sha256).
+struct TessOffer {
+    packs: HashMap<String, (String, String)>,
+    wasm: HashMap<String, (String, String)>,
+    /// tesseract-wasm's module and wasm binary, once imported.
+    runtime: RefCell<Option<Rc<TessRuntime>>>,
+}
+
+/// tesseract-wasm's module and the wasm binary every instance is made from.
+type TessRuntime = (TessLib, Vec<u8>);
 
 thread_local! {
     static STATE: Rc<RefCell<State>> =
-        Rc::new(RefCell::new(State { session: Session::new(), queue: VecDeque::new(), busy: false }));
+        Rc::new(RefCell::new(State { session: Session::new(), queue: VecDeque::new(), busy: false, tess: None }));
 }
 
 fn scope() -> DedicatedWorkerGlobalScope {
@@ -128,6 +145,10 @@ enum LoadError {
     Dictionary(#[source] std::string::FromUtf8Error),
     #[error(transparent)]
     Engine(#[from] ocrchat_engine::EngineError),
+    #[error("the server offers no {0} for Tesseract (tessdata/manifest.json)")]
+    NotOffered(String),
+    #[error("{0}")]
+    Tesseract(String),
 }
 
 async fn handle(msg: JsValue) {
@@ -140,12 +161,26 @@ async fn handle(msg: JsValue) {
             Ok(resp) => post(&resp, None),
             Err(e) => fail(None, format!("cannot load the {model} model: {}", chain(&e))),
         },
-        Request::Ocr { job, name } => {
+        Request::Ocr { job, name, language } => {
             let Some(buf) = payload else { return fail(Some(job), "ocr request without file bytes".into()) };
             let bytes = Uint8Array::new(&buf).to_vec();
             drop(buf);
+            if let Err(e) = load_packs_for(&language).await {
+                return fail_with(Some(job), &e);
+            }
             let state = STATE.with(Rc::clone);
-            let result = state.borrow_mut().session.ocr(job, &name, bytes, &mut |r, p| post(&r, p));
+            let mut result = state.borrow_mut().session.ocr(job, &name, bytes, &language, &mut |r, p| post(&r, p));
+            // `auto` met a page in a script PP-OCR does not read: the script
+            // trial needs every candidate pack. Fetched once, then the file is
+            // read again (its pages are posted afresh after a new `opened`).
+            if let Err(e) = &result
+                && e.pack_not_loaded().is_some()
+            {
+                result = match load_packs(&auto_candidates()).await {
+                    Ok(()) => state.borrow_mut().session.retry(job, &mut |r, p| post(&r, p)),
+                    Err(e) => return fail_with(Some(job), &e),
+                };
+            }
             if let Err(e) = result {
                 fail_with(Some(job), &e);
             }
@@ -175,11 +210,12 @@ async fn handle(msg: JsValue) {
 /// Loads `model` unless it is the current one.
 async fn load(model: ModelSize, models_url: &str) -> Result<Response, LoadError> {
     let spec = *registry::CATALOG.iter().find(|m| m.size == model).ok_or(LoadError::NotInCatalog(model))?;
-    let languages = spec.languages.iter().map(|s| s.to_string()).collect();
+    let cache = open_cache().await;
+    load_offer(cache.as_ref(), models_url).await;
+    let languages = languages(spec.languages);
     if STATE.with(|s| s.borrow().session.model() == Some(model)) {
         return Ok(Response::Ready { model, cached: true, languages });
     }
-    let cache = open_cache().await;
     let manifest = fetch_manifest(cache.as_ref(), &format!("{models_url}manifest.json")).await?;
     let entry = manifest["models"]
         .as_array()
@@ -200,6 +236,106 @@ async fn load(model: ModelSize, models_url: &str) -> Result<Response, LoadError>
     let engine = ocrchat_engine::engine_from_bytes(&spec, det, rec, &dict, EngineConfig::default())?;
     STATE.with(|s| s.borrow_mut().session.set_engine(model, engine));
     Ok(Response::Ready { model, cached, languages })
+}
+
+/// Reads the server's Tesseract offer once (packs and tesseract-wasm); a
+/// server without one leaves the worker to PP-OCR's languages.
+async fn load_offer(cache: Option<&Cache>, models_url: &str) {
+    if STATE.with(|s| s.borrow().tess.is_some()) {
+        return;
+    }
+    let base = format!("{models_url}{TESSDATA_DIR}/");
+    let manifest = match fetch_manifest(cache, &format!("{base}{TESSDATA_MANIFEST}")).await {
+        Ok(m) => m,
+        Err(e) => {
+            web_sys::console::info_1(&format!("ocrchat worker: no Tesseract packs offered ({e})").into());
+            return;
+        }
+    };
+    let files = |key: &str, name: &str| -> HashMap<String, (String, String)> {
+        let list = manifest[key].as_array().cloned().unwrap_or_default();
+        list.iter()
+            .filter_map(|e| {
+                let (n, f, sha) = (e[name].as_str()?, e["file"].as_str()?, e["sha256"].as_str()?);
+                Some((n.to_string(), (format!("{base}{f}"), sha.to_string())))
+            })
+            .collect()
+    };
+    let offer = TessOffer { packs: files("packs", "pack"), wasm: files("wasm", "name"), runtime: RefCell::new(None) };
+    if offer.wasm.is_empty() {
+        return;
+    }
+    tesseract::set_offered(offer.packs.keys().cloned());
+    STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        s.session.set_tesseract(Arc::new(Readers::new(Arc::new(JsBackend))));
+        s.tess = Some(Rc::new(offer));
+    });
+}
+
+/// The languages this worker reads: the model's, and those whose one pack
+/// the server offers (combined packs are read on the server).
+fn languages(model_languages: &[&str]) -> Vec<LanguageChoice> {
+    let offered = |packs: &str| {
+        !packs.contains('+') && STATE.with(|s| s.borrow().tess.as_ref().is_some_and(|t| t.packs.contains_key(packs)))
+    };
+    registry::language_statuses(model_languages, offered)
+        .into_iter()
+        .filter(|l| l.installed && (l.family == Family::PpOcr || !l.language.code.contains('+')))
+        .map(|l| LanguageChoice { code: l.language.code.into(), name: l.language.name.into() })
+        .collect()
+}
+
+/// The packs of the script trial the server offers (with Latin's `eng`).
+fn auto_candidates() -> Vec<String> {
+    let offered = STATE.with(|s| s.borrow().tess.as_ref().map(|t| t.packs.keys().cloned().collect::<Vec<_>>()));
+    let offered = offered.unwrap_or_default();
+    std::iter::once("eng")
+        .chain(AUTO_PACKS.iter().map(|(_, pack)| *pack))
+        .filter(|p| offered.iter().any(|o| o == p))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Loads the pack of an explicit Tesseract language before its file is read.
+async fn load_packs_for(language: &str) -> Result<(), LoadError> {
+    let code = registry::canonical_language(language);
+    match registry::plan(&code) {
+        Ok(Plan::Tesseract(packs)) if !packs.contains('+') => load_packs(&[packs]).await,
+        // Everything else is the session's to refuse or read.
+        _ => Ok(()),
+    }
+}
+
+/// Fetches (or takes from the Cache API) and starts every pack of `packs`
+/// not running yet, and tesseract-wasm itself on first need.
+async fn load_packs(packs: &[String]) -> Result<(), LoadError> {
+    let missing: Vec<&String> = packs.iter().filter(|p| !tesseract::is_loaded(p)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let offer = STATE.with(|s| s.borrow().tess.clone()).ok_or_else(|| LoadError::NotOffered("pack".into()))?;
+    let cache = open_cache().await;
+    let file = |name: &str, list: &HashMap<String, (String, String)>| {
+        list.get(name).cloned().ok_or_else(|| LoadError::NotOffered(name.to_string()))
+    };
+    if offer.runtime.borrow().is_none() {
+        let (url, sha) = file("lib.js", &offer.wasm)?;
+        let (source, _) = fetch_model_file(cache.as_ref(), &url, &sha).await?;
+        let lib = tesseract::import_lib(&source, &url).await.map_err(LoadError::Tesseract)?;
+        let build = if tesseract::simd(&lib) { "tesseract-core.wasm" } else { "tesseract-core-fallback.wasm" };
+        let (url, sha) = file(build, &offer.wasm)?;
+        let (wasm, _) = fetch_model_file(cache.as_ref(), &url, &sha).await?;
+        *offer.runtime.borrow_mut() = Some(Rc::new((lib, wasm)));
+    }
+    for pack in missing {
+        let (url, sha) = file(pack, &offer.packs)?;
+        let (model, _) = fetch_model_file(cache.as_ref(), &url, &sha).await?;
+        let runtime = offer.runtime.borrow().clone().expect("set above");
+        let (lib, wasm) = &*runtime;
+        tesseract::load_pack(lib, wasm, pack, &model).await.map_err(LoadError::Tesseract)?;
+    }
+    Ok(())
 }
 
 /// The model cache, or `None` where the Cache API is unavailable (it only

@@ -3,10 +3,13 @@
 //! for exports, render exports with the engine's own exporters.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use ocrchat_answer::{ChatRole, ChatTurn};
 
 use image::RgbImage;
+use ocrchat_engine::registry::{self, Plan};
+use ocrchat_engine::tesseract::{Readers, routing_for};
 use ocrchat_engine::{
     DecodeLimits, Document, EngineError, ExportFormat, InputFormat, ModelSize, OcrEngine, Original, PageError, Source,
     export, sniff,
@@ -50,11 +53,37 @@ struct Job {
     conversation: Vec<ChatTurn>,
 }
 
-/// The worker's state: the loaded model and the finished jobs.
+/// A file whose reading stopped for a Tesseract pack the host fetches
+/// before [`Session::retry`].
+struct Pending {
+    job: u32,
+    name: String,
+    bytes: Vec<u8>,
+    language: String,
+}
+
+/// The worker's state: the loaded model, Tesseract's readers, the finished jobs.
 #[derive(Default)]
 pub struct Session {
     engine: Option<(ModelSize, OcrEngine)>,
+    tesseract: Option<Arc<Readers>>,
     jobs: HashMap<u32, Job>,
+    pending: Option<Pending>,
+}
+
+impl SessionError {
+    /// The Tesseract pack the file needs and the host has not loaded yet.
+    pub fn pack_not_loaded(&self) -> Option<&str> {
+        let engine = match self {
+            SessionError::Engine(e) => e,
+            SessionError::Page(p) => &p.error,
+            _ => return None,
+        };
+        match engine {
+            EngineError::PackNotLoaded { pack } => Some(pack),
+            _ => None,
+        }
+    }
 }
 
 impl Session {
@@ -66,6 +95,12 @@ impl Session {
     /// Installs a loaded engine for `model`.
     pub fn set_engine(&mut self, model: ModelSize, engine: OcrEngine) {
         self.engine = Some((model, engine));
+    }
+
+    /// Tesseract's readers (the host's packs), for the languages PP-OCR
+    /// does not read and the script trial of `auto`.
+    pub fn set_tesseract(&mut self, readers: Arc<Readers>) {
+        self.tesseract = Some(readers);
     }
 
     /// The loaded model's size, if any.
@@ -81,35 +116,51 @@ impl Session {
         Response::Sniffed { job, format, readable }
     }
 
-    /// Reads every page of `bytes`, calling `emit` with `opened`, one `page`
-    /// (with its RGBA preview) per page, then `done`. On error nothing more is
-    /// emitted and the reason is returned (the caller reports it).
+    /// The engine that reads `language`: the loaded model with the page
+    /// routing the language needs (the engine's one rule, [`routing_for`]),
+    /// `None` when the loaded model reads it as it is.
+    fn routed_engine(&self, language: &str) -> Result<Option<OcrEngine>, SessionError> {
+        let (model, base) = self.engine.as_ref().ok_or(SessionError::NoModel)?;
+        let code = registry::canonical_language(language);
+        let plan = registry::plan(&code)?;
+        if plan == Plan::Lines {
+            let spec = registry::CATALOG.iter().find(|m| m.size == *model).copied();
+            registry::select_model(&code, *model, spec.as_slice())?;
+        }
+        let routing = match &self.tesseract {
+            Some(readers) => routing_for(&code, &plan, readers)?,
+            None => match plan {
+                Plan::Tesseract(packs) => return Err(EngineError::LanguageNotInstalled { code, packs }.into()),
+                Plan::Lines => None,
+            },
+        };
+        Ok(routing.map(|routing| base.with_routing(routing)))
+    }
+
+    /// Reads every page of `bytes` in `language`, calling `emit` with
+    /// `opened`, one `page` (with its RGBA preview) per page, then `done`.
+    /// On error nothing more is emitted and the reason is returned (the
+    /// caller reports it) — except a Tesseract pack not loaded yet
+    /// ([`SessionError::pack_not_loaded`]): the file is kept, and
+    /// [`Self::retry`] reads it again once the host has the pack.
     pub fn ocr(
         &mut self,
         job: u32,
         name: &str,
         bytes: Vec<u8>,
+        language: &str,
         emit: &mut dyn FnMut(Response, Option<Vec<u8>>),
     ) -> Result<(), SessionError> {
-        let (_, engine) = self.engine.as_ref().ok_or(SessionError::NoModel)?;
         let start = Instant::now();
-        let limits = engine.config().limits;
-        let doc = {
-            let source = Source::open(&bytes, limits)?;
-            let total = source.page_count() as u32;
-            emit(Response::Opened { job, pages: total, format: source.format() }, None);
-            let mut pages = Vec::with_capacity(total as usize);
-            for read in engine.pages(&source).with_images() {
-                let read = read?;
-                let (preview_width, preview_height, rgba) = read.image.as_ref().map(preview).unwrap_or_default();
-                let index = read.page.index as u32;
-                emit(
-                    Response::Page { job, index, pages: total, page: read.page.clone(), preview_width, preview_height },
-                    Some(rgba),
-                );
-                pages.push(read.page);
+        let read = self.read(job, &bytes, language, emit);
+        let (doc, limits) = match read {
+            Ok(read) => read,
+            Err(e) => {
+                if e.pack_not_loaded().is_some() {
+                    self.pending = Some(Pending { job, name: name.into(), bytes, language: language.into() });
+                }
+                return Err(e);
             }
-            Document::from_pages(pages)
         };
         let markdown = String::from_utf8_lossy(&export(&doc, ExportFormat::Md, None)?).into_owned();
         emit(
@@ -124,6 +175,43 @@ impl Session {
         );
         self.jobs.insert(job, Job { name: name.to_string(), bytes, doc, limits, conversation: Vec::new() });
         Ok(())
+    }
+
+    /// Reads the file of `job` again, kept when it stopped for a pack; the
+    /// host emits `opened` and every page afresh.
+    pub fn retry(&mut self, job: u32, emit: &mut dyn FnMut(Response, Option<Vec<u8>>)) -> Result<(), SessionError> {
+        let p = self.pending.take().filter(|p| p.job == job).ok_or(SessionError::NoJob(job))?;
+        self.ocr(p.job, &p.name, p.bytes, &p.language, emit)
+    }
+
+    fn read(
+        &self,
+        job: u32,
+        bytes: &[u8],
+        language: &str,
+        emit: &mut dyn FnMut(Response, Option<Vec<u8>>),
+    ) -> Result<(Document, DecodeLimits), SessionError> {
+        let routed = self.routed_engine(language)?;
+        let engine = match (&routed, &self.engine) {
+            (Some(routed), _) => routed,
+            (None, Some((_, base))) => base,
+            (None, None) => return Err(SessionError::NoModel),
+        };
+        let source = Source::open(bytes, engine.config().limits)?;
+        let total = source.page_count() as u32;
+        emit(Response::Opened { job, pages: total, format: source.format() }, None);
+        let mut pages = Vec::with_capacity(total as usize);
+        for read in engine.pages(&source).with_images() {
+            let read = read?;
+            let (preview_width, preview_height, rgba) = read.image.as_ref().map(preview).unwrap_or_default();
+            let index = read.page.index as u32;
+            emit(
+                Response::Page { job, index, pages: total, page: read.page.clone(), preview_width, preview_height },
+                Some(rgba),
+            );
+            pages.push(read.page);
+        }
+        Ok((Document::from_pages(pages), engine.config().limits))
     }
 
     /// Renders a finished job in `format`: the `exported` message and the
@@ -200,7 +288,7 @@ mod tests {
     fn without_a_model_ocr_and_export_fail_cleanly() {
         let mut s = Session::new();
         let mut n = 0;
-        let err = s.ocr(1, "a.png", vec![1, 2, 3], &mut |_, _| n += 1).unwrap_err();
+        let err = s.ocr(1, "a.png", vec![1, 2, 3], "auto", &mut |_, _| n += 1).unwrap_err();
         assert!(matches!(err, SessionError::NoModel), "{err}");
         assert_eq!(n, 0);
         assert!(matches!(s.export(1, ExportFormat::Txt), Err(SessionError::NoJob(1))));

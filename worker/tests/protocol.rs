@@ -34,7 +34,7 @@ async fn round_trip(msg: &JsValue, transfer: &js_sys::Array) -> JsValue {
 async fn requests_survive_postmessage_and_payloads_are_transferred() {
     let bytes: Vec<u8> = (0..=255).collect();
     let buf = Uint8Array::from(&bytes[..]).buffer();
-    let req = Request::Ocr { job: 7, name: "scan.png".into() };
+    let req = Request::Ocr { job: 7, name: "scan.png".into(), language: "ru".into() };
     let msg = protocol::encode(&req, Some(&buf)).unwrap();
     // The JS shape other hosts (widget.js) rely on.
     assert_eq!(js_sys::Reflect::get(&msg, &"type".into()).unwrap(), "ocr");
@@ -43,6 +43,10 @@ async fn requests_survive_postmessage_and_payloads_are_transferred() {
     assert_eq!(buf.byte_length(), 0, "the sender's buffer is detached: transferred, not copied");
     let (back, payload) = protocol::decode::<Request>(arrived).unwrap();
     assert_eq!(back, req);
+    // widget.js sends no language: that is `auto`.
+    let bare = js_sys::JSON::parse(r#"{"type": "ocr", "job": 8, "name": "a.png"}"#).unwrap();
+    let (bare, _) = protocol::decode::<Request>(bare).unwrap();
+    assert_eq!(bare, Request::Ocr { job: 8, name: "a.png".into(), language: "auto".into() });
     assert_eq!(Uint8Array::new(&payload.expect("payload arrives")).to_vec(), bytes);
 }
 

@@ -64,7 +64,18 @@ pub fn Controls() -> impl IntoView {
                 "Language "
                 <select id="language" on:change=move |ev| state.language.set(event_target_value(&ev))>
                     <option value="auto">"auto"</option>
-                    {move || state.languages.get().into_iter().map(|l| view! { <option value=l.clone()>{l.clone()}</option> }).collect_view()}
+                    {move || {
+                        let current = state.language.get_untracked();
+                        state
+                            .languages
+                            .get()
+                            .into_iter()
+                            .map(|l| {
+                                let selected = l.code == current;
+                                view! { <option value=l.code selected=selected>{format!("{} ({})", l.name, l.code)}</option> }
+                            })
+                            .collect_view()
+                    }}
                 </select>
             </label>
             <Show when=move || state.tier.get() == Tier::Vlm>

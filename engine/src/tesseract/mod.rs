@@ -10,9 +10,13 @@
 //! `tesseract` CLI's 0.009 / 0.105 — its LSTM is trained on its own line
 //! images (its binarisation, its x-height normalisation). Our layout stage
 //! still builds blocks, tables and reading order from the lines it returns.
+//!
+//! Where Tesseract runs is a [`TessBackend`]: natively `libtesseract.so.5`
+//! with packs from a tessdata directory ([`Tessdata`]), in the browser
+//! worker tesseract-wasm with packs fetched from the server. Everything
+//! above it — tidying, the reader, the script trial — is this one module.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use image::RgbImage;
@@ -22,8 +26,15 @@ use web_time::Instant;
 use crate::error::{EngineError, Result};
 use crate::geometry::Quad;
 use crate::model::{PageRead, PageRecognizer, ScriptRouter};
+use crate::pipeline::PageRouting;
 use crate::recognize::{RecognizedLine, RecognizedWord};
-use tesseract_capi::{TessApi, TessError, TessLine};
+use crate::registry::Plan;
+pub use tesseract_capi::{Orientation, TessError, TessLine, TessWord};
+
+#[cfg(not(target_arch = "wasm32"))]
+mod native;
+#[cfg(not(target_arch = "wasm32"))]
+pub use native::{Tessdata, library_version};
 
 /// Index of the LSTM network in a traineddata file's table of contents
 /// (`TESSDATA_LSTM` in tessdatamanager.h).
@@ -34,14 +45,31 @@ const TESSDATA_MAX_ENTRIES: usize = 24;
 /// own CLI turns at any confidence; a wrong turn costs the whole page).
 const OSD_MIN_ORIENTATION_CONFIDENCE: f32 = 2.0;
 
-/// The Tesseract library's version, or why it cannot be loaded.
-pub fn library_version() -> std::result::Result<String, String> {
-    tesseract_capi::version().map_err(|e| e.to_string())
+/// One loaded Tesseract instance: reads one image at a time.
+pub trait TessInstance: Send {
+    /// Segments `image` into lines and reads them (Tesseract's page mode).
+    fn read(&mut self, image: &RgbImage) -> std::result::Result<Vec<TessLine>, TessError>;
+    /// Reads `image` as one text line.
+    fn read_line(&mut self, image: &RgbImage) -> std::result::Result<Option<TessLine>, TessError>;
+    /// Orientation and script of `image` (the legacy `osd` pack; `None`
+    /// where the page has too little text or the build has no OSD).
+    fn orientation(&mut self, image: &RgbImage) -> std::result::Result<Option<Orientation>, TessError> {
+        let _ = image;
+        Ok(None)
+    }
+}
+
+/// Where Tesseract instances come from.
+pub trait TessBackend: Send + Sync {
+    /// Whether `pack` (`rus`, `osd`) can be loaded here.
+    fn has_pack(&self, pack: &str) -> bool;
+    /// A new instance with `packs` (`+`-joined) loaded.
+    fn open(&self, packs: &str) -> Result<Box<dyn TessInstance>>;
 }
 
 /// Maps the FFI crate's errors to the engine's: a missing library is a
 /// missing model (the same install command), anything else an invalid one.
-fn engine_error(e: TessError) -> EngineError {
+pub fn engine_error(e: TessError) -> EngineError {
     match e {
         TessError::Library(_) => EngineError::ModelsMissing {
             detail: "libtesseract.so.5; install it with `make models` (scripts/fetch-tessdata.sh)".into(),
@@ -50,7 +78,9 @@ fn engine_error(e: TessError) -> EngineError {
         TessError::Init { ref packs, .. } => {
             EngineError::InvalidModel { name: format!("tesseract/{packs}"), source: Box::new(e) }
         }
-        TessError::Recognize => EngineError::Inference { model: "tesseract".into(), source: Box::new(e) },
+        TessError::Recognize | TessError::Wasm(_) => {
+            EngineError::Inference { model: "tesseract".into(), source: Box::new(e) }
+        }
     }
 }
 
@@ -89,10 +119,8 @@ fn recognized(line: TessLine, greek: bool) -> RecognizedLine {
 /// Checks a traineddata file's table of contents before Tesseract sees it:
 /// Tesseract aborts the process on some corrupt files rather than failing.
 /// `osd` is a legacy-engine pack; every language pack we load needs its LSTM.
-fn check_traineddata(path: &Path, needs_lstm: bool) -> Result<()> {
-    let invalid = |why: String| EngineError::InvalidModel { name: path.display().to_string(), source: why.into() };
-    let bytes = std::fs::read(path)
-        .map_err(|e| EngineError::ModelsMissing { detail: path.display().to_string(), source: Some(e) })?;
+pub fn check_traineddata(name: &str, bytes: &[u8], needs_lstm: bool) -> Result<()> {
+    let invalid = |why: String| EngineError::InvalidModel { name: name.to_string(), source: why.into() };
     let size = bytes.len() as i64;
     let entries = bytes.get(..4).map(|b| i32::from_le_bytes(b.try_into().expect("4 bytes"))).unwrap_or(-1);
     if entries <= 0 || entries as usize > TESSDATA_MAX_ENTRIES {
@@ -117,36 +145,27 @@ fn check_traineddata(path: &Path, needs_lstm: bool) -> Result<()> {
 /// Initialised instances of one pack set, reused across pages (loading a
 /// pack takes 50–300 ms); one per page read at once.
 struct Pool {
-    datapath: PathBuf,
+    backend: Arc<dyn TessBackend>,
     packs: String,
-    idle: Mutex<Vec<TessApi>>,
+    idle: Mutex<Vec<Box<dyn TessInstance>>>,
 }
 
 impl Pool {
-    fn new(datapath: &Path, packs: &str) -> Result<Self> {
-        for pack in packs.split('+') {
-            check_traineddata(&datapath.join(format!("{pack}.traineddata")), pack != "osd")?;
-        }
-        let pool = Pool { datapath: datapath.to_path_buf(), packs: packs.to_string(), idle: Mutex::new(Vec::new()) };
+    fn new(backend: Arc<dyn TessBackend>, packs: &str) -> Result<Self> {
         // Load one now: a pack Tesseract rejects fails here, not on a page.
-        let first = TessApi::new(datapath, packs).map_err(engine_error)?;
-        pool.give_back(first);
-        Ok(pool)
+        let first = backend.open(packs)?;
+        Ok(Pool { backend, packs: packs.to_string(), idle: Mutex::new(vec![first]) })
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut TessApi) -> T) -> Result<T> {
-        let taken = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let mut base = match taken {
-            Some(b) => b,
-            None => TessApi::new(&self.datapath, &self.packs).map_err(engine_error)?,
+    fn with<T>(&self, f: impl FnOnce(&mut dyn TessInstance) -> std::result::Result<T, TessError>) -> Result<T> {
+        let taken = lock(&self.idle).pop();
+        let mut tess = match taken {
+            Some(t) => t,
+            None => self.backend.open(&self.packs)?,
         };
-        let out = f(&mut base);
-        self.give_back(base);
-        Ok(out)
-    }
-
-    fn give_back(&self, base: TessApi) {
-        self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(base);
+        let out = f(tess.as_mut());
+        lock(&self.idle).push(tess);
+        out.map_err(engine_error)
     }
 }
 
@@ -157,11 +176,10 @@ pub struct TesseractReader {
 }
 
 impl TesseractReader {
-    /// Loads `packs` from `datapath` (`<pack>.traineddata` files); with
-    /// `osd`, pages are turned upright first.
-    pub fn new(datapath: &Path, packs: &str, osd: Option<Arc<Osd>>) -> Result<Self> {
+    /// Loads `packs` from `backend`; with `osd`, pages are turned upright first.
+    pub fn new(backend: Arc<dyn TessBackend>, packs: &str, osd: Option<Arc<Osd>>) -> Result<Self> {
         let start = Instant::now();
-        let pool = Pool::new(datapath, packs)?;
+        let pool = Pool::new(backend, packs)?;
         debug!(packs, ms = start.elapsed().as_millis() as u64, "tesseract loaded");
         Ok(Self { pool, osd })
     }
@@ -185,13 +203,9 @@ impl PageRecognizer for TesseractReader {
             }
         }
         let upright = rotated.as_ref().unwrap_or(page);
-        let lines = self.pool.with(|tess| {
-            tess.set_image(upright.as_raw(), upright.width(), upright.height());
-            tess.read()
-        })?;
+        let lines = self.pool.with(|tess| tess.read(upright))?;
         let greek = self.pool.packs.split('+').any(|p| p == "ell" || p == "grc");
-        let lines: Vec<RecognizedLine> =
-            lines.map_err(engine_error)?.into_iter().map(|l| recognized(l, greek)).collect();
+        let lines: Vec<RecognizedLine> = lines.into_iter().map(|l| recognized(l, greek)).collect();
         debug!(
             packs = self.pool.packs,
             lines = lines.len(),
@@ -234,9 +248,9 @@ pub struct Osd {
 const OSD_MAX_SIDE: u32 = 2400;
 
 impl Osd {
-    /// Loads `osd.traineddata` from `datapath`.
-    pub fn new(datapath: &Path) -> Result<Self> {
-        let pool = Pool::new(datapath, "osd")?;
+    /// Loads the `osd` pack from `backend`.
+    pub fn new(backend: Arc<dyn TessBackend>) -> Result<Self> {
+        let pool = Pool::new(backend, "osd")?;
         Ok(Self { pool })
     }
 
@@ -254,10 +268,7 @@ impl Osd {
         } else {
             page
         };
-        let found = self.pool.with(|tess| {
-            tess.set_image(img.as_raw(), img.width(), img.height());
-            tess.orientation()
-        })?;
+        let found = self.pool.with(|tess| tess.orientation(img))?;
         let guess = found.map(|o| OsdGuess {
             // OSD reports how far the page is turned clockwise; undoing it is
             // the rest of the full turn.
@@ -274,7 +285,7 @@ impl Osd {
 /// Every Tesseract reader of one models directory, loaded on first use and
 /// shared by all engines; also the script router of `language=auto`.
 pub struct Readers {
-    tessdata: PathBuf,
+    backend: Arc<dyn TessBackend>,
     osd: Mutex<Option<Arc<Osd>>>,
     readers: Mutex<HashMap<String, Arc<TesseractReader>>>,
 }
@@ -284,15 +295,14 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Readers {
-    /// Readers of the packs in `tessdata` (`<pack>.traineddata` files).
-    pub fn new(tessdata: &Path) -> Self {
-        Self { tessdata: tessdata.to_path_buf(), osd: Mutex::new(None), readers: Mutex::new(HashMap::new()) }
+    /// Readers of the packs `backend` has.
+    pub fn new(backend: Arc<dyn TessBackend>) -> Self {
+        Self { backend, osd: Mutex::new(None), readers: Mutex::new(HashMap::new()) }
     }
 
-    /// Whether the library loads and every pack of `packs` (`+`-joined) is present.
+    /// Whether every pack of `packs` (`+`-joined) can be loaded.
     pub fn installed(&self, packs: &str) -> bool {
-        tesseract_capi::version().is_ok()
-            && packs.split('+').all(|p| self.tessdata.join(format!("{p}.traineddata")).is_file())
+        packs.split('+').all(|p| self.backend.has_pack(p))
     }
 
     /// Whether OSD can turn pages upright here.
@@ -311,7 +321,7 @@ impl Readers {
         if let Some(osd) = lock(&self.osd).as_ref() {
             return Ok(Arc::clone(osd));
         }
-        let osd = Arc::new(Osd::new(&self.tessdata)?);
+        let osd = Arc::new(Osd::new(Arc::clone(&self.backend))?);
         *lock(&self.osd) = Some(Arc::clone(&osd));
         Ok(osd)
     }
@@ -322,19 +332,36 @@ impl Readers {
             return Ok(Arc::clone(reader));
         }
         let osd = if self.osd_installed() { Some(self.osd()?) } else { None };
-        let reader = Arc::new(TesseractReader::new(&self.tessdata, packs, osd)?);
+        let reader = Arc::new(TesseractReader::new(Arc::clone(&self.backend), packs, osd)?);
         lock(&self.readers).insert(packs.to_string(), Arc::clone(&reader));
         Ok(reader)
     }
+}
+
+/// The page routing an engine needs to read `code` (planned as `plan`):
+/// Tesseract codes read every page with their packs; `auto` sends pages
+/// the line models read poorly to the script trial when a candidate pack
+/// is installed; `None`: the line models read as they are. One rule for
+/// the native hosts ([`crate::Engines`]) and the browser worker.
+pub fn routing_for(code: &str, plan: &Plan, readers: &Arc<Readers>) -> Result<Option<PageRouting>> {
+    Ok(match plan {
+        Plan::Tesseract(packs) => Some(PageRouting::Always(readers.reader(packs)?)),
+        Plan::Lines if code == "auto" && readers.routing_available() => {
+            Some(PageRouting::ByScript(Arc::clone(readers) as Arc<dyn ScriptRouter>))
+        }
+        Plan::Lines => None,
+    })
 }
 
 /// The pack that stands for the line models' Latin in the script trial.
 const LATIN_PACK: &str = "eng";
 /// Lines of a page `language=auto` reads with each candidate pack…
 const SAMPLE_LINES: usize = 4;
-/// …each cut to at most this many line heights (a few words tell the
-/// script; whole lines of a page made the trial cost seconds).
-const SAMPLE_MAX_ASPECT: f32 = 10.0;
+/// …each cut to at most this many line heights: whole lines of a page made
+/// the trial cost seconds, but at 10 the cut through a glyph at the crop's
+/// edge weighed too much — on an Arabic line (tiny's looser box) Syriac
+/// scored 0.64 and Arabic 0.48; at 20 Arabic scores 0.95, Syriac 0.49.
+const SAMPLE_MAX_ASPECT: f32 = 20.0;
 /// Below this sample score no candidate script is taken (the line models'
 /// reading stays).
 const MIN_SAMPLE_SCORE: f32 = 0.5;
@@ -363,11 +390,7 @@ impl TesseractReader {
     fn sample_score(&self, lines: &[RgbImage], latin: bool) -> Result<f32> {
         let (mut weighted, mut chars) = (0.0f32, 0usize);
         for line in lines {
-            let read = self.pool.with(|tess| {
-                tess.set_image(line.as_raw(), line.width(), line.height());
-                tess.read_line()
-            })?;
-            if let Some(l) = read.map_err(engine_error)? {
+            if let Some(l) = self.pool.with(|tess| tess.read_line(line))? {
                 let n = l.text.chars().filter(|c| !c.is_whitespace()).count();
                 let letters = l.text.chars().filter(|c| c.is_alphabetic() && (latin || !c.is_ascii())).count();
                 weighted += l.confidence * letters as f32;
@@ -429,8 +452,6 @@ mod tests {
 
     #[test]
     fn corrupt_traineddata_is_an_error_not_a_crash() {
-        let dir = std::env::temp_dir().join(format!("ocrchat-tess-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
         let cases: &[(&str, Vec<u8>)] = &[
             ("empty", Vec::new()),
             ("text", b"hello, this is not a model at all".to_vec()),
@@ -446,11 +467,8 @@ mod tests {
             }),
         ];
         for (name, bytes) in cases {
-            let path = dir.join(format!("{name}.traineddata"));
-            std::fs::write(&path, bytes).unwrap();
-            let err = check_traineddata(&path, true).unwrap_err();
+            let err = check_traineddata(name, bytes, true).unwrap_err();
             assert!(matches!(err, EngineError::InvalidModel { .. }), "{name}: {err}");
         }
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

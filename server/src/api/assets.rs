@@ -22,6 +22,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use ocrchat_engine::registry::{TESSDATA_DIR, TESSDATA_MANIFEST};
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
@@ -100,36 +101,43 @@ fn looks_like_asset(path: &str) -> bool {
 }
 
 /// file (relative to the models dir) → sha256, from every `{"file", "sha256"}`
-/// object in `manifest.json`; empty when there is none (nothing is immutable then).
+/// object in `manifest.json` and in the Tesseract packs' `tessdata/manifest.json`
+/// (whose paths are relative to it); empty when there is none (nothing is
+/// immutable then).
 fn model_hashes(dir: &Path) -> HashMap<String, String> {
-    fn walk(v: &serde_json::Value, out: &mut HashMap<String, String>) {
+    fn walk(v: &serde_json::Value, prefix: &str, out: &mut HashMap<String, String>) {
         match v {
             serde_json::Value::Object(o) => {
                 if let (Some(file), Some(sha)) =
                     (o.get("file").and_then(|f| f.as_str()), o.get("sha256").and_then(|s| s.as_str()))
                 {
-                    out.insert(file.trim_start_matches('/').to_string(), sha.to_string());
+                    out.insert(format!("{prefix}{}", file.trim_start_matches('/')), sha.to_string());
                 }
-                o.values().for_each(|v| walk(v, out));
+                o.values().for_each(|v| walk(v, prefix, out));
             }
-            serde_json::Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
+            serde_json::Value::Array(a) => a.iter().for_each(|v| walk(v, prefix, out)),
             _ => {}
         }
     }
     let mut out = HashMap::new();
-    match std::fs::read(dir.join("manifest.json")).map(|b| serde_json::from_slice::<serde_json::Value>(&b)) {
-        Ok(Ok(manifest)) => walk(&manifest, &mut out),
-        Ok(Err(e)) => {
-            tracing::warn!("models/manifest.json is not JSON ({e}): model files will not be cached as immutable")
+    let tessdata_manifest = format!("{TESSDATA_DIR}/{TESSDATA_MANIFEST}");
+    for (manifest, prefix) in
+        [("manifest.json", String::new()), (tessdata_manifest.as_str(), format!("{TESSDATA_DIR}/"))]
+    {
+        match std::fs::read(dir.join(manifest)).map(|b| serde_json::from_slice::<serde_json::Value>(&b)) {
+            Ok(Ok(json)) => walk(&json, &prefix, &mut out),
+            Ok(Err(e)) => {
+                tracing::warn!("models/{manifest} is not JSON ({e}): its files will not be cached as immutable")
+            }
+            Err(_) => {}
         }
-        Err(_) => {}
     }
     out
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{is_hashed_name, looks_like_asset};
+    use super::{is_hashed_name, looks_like_asset, model_hashes};
 
     #[test]
     fn hashed_names_are_told_from_stable_ones() {
@@ -161,5 +169,28 @@ mod tests {
         assert!(!looks_like_asset("/"));
         assert!(!looks_like_asset("/some/page"));
         assert!(!looks_like_asset("/index.html"));
+    }
+
+    #[test]
+    fn tesseract_files_are_addressed_by_their_manifest_sha256() {
+        let dir = std::env::temp_dir().join(format!("ocrchat-model-hashes-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("tessdata")).unwrap();
+        std::fs::write(
+            dir.join("manifest.json"),
+            r#"{"models": [{"det": {"file": "tiny/det.onnx", "sha256": "aa"}}]}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("tessdata/manifest.json"),
+            r#"{"packs": [{"pack": "rus", "file": "rus.traineddata", "sha256": "bb"}],
+                "wasm": [{"name": "lib.js", "file": "wasm/lib.js", "sha256": "cc"}]}"#,
+        )
+        .unwrap();
+        let hashes = model_hashes(&dir);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(hashes.get("tiny/det.onnx").map(String::as_str), Some("aa"));
+        assert_eq!(hashes.get("tessdata/rus.traineddata").map(String::as_str), Some("bb"));
+        assert_eq!(hashes.get("tessdata/wasm/lib.js").map(String::as_str), Some("cc"));
+        assert_eq!(hashes.len(), 3);
     }
 }
