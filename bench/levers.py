@@ -42,6 +42,12 @@ VARIANTS = {
                      "small, pruned head, onnxruntime (the native default)"),
     "tiny-en-ort": (["--det", "tiny", "--rec", "tiny", "--language", "L", "--runtime", "onnxruntime"],
                     "tiny, pruned head, onnxruntime"),
+    "small-en-ort-1280": (["--det", "small", "--rec", "small", "--language", "L", "--det-max-side", "1280",
+                           "--runtime", "onnxruntime"],
+                          "small, pruned head, onnxruntime, detector ≤ 1280"),
+    "tiny-en-ort-1280": (["--det", "tiny", "--rec", "tiny", "--language", "L", "--det-max-side", "1280",
+                          "--runtime", "onnxruntime"],
+                         "tiny, pruned head, onnxruntime, detector ≤ 1280"),
 }
 DEFAULT = "small-en-ort,tiny-en-ort,small-en,tiny-en,tiny-en-1280"
 

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use js_sys::{ArrayBuffer, Uint8Array};
-use ocrchat_engine::registry::{self, AUTO_PACKS, Family, Plan, TESSDATA_DIR, TESSDATA_MANIFEST};
+use ocrchat_engine::registry::{self, AUTO_PACKS, Plan, TESSDATA_DIR, TESSDATA_MANIFEST};
 use ocrchat_engine::tesseract::Readers;
 use ocrchat_engine::{EngineConfig, ModelSize};
 use wasm_bindgen::prelude::*;
@@ -281,7 +281,7 @@ fn languages(model_languages: &[&str]) -> Vec<LanguageChoice> {
     };
     registry::language_statuses(model_languages, offered)
         .into_iter()
-        .filter(|l| l.installed && (l.family == Family::PpOcr || !l.language.code.contains('+')))
+        .filter(|l| l.installed)
         .map(|l| LanguageChoice { code: l.language.code.into(), name: l.language.name.into() })
         .collect()
 }

@@ -7,7 +7,7 @@
 
 use js_sys::Uint8Array;
 use ocrchat_core::{Block, BlockKind, ExportFormat, InputFormat, Line, ModelSize, Page, Word};
-use ocrchat_worker::protocol::{self, Request, Response};
+use ocrchat_worker::protocol::{self, LanguageChoice, Request, Response};
 use ocrchat_worker::session::Session;
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str};
 use wasm_bindgen::prelude::*;
@@ -54,7 +54,11 @@ async fn requests_survive_postmessage_and_payloads_are_transferred() {
 async fn every_response_kind_round_trips() {
     let all = [
         Response::Started,
-        Response::Ready { model: ModelSize::Tiny, cached: true, languages: vec!["en".into()] },
+        Response::Ready {
+            model: ModelSize::Tiny,
+            cached: true,
+            languages: vec![LanguageChoice { code: "en".into(), name: "English".into() }],
+        },
         Response::Opened { job: 1, pages: 3, format: InputFormat::Pdf },
         Response::Sniffed { job: 1, format: Some(InputFormat::Pdf), readable: false },
         Response::Sniffed { job: 2, format: None, readable: false },
@@ -152,7 +156,7 @@ fn tiny_session() -> Session {
 fn a_session_reports_every_page_then_done_and_exports() {
     let mut s = tiny_session();
     let mut seen = Vec::new();
-    s.ocr(3, "invoice.pdf", two_page_pdf(), &mut |r, p| seen.push((r, p))).unwrap();
+    s.ocr(3, "invoice.pdf", two_page_pdf(), "auto", &mut |r, p| seen.push((r, p))).unwrap();
     let kinds: Vec<&str> = seen
         .iter()
         .map(|(r, _)| match r {
@@ -191,10 +195,10 @@ fn a_corrupt_file_is_an_error_and_the_session_goes_on() {
     let mut png = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
     png.extend_from_slice(&[0; 40]);
     let mut emitted = 0;
-    let err = s.ocr(1, "bad.png", png, &mut |_, _| emitted += 1).unwrap_err();
+    let err = s.ocr(1, "bad.png", png, "auto", &mut |_, _| emitted += 1).unwrap_err();
     assert!(!err.to_string().is_empty());
     assert_eq!(emitted, 0, "nothing but the error for an unreadable file");
     let mut done = false;
-    s.ocr(2, "ok.pdf", two_page_pdf(), &mut |r, _| done |= matches!(r, Response::Done { .. })).unwrap();
+    s.ocr(2, "ok.pdf", two_page_pdf(), "en", &mut |r, _| done |= matches!(r, Response::Done { .. })).unwrap();
     assert!(done);
 }
