@@ -28,14 +28,14 @@ test: lint models wasm web
 	export OCRCHAT_TEST_TESSDATA_ALL; \
 	OCRCHAT_TEST_LLAMACPP=1 OCRCHAT_REQUIRE_ONNXRUNTIME=1 scripts/test.sh
 
-## lint: rustfmt and clippy with warnings as errors, natively and for the wasm crates (their in-browser tests too) on wasm32.
+## lint: rustfmt and clippy with warnings as errors, natively and for the wasm crates on wasm32.
 ## --release shares target/release with the build and tests (build scripts, proc macros).
 lint:
 	@PATH="$(TOOLS_BIN):$$PATH"; set -e; \
 	{ $(CARGO) clippy --version && $(CARGO) fmt --version; } >/dev/null 2>&1 || rustup component add clippy rustfmt; \
 	$(CARGO) fmt --all --check; \
 	$(CARGO) clippy --workspace --all-targets --release -- -D warnings; \
-	$(CARGO) clippy -p ocrchat-worker -p ocrchat-app --release --target wasm32-unknown-unknown --all-targets -- -D warnings
+	$(CARGO) clippy -p ocrchat-worker -p ocrchat-app --release --target wasm32-unknown-unknown -- -D warnings
 
 ## models: fetch and verify the OCR models into models/, with .br/.gz beside them for the browser,
 ## the onnxruntime library the native engine prefers, and the Tesseract packs of the default

@@ -178,7 +178,10 @@ async fn handle(msg: JsValue) {
             {
                 result = match load_packs(&auto_candidates()).await {
                     Ok(()) => state.borrow_mut().session.retry(job, &mut |r, p| post(&r, p)),
-                    Err(e) => return fail_with(Some(job), &e),
+                    Err(e) => {
+                        state.borrow_mut().session.abandon(job);
+                        return fail_with(Some(job), &e);
+                    }
                 };
             }
             if let Err(e) = result {

@@ -184,6 +184,11 @@ impl Session {
         self.ocr(p.job, &p.name, p.bytes, &p.language, emit)
     }
 
+    /// Drops the file kept for [`Self::retry`] when the host cannot get the pack.
+    pub fn abandon(&mut self, job: u32) {
+        self.pending.take_if(|p| p.job == job);
+    }
+
     fn read(
         &self,
         job: u32,
