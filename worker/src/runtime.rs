@@ -9,8 +9,8 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use js_sys::{ArrayBuffer, Uint8Array};
-use ocrchat_engine::registry::{self, AUTO_PACKS, Plan, TESSDATA_DIR, TESSDATA_MANIFEST};
-use ocrchat_engine::tesseract::Readers;
+use ocrchat_engine::registry::{self, Plan, TESSDATA_DIR, TESSDATA_MANIFEST};
+use ocrchat_engine::tesseract::{Readers, trial_packs};
 use ocrchat_engine::{EngineConfig, ModelSize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -289,15 +289,11 @@ fn languages(model_languages: &[&str]) -> Vec<LanguageChoice> {
         .collect()
 }
 
-/// The packs of the script trial the server offers (with Latin's `eng`).
+/// The packs of the script trial the server offers.
 fn auto_candidates() -> Vec<String> {
     let offered = STATE.with(|s| s.borrow().tess.as_ref().map(|t| t.packs.keys().cloned().collect::<Vec<_>>()));
     let offered = offered.unwrap_or_default();
-    std::iter::once("eng")
-        .chain(AUTO_PACKS.iter().map(|(_, pack)| *pack))
-        .filter(|p| offered.iter().any(|o| o == p))
-        .map(str::to_string)
-        .collect()
+    trial_packs().map(|(_, pack)| pack).filter(|p| offered.iter().any(|o| o == p)).map(str::to_string).collect()
 }
 
 /// Loads the pack of an explicit Tesseract language before its file is read.

@@ -355,6 +355,12 @@ pub fn routing_for(code: &str, plan: &Plan, readers: &Arc<Readers>) -> Result<Op
 
 /// The pack that stands for the line models' Latin in the script trial.
 const LATIN_PACK: &str = "eng";
+
+/// Every pack the script trial of `auto` reads with, by script (Latin's
+/// `eng` first); a host that loads packs on demand fetches these.
+pub fn trial_packs() -> impl Iterator<Item = (&'static str, &'static str)> {
+    std::iter::once(("Latin", LATIN_PACK)).chain(crate::registry::AUTO_PACKS.iter().copied())
+}
 /// Lines of a page `language=auto` reads with each candidate pack…
 const SAMPLE_LINES: usize = 4;
 /// …each cut to at most this many line heights: whole lines of a page made
@@ -417,7 +423,7 @@ impl ScriptRouter for Readers {
         let mut best: Option<(f32, Arc<TesseractReader>)> = None;
         // Latin competes too (as `eng`, whose letters are ASCII): a Latin page
         // the line models read with low confidence (handwriting) stays theirs.
-        for &(script, pack) in [("Latin", LATIN_PACK)].iter().chain(crate::registry::AUTO_PACKS) {
+        for (script, pack) in trial_packs() {
             if !self.installed(pack) {
                 continue;
             }
