@@ -428,7 +428,8 @@ async fn sha256_hex(bytes: &[u8]) -> Option<String> {
     Some(digest.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-fn js_text(v: &JsValue) -> String {
+/// The message of a JS exception (or the value itself when it is none).
+pub(crate) fn js_text(v: &JsValue) -> String {
     v.dyn_ref::<js_sys::Error>()
         .map(|e| String::from(e.message()))
         .or_else(|| v.as_string())

@@ -27,6 +27,8 @@ use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
+use crate::runtime::js_text;
+
 #[wasm_bindgen]
 extern "C" {
     /// `import(url)`, defined by the worker's loader script.
@@ -76,13 +78,6 @@ pub fn is_loaded(pack: &str) -> bool {
     ENGINES.with(|e| e.borrow().contains_key(pack))
 }
 
-fn js_message(v: &JsValue) -> String {
-    v.dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| v.as_string())
-        .unwrap_or_else(|| format!("{v:?}"))
-}
-
 /// tesseract-wasm's module from its verified source text, fetched from `url`.
 pub async fn import_lib(source: &[u8], url: &str) -> Result<TessLib, String> {
     let source = String::from_utf8_lossy(source);
@@ -90,14 +85,14 @@ pub async fn import_lib(source: &[u8], url: &str) -> Result<TessLib, String> {
     let parts = js_sys::Array::of1(&Uint8Array::from(located.as_bytes()));
     let options = web_sys::BlobPropertyBag::new();
     options.set_type("text/javascript");
-    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(|e| js_message(&e))?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| js_message(&e))?;
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(|e| js_text(&e))?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| js_text(&e))?;
     let imported = match import_module(&url) {
         Ok(promise) => JsFuture::from(promise).await,
         Err(e) => Err(e),
     };
     let _ = web_sys::Url::revoke_object_url(&url);
-    imported.map(JsCast::unchecked_into).map_err(|e| format!("cannot import tesseract-wasm: {}", js_message(&e)))
+    imported.map(JsCast::unchecked_into).map_err(|e| format!("cannot import tesseract-wasm: {}", js_text(&e)))
 }
 
 /// Whether this browser runs tesseract-wasm's SIMD build.
@@ -110,12 +105,12 @@ pub fn simd(lib: &TessLib) -> bool {
 pub async fn load_pack(lib: &TessLib, wasm: &[u8], pack: &str, model: &[u8]) -> Result<(), String> {
     ocrchat_engine::tesseract::check_traineddata(pack, model, true).map_err(|e| e.detail())?;
     let options = js_sys::Object::new();
-    js_sys::Reflect::set(&options, &"wasmBinary".into(), &Uint8Array::from(wasm)).map_err(|e| js_message(&e))?;
+    js_sys::Reflect::set(&options, &"wasmBinary".into(), &Uint8Array::from(wasm)).map_err(|e| js_text(&e))?;
     let engine: OcrEngine = JsFuture::from(lib.create_ocr_engine(&options))
         .await
-        .map_err(|e| format!("cannot start tesseract-wasm: {}", js_message(&e)))?
+        .map_err(|e| format!("cannot start tesseract-wasm: {}", js_text(&e)))?
         .unchecked_into();
-    engine.load_model(&Uint8Array::from(model)).map_err(|e| format!("{pack}: {}", js_message(&e)))?;
+    engine.load_model(&Uint8Array::from(model)).map_err(|e| format!("{pack}: {}", js_text(&e)))?;
     ENGINES.with(|e| e.borrow_mut().insert(pack.to_string(), engine));
     Ok(())
 }
@@ -216,7 +211,7 @@ fn lines_of(lines: Vec<Item>, words: Vec<Item>) -> Vec<TessLine> {
 
 impl JsTess {
     fn recognize(&self, image: &RgbImage, single_line: bool) -> Result<Vec<TessLine>, TessError> {
-        let fail = |e: JsValue| TessError::Wasm(js_message(&e));
+        let fail = |e: JsValue| TessError::Wasm(js_text(&e));
         let data = js_sys::Object::new();
         let set = |k: &str, v: &JsValue| js_sys::Reflect::set(&data, &k.into(), v).map(|_| ());
         set("data", &leptonica_pixels(image)).map_err(fail)?;
