@@ -263,7 +263,7 @@ impl Osd {
         let img = if long > OSD_MAX_SIDE {
             let k = OSD_MAX_SIDE as f32 / long as f32;
             let (w, h) = ((page.width() as f32 * k) as u32, (page.height() as f32 * k) as u32);
-            scaled = image::imageops::resize(page, w.max(1), h.max(1), image::imageops::FilterType::Triangle);
+            scaled = crate::detect::resize(page, (w.max(1), h.max(1)));
             &scaled
         } else {
             page

@@ -5,7 +5,10 @@
 //! bench datasets and scores the outputs: which speed lever keeps accuracy.
 //!
 //! `levers --out DIR [--det tiny|small] [--rec tiny|small] [--language L]
-//!  [--det-max-side N] [--rec-batch N] [--det-tile PIXELS] [--runtime auto|rten|onnxruntime] [--threads N] FILE…`
+//!  [--det-max-side N] [--det-max-pixels N] [--rec-batch N] [--det-tile PIXELS] [--runtime auto|rten|onnxruntime] [--threads N] [--bounded-memory] FILE…`
+//!
+//! `--bounded-memory` runs the networks as the server does (onnxruntime
+//! without per-session arenas), for peak-RSS comparisons under `/usr/bin/time`.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -34,7 +37,7 @@ fn cpu_s() -> f64 {
 fn main() {
     let mut args = std::env::args().skip(1);
     let (mut out, mut det, mut rec, mut language) = (None, "tiny".to_string(), "tiny".to_string(), "auto".to_string());
-    let (mut max_side, mut files) = (None, Vec::new());
+    let (mut max_side, mut max_pixels, mut files, mut bounded_memory) = (None, None, Vec::new(), false);
     let (mut runtime, mut threads, mut rec_batch, mut det_tile) = (ocrchat_tests::runtime(), 1usize, None, None);
     while let Some(a) = args.next() {
         let mut val = || args.next().unwrap_or_else(|| panic!("{a} needs a value"));
@@ -44,6 +47,8 @@ fn main() {
             "--rec" => rec = val(),
             "--language" => language = val(),
             "--det-max-side" => max_side = Some(val().parse::<u32>().expect("--det-max-side N")),
+            "--det-max-pixels" => max_pixels = Some(val().parse::<u32>().expect("--det-max-pixels N")),
+            "--bounded-memory" => bounded_memory = true,
             "--runtime" => runtime = Runtime::parse(&val()).expect("--runtime auto|rten|onnxruntime"),
             "--threads" => threads = val().parse().expect("--threads N"),
             "--det-tile" => det_tile = Some(val().parse::<usize>().expect("--det-tile PIXELS")),
@@ -54,8 +59,13 @@ fn main() {
     let out = out.expect("--out DIR");
     std::fs::create_dir_all(&out).expect("create --out");
     let dir = ocrchat_tests::models_dir();
-    let mut config =
-        EngineConfig { charset: registry::charset_for(&language), runtime, threads, ..EngineConfig::default() };
+    let mut config = EngineConfig {
+        charset: registry::charset_for(&language),
+        runtime,
+        threads,
+        bounded_memory,
+        ..EngineConfig::default()
+    };
     if let Some(t) = det_tile {
         config.det.tile_pixels = t;
     }
@@ -64,6 +74,9 @@ fn main() {
     }
     if let Some(m) = max_side {
         config.det.max_side = m;
+    }
+    if let Some(m) = max_pixels {
+        config.det.max_pixels = m;
     }
     let (det_spec, rec_spec) = (spec(&det), spec(&rec));
     let dict = String::from_utf8(read(&dir, &rec_spec, "dict.txt")).expect("utf-8 dictionary");
