@@ -24,6 +24,7 @@
 //! # Ok(()) }
 //! ```
 
+mod cascade;
 mod cpu_clock;
 mod decode;
 mod detect;
@@ -65,6 +66,7 @@ pub use onnxruntime::{
 };
 pub use runtime::Runtime;
 
+pub use cascade::CascadeRecognizer;
 pub use decode::{DecodeLimits, ImageSource, Source};
 pub use detect::{DetParams, TextRegion};
 pub use error::{BoxError, EngineError};
@@ -93,27 +95,47 @@ pub fn engine_from_bytes(
     dict: &str,
     config: EngineConfig,
 ) -> Result<OcrEngine, EngineError> {
-    let (det_name, rec_name) = (format!("{}/det", spec.name), format!("{}/rec", spec.name));
     // The engine's config names the runtime that runs, never `Auto`.
     let config = EngineConfig { runtime: config.runtime.resolve()?, ..config };
-    let (det, rec): (Box<dyn DetectionModel>, Box<dyn TextRecognizer>) = match config.runtime {
-        #[cfg(all(feature = "onnxruntime", not(target_arch = "wasm32")))]
-        Runtime::OnnxRuntime => (
-            Box::new(OrtDetector::from_bytes(&det_name, det_onnx, config.detector_session_settings())?),
-            Box::new(CtcRecognizer(OrtRecognizer::with_charset(
-                &rec_name,
-                rec_onnx,
-                dict,
-                config.charset,
-                config.session_settings(),
-            )?)),
-        ),
-        _ => (
-            Box::new(RtenDetector::from_bytes(&det_name, det_onnx)?),
-            Box::new(CtcRecognizer(RtenRecognizer::with_charset(&rec_name, rec_onnx, dict, config.charset)?)),
-        ),
-    };
+    let det = detector_from_bytes(spec, det_onnx, &config)?;
+    let rec = recognizer_from_bytes(spec, rec_onnx, dict, &config)?;
     Ok(OcrEngine::new(det, rec, config))
+}
+
+/// `spec`'s detection network on the runtime `config.runtime` resolves to.
+pub fn detector_from_bytes(
+    spec: &ModelSpec,
+    det_onnx: Vec<u8>,
+    config: &EngineConfig,
+) -> Result<Box<dyn DetectionModel>, EngineError> {
+    let name = format!("{}/det", spec.name);
+    Ok(match config.runtime.resolve()? {
+        #[cfg(all(feature = "onnxruntime", not(target_arch = "wasm32")))]
+        Runtime::OnnxRuntime => Box::new(OrtDetector::from_bytes(&name, det_onnx, config.detector_session_settings())?),
+        _ => Box::new(RtenDetector::from_bytes(&name, det_onnx)?),
+    })
+}
+
+/// `spec`'s line recogniser (its CTC head pruned to `config.charset`) on the
+/// runtime `config.runtime` resolves to.
+pub fn recognizer_from_bytes(
+    spec: &ModelSpec,
+    rec_onnx: Vec<u8>,
+    dict: &str,
+    config: &EngineConfig,
+) -> Result<Box<dyn TextRecognizer>, EngineError> {
+    let name = format!("{}/rec", spec.name);
+    Ok(match config.runtime.resolve()? {
+        #[cfg(all(feature = "onnxruntime", not(target_arch = "wasm32")))]
+        Runtime::OnnxRuntime => Box::new(CtcRecognizer(OrtRecognizer::with_charset(
+            &name,
+            rec_onnx,
+            dict,
+            config.charset,
+            config.session_settings(),
+        )?)),
+        _ => Box::new(CtcRecognizer(RtenRecognizer::with_charset(&name, rec_onnx, dict, config.charset)?)),
+    })
 }
 
 /// Models of the catalog whose files are present under `dir`.

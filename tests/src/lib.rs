@@ -83,6 +83,27 @@ pub fn engine(size: ModelSize) -> &'static OcrEngine {
     })
 }
 
+/// An engine with `det`'s detector whose lines tiny's recogniser reads and
+/// small's reads again where tiny's confidence is below `gate`
+/// ([`ocrchat_engine::CascadeRecognizer`]), loaded from `dir`.
+pub fn cascade_engine(dir: &Path, det: ModelSize, gate: f32, config: EngineConfig) -> OcrEngine {
+    let spec = |size| *registry::CATALOG.iter().find(|m| m.size == size).expect("size in catalog");
+    let read = |spec: &ocrchat_engine::ModelSpec, file: &str| {
+        let path = dir.join(spec.name).join(file);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    let config = EngineConfig { runtime: config.runtime.resolve().expect("runtime"), ..config };
+    let rec = |size| {
+        let s = spec(size);
+        let dict = String::from_utf8(read(&s, "dict.txt")).expect("utf-8 dictionary");
+        ocrchat_engine::recognizer_from_bytes(&s, read(&s, "rec.onnx"), &dict, &config).expect("recogniser loads")
+    };
+    let cascade = ocrchat_engine::CascadeRecognizer::new(rec(ModelSize::Tiny), rec(ModelSize::Small), gate);
+    let d = spec(det);
+    let detector = ocrchat_engine::detector_from_bytes(&d, read(&d, "det.onnx"), &config).expect("detector loads");
+    OcrEngine::new(detector, Box::new(cascade), config)
+}
+
 /// NFKC-less normalisation as in score.py (case-folded, whitespace collapsed
 /// or removed for CJK).
 pub fn norm(s: &str, strip_ws: bool) -> String {

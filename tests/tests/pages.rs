@@ -6,8 +6,8 @@ use std::io::Cursor;
 use std::path::Path;
 
 use image::{DynamicImage, ImageFormat};
-use ocrchat_engine::{Document, ModelSize};
-use ocrchat_tests::{bow_f1, cer, engine, testdata_or_skip, workspace_root};
+use ocrchat_engine::{Document, EngineConfig, ModelSize, OcrEngine};
+use ocrchat_tests::{bow_f1, cascade_engine, cer, engine, models_dir, runtime, testdata_or_skip, workspace_root};
 
 /// (file, max CER, min bag-of-words F1) with the small model. Floors sit a
 /// margin below what the engine measures today (see bench/results.md); an
@@ -100,6 +100,23 @@ fn text_lines_meet_accuracy_floors() {
 #[test]
 fn tiny_model_reads_clean_pages() {
     run_cases("tiny", &[("tess_phototest.png", 0.05, 0.95), ("tess_eurotext.png", 0.08, 0.85)], ModelSize::Tiny);
+}
+
+/// The tiny → small cascade with real models: a gate no reading reaches
+/// sends every line to small (the small engine's text), a gate every
+/// reading passes keeps tiny's (the tiny engine's text); the bench measures
+/// the gates between.
+#[test]
+fn cascade_gate_chooses_the_recogniser() {
+    let Some(dir) = testdata_or_skip("cascade") else { return };
+    let bytes = std::fs::read(dir.join("tess_eurotext.png")).unwrap();
+    let config = EngineConfig { runtime: runtime(), ..EngineConfig::default() };
+    let read = |engine: &OcrEngine| engine.ocr_bytes(&bytes, |_, _| {}).expect("OCR succeeds").text();
+    let all_small = cascade_engine(&models_dir(), ModelSize::Small, 2.0, config);
+    assert_eq!(read(&all_small), read(engine(ModelSize::Small)));
+    let all_tiny = cascade_engine(&models_dir(), ModelSize::Tiny, 0.0, config);
+    assert_eq!(read(&all_tiny), read(engine(ModelSize::Tiny)));
+    assert_ne!(read(engine(ModelSize::Small)), read(engine(ModelSize::Tiny)), "the two models read this page alike");
 }
 
 #[test]

@@ -5,10 +5,12 @@
 //! bench datasets and scores the outputs: which speed lever keeps accuracy.
 //!
 //! `levers --out DIR [--det tiny|small] [--rec tiny|small] [--language L]
-//!  [--det-max-side N] [--det-max-pixels N] [--rec-batch N] [--det-tile PIXELS] [--runtime auto|rten|onnxruntime] [--threads N] [--bounded-memory] FILE…`
+//!  [--det-max-side N] [--det-max-pixels N] [--rec-batch N] [--det-tile PIXELS] [--runtime auto|rten|onnxruntime] [--threads N] [--bounded-memory] [--cascade-gate G] FILE…`
 //!
 //! `--bounded-memory` runs the networks as the server does (onnxruntime
 //! without per-session arenas), for peak-RSS comparisons under `/usr/bin/time`.
+//! `--cascade-gate G` reads lines with tiny's recogniser and again with
+//! small's where tiny's confidence is below G (`--rec` is then ignored).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -38,6 +40,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let (mut out, mut det, mut rec, mut language) = (None, "tiny".to_string(), "tiny".to_string(), "auto".to_string());
     let (mut max_side, mut max_pixels, mut files, mut bounded_memory) = (None, None, Vec::new(), false);
+    let mut cascade_gate = None;
     let (mut runtime, mut threads, mut rec_batch, mut det_tile) = (ocrchat_tests::runtime(), 1usize, None, None);
     while let Some(a) = args.next() {
         let mut val = || args.next().unwrap_or_else(|| panic!("{a} needs a value"));
@@ -49,6 +52,7 @@ fn main() {
             "--det-max-side" => max_side = Some(val().parse::<u32>().expect("--det-max-side N")),
             "--det-max-pixels" => max_pixels = Some(val().parse::<u32>().expect("--det-max-pixels N")),
             "--bounded-memory" => bounded_memory = true,
+            "--cascade-gate" => cascade_gate = Some(val().parse::<f32>().expect("--cascade-gate G")),
             "--runtime" => runtime = Runtime::parse(&val()).expect("--runtime auto|rten|onnxruntime"),
             "--threads" => threads = val().parse().expect("--threads N"),
             "--det-tile" => det_tile = Some(val().parse::<usize>().expect("--det-tile PIXELS")),
@@ -78,16 +82,21 @@ fn main() {
     if let Some(m) = max_pixels {
         config.det.max_pixels = m;
     }
-    let (det_spec, rec_spec) = (spec(&det), spec(&rec));
-    let dict = String::from_utf8(read(&dir, &rec_spec, "dict.txt")).expect("utf-8 dictionary");
-    let engine: OcrEngine = ocrchat_engine::engine_from_bytes(
-        &rec_spec,
-        read(&dir, &det_spec, "det.onnx"),
-        read(&dir, &rec_spec, "rec.onnx"),
-        &dict,
-        config,
-    )
-    .expect("models load");
+    let engine: OcrEngine = if let Some(gate) = cascade_gate {
+        let det = ocrchat_engine::ModelSize::parse(&det).expect("--det tiny|small");
+        ocrchat_tests::cascade_engine(&dir, det, gate, config)
+    } else {
+        let (det_spec, rec_spec) = (spec(&det), spec(&rec));
+        let dict = String::from_utf8(read(&dir, &rec_spec, "dict.txt")).expect("utf-8 dictionary");
+        ocrchat_engine::engine_from_bytes(
+            &rec_spec,
+            read(&dir, &det_spec, "det.onnx"),
+            read(&dir, &rec_spec, "rec.onnx"),
+            &dict,
+            config,
+        )
+        .expect("models load")
+    };
     let mut times = serde_json::Map::new();
     for file in &files {
         let bytes = std::fs::read(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
