@@ -102,7 +102,7 @@ pub fn input_size(w: u32, h: u32, params: &DetParams) -> (u32, u32) {
 
 /// `page` resampled to `size` with a triangle (bilinear) filter whose support
 /// widens with the reduction, like `image`'s `Triangle`, in SIMD (SSE4.1/AVX2
-/// chosen at run time, simd128 in wasm). Every page downscale uses it.
+/// chosen at run time, simd128 in wasm). Every page resize uses it.
 pub(crate) fn resize(page: &RgbImage, (w, h): (u32, u32)) -> RgbImage {
     use fast_image_resize::images::{Image, ImageRef};
     use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
