@@ -77,21 +77,28 @@ pub fn engine(size: ModelSize) -> &'static OcrEngine {
     let cell = if size == ModelSize::Small { &SMALL } else { &TINY };
     cell.get_or_init(|| {
         let dir = models_dir();
-        let spec = registry::CATALOG.iter().find(|m| m.size == size).expect("size in catalog");
         let config = EngineConfig { runtime: runtime(), ..EngineConfig::default() };
-        ocrchat_engine::load_engine(&dir, spec, config).expect("models load")
+        ocrchat_engine::load_engine(&dir, model_spec(size), config).expect("models load")
     })
+}
+
+/// The catalog entry of a model size.
+pub fn model_spec(size: ModelSize) -> &'static ocrchat_engine::ModelSpec {
+    registry::CATALOG.iter().find(|m| m.size == size).expect("size in catalog")
+}
+
+/// The bytes of one of `spec`'s files under `dir` (`det.onnx`, `rec.onnx`, `dict.txt`).
+pub fn model_file(dir: &Path, spec: &ocrchat_engine::ModelSpec, file: &str) -> Vec<u8> {
+    let path = dir.join(spec.name).join(file);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// An engine with `det`'s detector whose lines tiny's recogniser reads and
 /// small's reads again where tiny's confidence is below `gate`
 /// ([`ocrchat_engine::CascadeRecognizer`]), loaded from `dir`.
 pub fn cascade_engine(dir: &Path, det: ModelSize, gate: f32, config: EngineConfig) -> OcrEngine {
-    let spec = |size| *registry::CATALOG.iter().find(|m| m.size == size).expect("size in catalog");
-    let read = |spec: &ocrchat_engine::ModelSpec, file: &str| {
-        let path = dir.join(spec.name).join(file);
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    };
+    let spec = |size| *model_spec(size);
+    let read = |spec: &ocrchat_engine::ModelSpec, file: &str| model_file(dir, spec, file);
     let config = EngineConfig { runtime: config.runtime.resolve().expect("runtime"), ..config };
     let rec = |size| {
         let s = spec(size);

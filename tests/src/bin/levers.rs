@@ -12,19 +12,15 @@
 //! `--cascade-gate G` reads lines with tiny's recogniser and again with
 //! small's where tiny's confidence is below G (`--rec` is then ignored).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use ocrchat_engine::{EngineConfig, ExportFormat, ModelSpec, OcrEngine, Runtime, export, registry};
 
 fn spec(size: &str) -> ModelSpec {
-    let size = ocrchat_engine::ModelSize::parse(size).unwrap_or_else(|| panic!("unknown model size {size}"));
-    *registry::CATALOG.iter().find(|m| m.size == size).expect("size in catalog")
-}
-
-fn read(dir: &Path, spec: &ModelSpec, file: &str) -> Vec<u8> {
-    let path = dir.join(spec.name).join(file);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    *ocrchat_tests::model_spec(
+        ocrchat_engine::ModelSize::parse(size).unwrap_or_else(|| panic!("unknown model size {size}")),
+    )
 }
 
 /// User + system CPU seconds of this process (`/proc/self/stat`, 10 ms ticks):
@@ -87,11 +83,11 @@ fn main() {
         ocrchat_tests::cascade_engine(&dir, det, gate, config)
     } else {
         let (det_spec, rec_spec) = (spec(&det), spec(&rec));
-        let dict = String::from_utf8(read(&dir, &rec_spec, "dict.txt")).expect("utf-8 dictionary");
+        let dict = String::from_utf8(ocrchat_tests::model_file(&dir, &rec_spec, "dict.txt")).expect("utf-8 dictionary");
         ocrchat_engine::engine_from_bytes(
             &rec_spec,
-            read(&dir, &det_spec, "det.onnx"),
-            read(&dir, &rec_spec, "rec.onnx"),
+            ocrchat_tests::model_file(&dir, &det_spec, "det.onnx"),
+            ocrchat_tests::model_file(&dir, &rec_spec, "rec.onnx"),
             &dict,
             config,
         )
