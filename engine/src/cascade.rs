@@ -40,6 +40,7 @@ impl TextRecognizer for CascadeRecognizer {
         let mut read = self.fast.recognize(page, lines, params)?;
         let unsure: Vec<usize> =
             (0..lines.len()).filter(|&i| read[i].as_ref().is_none_or(|l| l.confidence < self.gate)).collect();
+        debug!(lines = lines.len(), reread = unsure.len(), "stage: cascade");
         if unsure.is_empty() {
             return Ok(read);
         }
@@ -48,7 +49,6 @@ impl TextRecognizer for CascadeRecognizer {
         for (i, line) in unsure.iter().zip(again) {
             read[*i] = line;
         }
-        debug!(lines = lines.len(), reread = unsure.len(), "stage: cascade");
         Ok(read)
     }
 }

@@ -97,17 +97,17 @@ pub fn model_file(dir: &Path, spec: &ocrchat_engine::ModelSpec, file: &str) -> V
 /// small's reads again where tiny's confidence is below `gate`
 /// ([`ocrchat_engine::CascadeRecognizer`]), loaded from `dir`.
 pub fn cascade_engine(dir: &Path, det: ModelSize, gate: f32, config: EngineConfig) -> OcrEngine {
-    let spec = |size| *model_spec(size);
-    let read = |spec: &ocrchat_engine::ModelSpec, file: &str| model_file(dir, spec, file);
     let config = EngineConfig { runtime: config.runtime.resolve().expect("runtime"), ..config };
     let rec = |size| {
-        let s = spec(size);
-        let dict = String::from_utf8(read(&s, "dict.txt")).expect("utf-8 dictionary");
-        ocrchat_engine::recognizer_from_bytes(&s, read(&s, "rec.onnx"), &dict, &config).expect("recogniser loads")
+        let spec = model_spec(size);
+        let dict = String::from_utf8(model_file(dir, spec, "dict.txt")).expect("utf-8 dictionary");
+        ocrchat_engine::recognizer_from_bytes(spec, model_file(dir, spec, "rec.onnx"), &dict, &config)
+            .expect("recogniser loads")
     };
     let cascade = ocrchat_engine::CascadeRecognizer::new(rec(ModelSize::Tiny), rec(ModelSize::Small), gate);
-    let d = spec(det);
-    let detector = ocrchat_engine::detector_from_bytes(&d, read(&d, "det.onnx"), &config).expect("detector loads");
+    let spec = model_spec(det);
+    let detector =
+        ocrchat_engine::detector_from_bytes(spec, model_file(dir, spec, "det.onnx"), &config).expect("detector loads");
     OcrEngine::new(detector, Box::new(cascade), config)
 }
 

@@ -6,12 +6,11 @@
 //! (as `score.py` compares) and the better reading for a Latin page.
 
 use ocrchat_engine::{Charset, EngineConfig, ModelSize, registry};
-use ocrchat_tests::{models_dir, testdata_or_skip};
+use ocrchat_tests::{model_spec, models_dir, testdata_or_skip};
 
 fn read_with(size: ModelSize, charset: Charset, pages: &[std::path::PathBuf]) -> Vec<String> {
-    let spec = registry::CATALOG.iter().find(|m| m.size == size).expect("size in catalog");
     let config = EngineConfig { charset, ..EngineConfig::default() };
-    let engine = ocrchat_engine::load_engine(&models_dir(), spec, config).expect("models load");
+    let engine = ocrchat_engine::load_engine(&models_dir(), model_spec(size), config).expect("models load");
     pages
         .iter()
         .map(|p| engine.ocr_bytes(&std::fs::read(p).unwrap(), |_, _| {}).expect("OCR succeeds").text())

@@ -9,7 +9,7 @@
 //! `SKIP`.
 
 use ocrchat_engine::{EngineConfig, EngineError, ModelSize, Runtime, registry};
-use ocrchat_tests::{models_dir, testdata_or_skip};
+use ocrchat_tests::{model_spec, models_dir, testdata_or_skip};
 
 fn onnxruntime_or_skip(test: &str) -> bool {
     let installed = ocrchat_engine::onnxruntime_library_path().is_some_and(|p| p.is_file());
@@ -25,9 +25,8 @@ fn onnxruntime_or_skip(test: &str) -> bool {
 }
 
 fn read_with(size: ModelSize, runtime: Runtime, pages: &[std::path::PathBuf]) -> Vec<String> {
-    let spec = registry::CATALOG.iter().find(|m| m.size == size).expect("size in catalog");
     let config = EngineConfig { runtime, charset: registry::charset_for("en"), threads: 1, ..EngineConfig::default() };
-    let engine = ocrchat_engine::load_engine(&models_dir(), spec, config).expect("models load");
+    let engine = ocrchat_engine::load_engine(&models_dir(), model_spec(size), config).expect("models load");
     assert_eq!(engine.config().runtime, runtime);
     pages
         .iter()
@@ -58,7 +57,7 @@ fn missing_onnxruntime_library_is_a_clear_error() {
     // A path that cannot exist: the process-wide library is only looked up once, so this
     // test runs the lookup in a child process with the variable set.
     if std::env::var_os("OCRCHAT_RUNTIMES_CHILD").is_some() {
-        let spec = registry::CATALOG.iter().find(|m| m.size == ModelSize::Tiny).expect("tiny in catalog");
+        let spec = model_spec(ModelSize::Tiny);
         let strict = EngineConfig { runtime: Runtime::OnnxRuntime, ..EngineConfig::default() };
         match ocrchat_engine::load_engine(&models_dir(), spec, strict) {
             Err(EngineError::RuntimeUnavailable { runtime: "onnxruntime", .. }) => {}
@@ -92,12 +91,12 @@ fn concurrent_pages_share_one_onnxruntime_engine() {
         .iter()
         .map(|f| std::fs::read(dir.join(f)).unwrap())
         .collect();
-    let spec = registry::CATALOG.iter().find(|m| m.size == ModelSize::Tiny).expect("tiny in catalog");
     // One session per graph (callers take turns) and two (each caller its own): same text as one
     // caller reading the pages in order.
     for sessions in [1, 2] {
         let config = EngineConfig { runtime: Runtime::OnnxRuntime, threads: 1, sessions, ..EngineConfig::default() };
-        let engine = ocrchat_engine::load_engine(&models_dir(), spec, config).expect("models load");
+        let engine =
+            ocrchat_engine::load_engine(&models_dir(), model_spec(ModelSize::Tiny), config).expect("models load");
         let read = |b: &Vec<u8>| engine.ocr_bytes(b, |_, _| {}).expect("OCR succeeds").text();
         let sequential: Vec<String> = pages.iter().map(read).collect();
         let concurrent: Vec<String> = std::thread::scope(|s| {
