@@ -47,10 +47,12 @@ pub struct DetParams {
     /// Larger detection inputs run as overlapping horizontal strips of about
     /// this many pixels: the network's activations dominate peak memory.
     /// Smaller strips save memory but cost accuracy: the network sees less
-    /// of the page at once. Measured (A4 page at 1.6 MP, small, onnxruntime
-    /// without arenas as in the server): 1 MP strips peak at 380 MB RSS,
-    /// 0.5 MP strips at 254 MB, but the 20-page scanned PDF of the server
-    /// bench then reads with CER 0.044 instead of 0.023.
+    /// of the page at once. Measured with the 1.7 MP cap (small, onnxruntime
+    /// without detector arenas as in the server, `levers --bounded-memory`):
+    /// 1 MP strips peak at 280 MiB RSS on the four pages of the server bench,
+    /// 0.5 MP strips at 218 MiB with the same CER there (0.0157), but on the
+    /// A4 page BoW-F1 0.964 → 0.958 and +7% CPU (`bench/levers.py`,
+    /// `small-en-ort-strips-0.5`); 0.25 MP strips double that CER.
     pub tile_pixels: usize,
 }
 

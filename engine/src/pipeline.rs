@@ -53,35 +53,38 @@ pub struct EngineConfig {
     /// (the server's workers). 0 or 1: callers take turns, and the graph bytes
     /// are not kept after loading (less memory for the CLI).
     pub sessions: usize,
-    /// A long-running server's memory mode (onnxruntime): runs give their
-    /// working memory back when they end instead of keeping it in a
+    /// A long-running server's memory mode (onnxruntime): detector runs give
+    /// their working memory back when they end instead of keeping it in a
     /// per-session arena, and at most half of `sessions` (rounded up) run
     /// the detector at once. Memory then follows the pages in flight, not
     /// every session's largest page; see `SessionPool::make` for the
-    /// measured cost. Off for one-shot callers (the CLI).
+    /// measured cost. The recogniser keeps its arena: a line's working set
+    /// is small, and giving it back after each of a page's ~100 lines cost
+    /// a quarter of the page's CPU in page faults. Off for one-shot callers
+    /// (the CLI).
     pub bounded_memory: bool,
 }
 
 #[cfg(all(feature = "onnxruntime", not(target_arch = "wasm32")))]
 impl EngineConfig {
-    /// How the recogniser's onnxruntime sessions run.
+    /// How the recogniser's onnxruntime sessions run. They keep their arenas
+    /// even with `bounded_memory`: a line's working set is a few MB, while
+    /// mapping and faulting it in again for every line cost the A4 page
+    /// (small, one thread) 9.6 s of CPU instead of 7.5 s at the same peak RSS
+    /// (`levers --bounded-memory`, 276 vs 279 MB).
     pub(crate) fn session_settings(&self) -> crate::onnxruntime::SessionSettings {
-        crate::onnxruntime::SessionSettings {
-            threads: self.threads,
-            sessions: self.sessions,
-            release_memory: self.bounded_memory,
-        }
+        crate::onnxruntime::SessionSettings { threads: self.threads, sessions: self.sessions, release_memory: false }
     }
 
-    /// How the detector's sessions run: with `bounded_memory`, half as many
-    /// (rounded up). The detector's activations on a 300-dpi page are the
+    /// How the detector's sessions run: with `bounded_memory`, without
+    /// arenas and half as many (rounded up). The detector's activations on a 300-dpi page are the
     /// largest working set of a page (hundreds of MB with the small model),
     /// and detection is about a quarter of a page's time, so half the
     /// workers detecting at once keeps up; the others wait for a session
     /// while recognition, the rest of the page, runs on every worker.
     pub(crate) fn detector_session_settings(&self) -> crate::onnxruntime::SessionSettings {
         let sessions = if self.bounded_memory { self.sessions.max(1).div_ceil(2) } else { self.sessions };
-        crate::onnxruntime::SessionSettings { sessions, ..self.session_settings() }
+        crate::onnxruntime::SessionSettings { sessions, release_memory: self.bounded_memory, ..self.session_settings() }
     }
 }
 

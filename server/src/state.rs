@@ -101,8 +101,8 @@ impl AppState {
         // `workers` pages run at once on the pool, each on its share of the
         // cores (one thread each by default: pages scale better than the
         // operators inside one page), each with a recogniser session of its
-        // own; `bounded_memory`: runs give their working memory back, and half
-        // the workers detect at once (see `EngineConfig::bounded_memory`).
+        // own; `bounded_memory`: detector runs give their working memory back,
+        // and half the workers detect at once (see `EngineConfig::bounded_memory`).
         let workers = config.workers.max(1);
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let threads = (cores / workers).max(1);
