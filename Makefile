@@ -38,11 +38,13 @@ lint:
 	$(CARGO) clippy -p ocrchat-worker -p ocrchat-app --release --target wasm32-unknown-unknown -- -D warnings
 
 ## models: fetch and verify the OCR models into models/, with .br/.gz beside them for the browser,
-## the onnxruntime library the native engine prefers, and the Tesseract packs of the default
-## language set (models/tessdata). More packs: `make models LANGS="fra deu"` (or `LANGS=all`;
+## the small model's int8 recogniser (scripts/quantize-models.sh; `--int8`), the onnxruntime
+## library the native engine prefers, and the Tesseract packs of the default language set
+## (models/tessdata). More packs: `make models LANGS="fra deu"` (or `LANGS=all`;
 ## Tesseract pack names, `+` or space separated; `scripts/fetch-tessdata.sh --list` lists them).
 models: onnxruntime
 	@scripts/fetch-models.sh
+	@scripts/quantize-models.sh || echo "quantize: the int8 recogniser was not made; --int8 is unavailable" >&2
 	@scripts/fetch-tessdata.sh default $(subst +, ,$(LANGS)) >/dev/null
 	@python3 scripts/web_assets.py --compress-only models
 

@@ -39,6 +39,9 @@ VARIANTS = {
                            "tiny, pruned head, onnxruntime, detector as before"),
     "tiny-en-ort": (["--det", "tiny", "--rec", "tiny", "--language", "L", "--runtime", "onnxruntime"],
                     "tiny, pruned head, onnxruntime"),
+    # The int8 recogniser (`make models`, scripts/quantize-models.sh): onnxruntime only.
+    "small-en-ort-int8": (["--det", "small", "--rec", "small", "--language", "L", "--runtime", "onnxruntime", "--int8"],
+                          "small, int8 recogniser (pruned head), onnxruntime"),
     # Detector strips of 0.5 MP instead of 1 MP (`--det-tile`): the server's peak memory.
     "small-en-ort-strips-0.5": (["--det", "small", "--rec", "small", "--language", "L", "--runtime", "onnxruntime",
                                  "--det-tile", "524288"], "small, pruned head, onnxruntime, detector strips ≤ 0.5 MP"),

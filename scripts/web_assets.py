@@ -118,7 +118,9 @@ def main() -> None:
     # --compress-only also takes models: brotli -q 9 there (weights gain nothing from 11, which is slow).
     compressible = COMPRESSIBLE + ((".traineddata", ".onnx", ".rten") if compress_only else ())
     quality = 9 if compress_only else 11
-    todo = [p for p in dist.rglob("*") if p.is_file() and p.suffix in compressible and p.stat().st_size >= 256]
+    # The int8 recogniser is for native onnxruntime only: no browser fetches it.
+    todo = [p for p in dist.rglob("*") if p.is_file() and p.suffix in compressible and p.stat().st_size >= 256
+            and not p.name.endswith(".int8.onnx")]
     # brotli is single-threaded and slow on the multi-MB wasm files.
     with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
         list(pool.map(lambda p: compress(p, brotli, quality), sorted(todo, key=lambda p: -p.stat().st_size)))

@@ -138,6 +138,19 @@ pub fn recognizer_from_bytes(
     })
 }
 
+/// The small model's recogniser with int8 weights and activations (QDQ,
+/// per-channel), made by `scripts/quantize-models.sh` from `rec.onnx`; its CTC
+/// head stays float so it can still be pruned. onnxruntime only.
+pub const INT8_REC_FILE: &str = "rec.int8.onnx";
+
+/// The recogniser file `load_engine` reads for `spec` under `config`: the
+/// int8 one when asked for, on onnxruntime, where the model has one.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn recognizer_file(spec: &ModelSpec, config: &EngineConfig) -> Result<&'static str, EngineError> {
+    let int8 = config.int8 && spec.int8 && config.runtime.resolve()? == Runtime::OnnxRuntime;
+    Ok(if int8 { INT8_REC_FILE } else { "rec.onnx" })
+}
+
 /// Models of the catalog whose files are present under `dir`.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn installed_models(dir: &std::path::Path) -> Vec<ModelSpec> {
@@ -158,5 +171,5 @@ pub fn load_engine(dir: &std::path::Path, spec: &ModelSpec, config: EngineConfig
     };
     let dict = String::from_utf8(read("dict.txt")?)
         .map_err(|e| EngineError::InvalidModel { name: spec.name.into(), source: e.into() })?;
-    engine_from_bytes(spec, read("det.onnx")?, read("rec.onnx")?, &dict, config)
+    engine_from_bytes(spec, read("det.onnx")?, read(recognizer_file(spec, &config)?)?, &dict, config)
 }

@@ -46,6 +46,11 @@ pub struct EngineConfig {
     /// Which runtime executes the networks (native: onnxruntime when
     /// installed, else rten; wasm32: always rten).
     pub runtime: crate::Runtime,
+    /// Read lines with the int8 recogniser ([`crate::INT8_REC_FILE`], made by
+    /// `make models` for the small model) where the runtime is onnxruntime
+    /// and the model has one; float everywhere else (rten runs quantised
+    /// graphs in float, slower than the float graph).
+    pub int8: bool,
     /// Intra-op threads of one onnxruntime run (0 = one per core). rten's
     /// pool is process-wide and sized by `RTEN_NUM_THREADS` instead.
     pub threads: usize,

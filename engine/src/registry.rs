@@ -21,6 +21,8 @@ pub struct ModelSpec {
     pub size: ModelSize,
     /// Canonical language codes served (ISO 639-1 where one exists).
     pub languages: &'static [&'static str],
+    /// `make models` makes an int8 recogniser for it ([`crate::INT8_REC_FILE`]).
+    pub int8: bool,
 }
 
 /// Latin-script languages PP-OCRv6 recognises (from its model card), ISO 639-1.
@@ -49,11 +51,16 @@ const SMALL_LANGS: [&str; LATIN.len() + 3] = concat(&["zh", "zh-tw", "ja"], LATI
 const TINY_LANGS: [&str; LATIN.len() + 2] = concat(&["zh", "zh-tw"], LATIN);
 
 /// PP-OCRv6 small: Chinese (simplified, traditional), Japanese, Latin scripts.
-pub const PPOCRV6_SMALL: ModelSpec =
-    ModelSpec { name: "ppocrv6-small", family: "pp-ocrv6", size: ModelSize::Small, languages: &SMALL_LANGS };
+pub const PPOCRV6_SMALL: ModelSpec = ModelSpec {
+    name: "ppocrv6-small",
+    family: "pp-ocrv6",
+    size: ModelSize::Small,
+    languages: &SMALL_LANGS,
+    int8: true,
+};
 /// PP-OCRv6 tiny: as small without Japanese.
 pub const PPOCRV6_TINY: ModelSpec =
-    ModelSpec { name: "ppocrv6-tiny", family: "pp-ocrv6", size: ModelSize::Tiny, languages: &TINY_LANGS };
+    ModelSpec { name: "ppocrv6-tiny", family: "pp-ocrv6", size: ModelSize::Tiny, languages: &TINY_LANGS, int8: false };
 
 /// Every model the engine can run, preferred first.
 pub const CATALOG: &[ModelSpec] = &[PPOCRV6_SMALL, PPOCRV6_TINY];

@@ -1,4 +1,4 @@
-//! `ocrchat ocr FILE… [--format F] [--model M] [--language L] [--runtime R] [-o OUT]`.
+//! `ocrchat ocr FILE… [--format F] [--model M] [--language L] [--runtime R] [--int8] [-o OUT]`.
 //!
 //! Exit codes: 0 all files done, 1 at least one file failed, 2 usage error
 //! (clap), 3 models missing or language unsupported.
@@ -42,6 +42,10 @@ pub struct OcrArgs {
     /// onnxruntime intra-op threads (0: one per core; rten reads RTEN_NUM_THREADS).
     #[arg(long, env = "OCRCHAT_THREADS", default_value_t = 0)]
     threads: usize,
+    /// small on onnxruntime: read lines with the int8 recogniser `make models` makes (faster; a few
+    /// characters in a thousand may differ).
+    #[arg(long, env = "OCRCHAT_INT8")]
+    int8: bool,
 }
 
 fn out_path(output: &Path, input: &Path, ext: &str, many: bool) -> PathBuf {
@@ -61,6 +65,7 @@ pub fn run(args: OcrArgs) -> ExitCode {
         force_ocr: args.force_ocr,
         runtime: Runtime::parse(&args.runtime).expect("clap validated the runtime"),
         threads: args.threads,
+        int8: args.int8,
         ..EngineConfig::default()
     };
     let engine = Engines::new(&dir, size, config).for_language(&args.language);

@@ -62,6 +62,8 @@ pub struct Config {
     pub model: String,
     /// Inference runtime: `auto` (onnxruntime when installed, else rten), `rten` or `onnxruntime`.
     pub runtime: String,
+    /// small on onnxruntime: read lines with the int8 recogniser `make models` makes.
+    pub int8: bool,
     /// Pages recognised at once (default: the machine's cores).
     pub workers: usize,
     /// Largest accepted upload body, bytes.
@@ -128,6 +130,7 @@ impl Default for Config {
             web_dir: None,
             model: "small".into(),
             runtime: "auto".into(),
+            int8: false,
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             max_upload_bytes: 50 * 1024 * 1024,
             inline_max_pages: 5,

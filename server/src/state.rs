@@ -115,6 +115,7 @@ impl AppState {
                 threads,
                 sessions: workers,
                 bounded_memory: true,
+                int8: config.int8,
                 ..EngineConfig::default()
             },
         );

@@ -5,12 +5,13 @@
 //! bench datasets and scores the outputs: which speed lever keeps accuracy.
 //!
 //! `levers --out DIR [--det tiny|small] [--rec tiny|small] [--language L]
-//!  [--det-max-side N] [--det-max-pixels N] [--rec-batch N] [--det-tile PIXELS] [--runtime auto|rten|onnxruntime] [--threads N] [--bounded-memory] [--cascade-gate G] FILE…`
+//!  [--det-max-side N] [--det-max-pixels N] [--rec-batch N] [--det-tile PIXELS] [--runtime auto|rten|onnxruntime] [--threads N] [--bounded-memory] [--cascade-gate G] [--int8] FILE…`
 //!
 //! `--bounded-memory` runs the networks as the server does (onnxruntime
 //! without per-session arenas), for peak-RSS comparisons under `/usr/bin/time`.
 //! `--cascade-gate G` reads lines with tiny's recogniser and again with
 //! small's where tiny's confidence is below G (`--rec` is then ignored).
+//! `--int8` reads with the int8 recogniser where the model has one (small, onnxruntime).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -36,7 +37,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let (mut out, mut det, mut rec, mut language) = (None, "tiny".to_string(), "tiny".to_string(), "auto".to_string());
     let (mut max_side, mut max_pixels, mut files, mut bounded_memory) = (None, None, Vec::new(), false);
-    let mut cascade_gate = None;
+    let (mut cascade_gate, mut int8) = (None, false);
     let (mut runtime, mut threads, mut rec_batch, mut det_tile) = (ocrchat_tests::runtime(), 1usize, None, None);
     while let Some(a) = args.next() {
         let mut val = || args.next().unwrap_or_else(|| panic!("{a} needs a value"));
@@ -48,6 +49,7 @@ fn main() {
             "--det-max-side" => max_side = Some(val().parse::<u32>().expect("--det-max-side N")),
             "--det-max-pixels" => max_pixels = Some(val().parse::<u32>().expect("--det-max-pixels N")),
             "--bounded-memory" => bounded_memory = true,
+            "--int8" => int8 = true,
             "--cascade-gate" => cascade_gate = Some(val().parse::<f32>().expect("--cascade-gate G")),
             "--runtime" => runtime = Runtime::parse(&val()).expect("--runtime auto|rten|onnxruntime"),
             "--threads" => threads = val().parse().expect("--threads N"),
@@ -64,6 +66,7 @@ fn main() {
         runtime,
         threads,
         bounded_memory,
+        int8,
         ..EngineConfig::default()
     };
     if let Some(t) = det_tile {
@@ -87,7 +90,11 @@ fn main() {
         ocrchat_engine::engine_from_bytes(
             &rec_spec,
             ocrchat_tests::model_file(&dir, &det_spec, "det.onnx"),
-            ocrchat_tests::model_file(&dir, &rec_spec, "rec.onnx"),
+            ocrchat_tests::model_file(
+                &dir,
+                &rec_spec,
+                ocrchat_engine::recognizer_file(&rec_spec, &config).expect("runtime"),
+            ),
             &dict,
             config,
         )
