@@ -65,7 +65,7 @@ fn parse_args() -> Result<Args, String> {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
             "--pages" => args.pages = value()?.parse().map_err(|e| format!("--pages: {e}"))?,
-            // One or more, comma-separated: `--model small,tiny`.
+            // One or more, comma-separated: `--model small,tiny`; `small-int8` adds `OCRCHAT_INT8=true`.
             "--model" => args.models = value()?.split(',').map(|m| m.trim().to_string()).collect(),
             "--before" => args.before = Some(PathBuf::from(value()?)),
             "--markdown" => args.markdown = Some(PathBuf::from(value()?)),
@@ -296,7 +296,12 @@ fn measure(
     let token = create_token(bin, dir.path())?;
     let mut env = vec![("OCRCHAT_WORKERS".to_string(), workers.to_string())];
     if let Some(model) = model {
-        env.push(("OCRCHAT_MODEL".into(), model.to_string()));
+        // `small-int8`: the small model with its int8 recogniser (`OCRCHAT_INT8`).
+        let (size, int8) = model.strip_suffix("-int8").map_or((model, false), |m| (m, true));
+        env.push(("OCRCHAT_MODEL".into(), size.to_string()));
+        if int8 {
+            env.push(("OCRCHAT_INT8".into(), "true".into()));
+        }
     }
     env.extend(args.env.iter().cloned());
     let server = start_server(bin, cpus, dir.path(), &env)?;
