@@ -260,11 +260,14 @@ def ocrchat_languages(items: list) -> str:
 class OcrchatCli(Engine):
     warm_supported = True
 
-    def __init__(self, model: str, runtime: str = "onnxruntime"):
+    def __init__(self, model: str, runtime: str = "onnxruntime", int8: bool = False):
         # `ocrchat-<model>` is what a user gets natively (onnxruntime, installed by `make models`);
-        # `ocrchat-rten-<model>` the pure-Rust runtime (the wasm engine's) on the same machine.
-        self.model, self.runtime = model, runtime
+        # `ocrchat-rten-<model>` the pure-Rust runtime (the wasm engine's) on the same machine;
+        # `ocrchat-<model>-int8` the opt-in int8 recogniser (`--int8`, onnxruntime).
+        self.model, self.runtime, self.int8 = model, runtime, int8
         self.name = f"ocrchat-{model}" if runtime == "onnxruntime" else f"ocrchat-{runtime}-{model}"
+        self.name += "-int8" if int8 else ""
+        self.flags = ["--int8"] if int8 else []
         self.bin = target_dir() / "release" / "ocrchat"
 
     def unavailable(self):
@@ -274,20 +277,20 @@ class OcrchatCli(Engine):
 
     def cold_cmd(self, item, out_txt):
         return [str(self.bin), "ocr", item.file, "--format", "txt", "--model", self.model,
-                "--runtime", self.runtime, "--language", ocrchat_language(item), "-o", str(out_txt)]
+                "--runtime", self.runtime, "--language", ocrchat_language(item), "-o", str(out_txt)] + self.flags
 
     def warm_cmd(self, items, out_dir, timings):
         # several FILE args: the CLI writes OUTDIR/<stem>.txt for each
         return ([str(self.bin), "ocr"] + [i.file for i in items]
                 + ["--format", "txt", "--model", self.model, "--runtime", self.runtime,
                    "--language", ocrchat_languages(items),
-                   "-o", str(out_dir) + os.sep])
+                   "-o", str(out_dir) + os.sep] + self.flags)
 
     def version(self):
         return run_version([str(self.bin), "--version"]) if not self.unavailable() else ""
 
     def describe(self):
-        return (f"native CLI, `--model {self.model} --runtime {self.runtime}`, `--language en` for items whose manifest language is "
+        return (f"native CLI, `--model {self.model} --runtime {self.runtime}{' --int8' if self.int8 else ''}`, `--language en` for items whose manifest language is "
                 f"English/Latin-script (as Tesseract gets `-l eng`), `auto` otherwise")
 
 
@@ -316,7 +319,7 @@ class OcrchatWasm(Engine):
 
 
 def make_engines(threads: int) -> list[Engine]:
-    return [Tesseract(), RapidOCR(threads), OcrchatCli("small"), OcrchatCli("tiny"),
+    return [Tesseract(), RapidOCR(threads), OcrchatCli("small"), OcrchatCli("small", int8=True), OcrchatCli("tiny"),
             OcrchatCli("small", "rten"), OcrchatCli("tiny", "rten"), OcrchatWasm("tiny"), OcrchatWasm("small")]
 
 

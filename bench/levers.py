@@ -67,7 +67,7 @@ VARIANTS = {
                           "--runtime", "onnxruntime"] + BEFORE,
                          "tiny, pruned head, onnxruntime, detector long side ≤ 1280"),
 }
-DEFAULT = "small-en-ort-before,small-en-ort,tiny-en-ort-before,tiny-en-ort,small-en,tiny-en"
+DEFAULT = "small-en-ort-before,small-en-ort,small-en-ort-int8,tiny-en-ort-before,tiny-en-ort,small-en,tiny-en"
 
 
 def main() -> int:

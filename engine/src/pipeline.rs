@@ -65,8 +65,8 @@ pub struct EngineConfig {
     /// every session's largest page; see `SessionPool::make` for the
     /// measured cost. The recogniser keeps its arena: a line's working set
     /// is small, and giving it back after each of a page's ~100 lines cost
-    /// a quarter of the page's CPU in page faults. Off for one-shot callers
-    /// (the CLI).
+    /// a quarter of the page's CPU in page faults. The server and the CLI
+    /// turn it on (the CLI's A4 page: 393 → 275 MiB peak RSS with small).
     pub bounded_memory: bool,
 }
 

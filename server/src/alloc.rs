@@ -1,5 +1,6 @@
-//! glibc malloc settings for `ocrchat serve`, applied once at start-up
-//! before the runtime's threads exist (Linux with glibc; elsewhere nothing).
+//! glibc malloc settings for `ocrchat serve` and `ocrchat ocr`, applied once
+//! at start-up before the runtime's threads exist (Linux with glibc;
+//! elsewhere nothing).
 //!
 //! What drives a long-running server's peak RSS besides the pages in
 //! flight is memory freed but kept: glibc gives threads up to 8 arenas per

@@ -61,7 +61,13 @@ pub fn run(args: OcrArgs) -> ExitCode {
     let format = ExportFormat::parse(&args.format).expect("clap validated the format");
     let size = ModelSize::parse(&args.model).expect("clap validated the model");
     let dir = ocrchat::paths::find_models_dir(args.models_dir.as_deref());
+    // The server's malloc settings and memory mode (the detector gives its
+    // activations back after each strip, mapped and unmapped, instead of an
+    // arena that grows by powers of two). Measured on the A4 page, one thread:
+    // small 393 → 275 MiB peak RSS, tiny 266 → 213 MiB, same text, CPU no higher.
+    ocrchat::alloc::tune(std::thread::available_parallelism().map_or(1, |n| n.get()));
     let config = EngineConfig {
+        bounded_memory: true,
         force_ocr: args.force_ocr,
         runtime: Runtime::parse(&args.runtime).expect("clap validated the runtime"),
         threads: args.threads,
