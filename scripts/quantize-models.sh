@@ -3,8 +3,8 @@
 # rec.onnx that scripts/fetch-models.sh fetched and checked: scripts/quantize/quantize_models.py
 # in a venv of pinned PyPI packages (onnxruntime's own quantisation tool), calibrated on
 # scripts/quantize/calibration.txt rendered with Pillow's bundled font — nothing is downloaded
-# but the pinned packages. Idempotent: with the output in place and its sha256 as recorded below,
-# nothing runs. Prints where the result is.
+# but the pinned packages. Idempotent: when the stamp beside the output (`rec.int8.onnx.from`)
+# names the float input's sha256 and the output's own, nothing runs. Prints where the result is.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
