@@ -106,6 +106,16 @@ impl<'a> Source<'a> {
             Source::Pdf(p) => p.render(index),
         }
     }
+
+    /// Page `index` as the JPEG file it is stored as, when a PDF page is
+    /// nothing but a full-page scan (see `PdfSource::page_jpeg`).
+    pub fn page_jpeg(&self, index: usize) -> Option<Vec<u8>> {
+        match self {
+            Source::Image(_) => None,
+            #[cfg(feature = "pdf")]
+            Source::Pdf(p) => p.page_jpeg(index),
+        }
+    }
 }
 
 /// The file an [`ImageSource`] decodes from: borrowed from the caller, or

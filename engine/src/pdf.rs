@@ -146,6 +146,62 @@ impl PdfSource {
             .ok_or_else(|| pdf_error("renderer returned a short buffer"))
     }
 
+    /// The JPEG a page shows, when the page is nothing else: one baseline or
+    /// progressive grey/RGB JPEG (`DCTDecode` alone, 8 bits, device colour,
+    /// no mask or decode array) drawn over exactly the whole unrotated page,
+    /// as scanners write. The searchable PDF embeds it as it is — rendering
+    /// such a page and recompressing it losslessly took ~170 ms a page and
+    /// made the file several times larger than the scan. `None` for
+    /// anything else (the page is then rendered).
+    pub fn page_jpeg(&self, index: usize) -> Option<Vec<u8>> {
+        use hayro::hayro_syntax::Filter;
+        use hayro::hayro_syntax::content::ops::{Transform, TypedInstruction};
+        use hayro::hayro_syntax::object::Name;
+        use hayro::hayro_syntax::page::Rotation;
+        let pages = self.pdf.pages();
+        let page = pages.get(index)?;
+        if !matches!(page.rotation(), Rotation::None) {
+            return None;
+        }
+        // The content: save/restore, transforms and one `Do`, nothing drawn besides.
+        let (mut ctm, mut saved, mut drawn) = (Affine::IDENTITY, Vec::new(), None);
+        let mut ops = page.typed_operations();
+        while let Some(op) = ops.next() {
+            match op {
+                TypedInstruction::SaveState(_) => saved.push(ctm),
+                TypedInstruction::RestoreState(_) => ctm = saved.pop()?,
+                TypedInstruction::Transform(Transform(a, b, c, d, e, f)) => {
+                    ctm *= Affine::new([a, b, c, d, e, f].map(|n| n.as_f64()));
+                }
+                TypedInstruction::XObject(name) if drawn.is_none() => drawn = Some((name.0.to_vec(), ctm)),
+                _ => return None,
+            }
+        }
+        let (name, ctm) = drawn?;
+        // The unit square the image fills must be the page's box, upright.
+        let bx = page.intersected_crop_box();
+        let [a, b, c, d, e, f] = ctm.as_coeffs();
+        let near = |x: f64, y: f64| (x - y).abs() <= 0.5;
+        if !(near(b, 0.0)
+            && near(c, 0.0)
+            && near(a, bx.width())
+            && near(d, bx.height())
+            && near(e, bx.x0)
+            && near(f, bx.y0))
+        {
+            return None;
+        }
+        let image = page.resources().get_x_object(&Name::new_unescaped(&name))?;
+        let dict = image.dict();
+        let key = |k: &[u8]| dict.get::<Name<'_>>(k).map(|n| n.to_vec());
+        let plain = key(b"Subtype").as_deref() == Some(b"Image".as_slice())
+            && matches!(key(b"ColorSpace").as_deref(), Some(b"DeviceGray" | b"DeviceRGB"))
+            && dict.get::<u32>(b"BitsPerComponent") == Some(8)
+            && [b"SMask".as_slice(), b"Mask", b"Decode", b"ImageMask"].iter().all(|k| !dict.contains_key(k))
+            && image.filters().as_slice() == [Filter::DctDecode];
+        plain.then(|| image.raw_data().into_owned())
+    }
+
     /// Renders page `index` (zero-based) to RGB on a white background.
     pub fn render(&self, index: usize) -> Result<RgbImage> {
         let pages = self.pdf.pages();

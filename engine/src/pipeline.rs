@@ -87,9 +87,18 @@ impl EngineConfig {
     /// and detection is about a quarter of a page's time, so half the
     /// workers detecting at once keeps up; the others wait for a session
     /// while recognition, the rest of the page, runs on every worker.
+    ///
+    /// A detector session shared by several workers runs on all their
+    /// threads: a worker waiting for it would otherwise leave its core idle
+    /// (pages of one job start, and so detect, together). When the others
+    /// are busy recognising, the extra thread only takes turns with them on
+    /// the same cores — onnxruntime does not spin. Measured with `poolbench`
+    /// (small, 2 workers, 2 cores): 0.381/0.395 → 0.399/0.414 pages/s.
     pub(crate) fn detector_session_settings(&self) -> crate::onnxruntime::SessionSettings {
-        let sessions = if self.bounded_memory { self.sessions.max(1).div_ceil(2) } else { self.sessions };
-        crate::onnxruntime::SessionSettings { sessions, release_memory: self.bounded_memory, ..self.session_settings() }
+        let workers = self.sessions.max(1);
+        let sessions = if self.bounded_memory { workers.div_ceil(2) } else { self.sessions };
+        let threads = self.threads * (workers / sessions.max(1));
+        crate::onnxruntime::SessionSettings { sessions, threads, release_memory: self.bounded_memory }
     }
 }
 
@@ -537,5 +546,22 @@ mod tests {
             engine.ocr_bytes(b"\x89PNG\r\n\x1a\ngarbage", |_, _| {}),
             Err(crate::EngineError::Decode { .. })
         ));
+    }
+
+    #[cfg(all(feature = "onnxruntime", not(target_arch = "wasm32")))]
+    #[test]
+    fn a_shared_detector_session_runs_on_the_threads_of_the_workers_sharing_it() {
+        let settings = |sessions, threads, bounded_memory| {
+            let s = EngineConfig { sessions, threads, bounded_memory, ..EngineConfig::default() }
+                .detector_session_settings();
+            (s.sessions, s.threads, s.release_memory)
+        };
+        // (workers, threads per worker, bounded) → (detector sessions, their threads, arena-less)
+        assert_eq!(settings(1, 1, true), (1, 1, true), "the CLI and a one-worker server");
+        assert_eq!(settings(2, 1, true), (1, 2, true), "two workers share one session on both cores");
+        assert_eq!(settings(3, 1, true), (2, 1, true), "three workers: two sessions, one thread each");
+        assert_eq!(settings(4, 2, true), (2, 4, true));
+        assert_eq!(settings(2, 1, false), (2, 1, false), "a session each, with arenas");
+        assert_eq!(settings(0, 0, false), (0, 0, false), "onnxruntime's defaults");
     }
 }

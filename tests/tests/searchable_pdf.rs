@@ -1,11 +1,14 @@
 //! Searchable PDF export: the invisible text layer round-trips through
-//! `pdftotext` (Latin and CJK) and the file stays close to the input's size.
+//! `pdftotext` (Latin and CJK) and the file stays close to the input's size;
+//! JPEG pages (a JPEG file, a scanned PDF's pages) are embedded unchanged.
 
 use std::path::Path;
 use std::process::Command;
 
-use ocrchat_engine::{DecodeLimits, Document, ExportFormat, ModelSize, Original, export};
+use ocrchat_engine::{DecodeLimits, Document, ExportFormat, ModelSize, Original, PageSource, Source, export};
+use ocrchat_tests::pdfgen::scanned_jpeg_pdf;
 use ocrchat_tests::{bow_f1, cer, engine, testdata_or_skip};
+use pdf_writer::Finish;
 
 /// Extracts the text of `pdf` with `pdftotext`; fails loudly when it is missing.
 fn pdftotext(pdf: &[u8], name: &str) -> String {
@@ -100,4 +103,59 @@ fn born_digital_pdf_is_returned_unchanged() {
     let f1 = bow_f1(&pdftotext(&pdf, "tracemonkey"), &doc.text());
     eprintln!("searchable pdf tracemonkey: original returned, pdftotext BoW-F1 vs text layer {f1:.3}");
     assert!(f1 >= 0.95, "BoW-F1 {f1:.3}");
+}
+
+#[test]
+fn scanned_pdf_pages_keep_their_jpeg() {
+    let Some(dir) = testdata_or_skip("searchable pdf of a scan") else { return };
+    let grey = image::open(dir.join("tess_eurotext.png")).unwrap().to_luma8();
+    // 200 dpi: the page is read at 300 dpi, so the JPEG is smaller than the page read.
+    let scan = scanned_jpeg_pdf(&[&grey], 200.0, 85);
+    let limits = DecodeLimits::default();
+    let jpeg = Source::open(&scan, limits).unwrap().page_jpeg(0).expect("a full-page JPEG scan");
+    assert_eq!(image::load_from_memory(&jpeg).unwrap().to_luma8().dimensions(), grey.dimensions());
+    let doc = engine(ModelSize::Tiny).ocr_bytes(&scan, |_, _| {}).unwrap();
+    let page = &doc.pages[0];
+    assert_eq!(page.source, PageSource::Ocr);
+    assert_eq!(page.width, grey.width() * 3 / 2, "read at 300 dpi");
+    let out = export(&doc, ExportFormat::Pdf, Some(Original::new(&scan, limits))).unwrap();
+    assert!(out.windows(jpeg.len()).any(|w| w == jpeg.as_slice()), "the scan's JPEG is embedded unchanged");
+    assert!(out.len() < scan.len() + 64 * 1024, "{} bytes from a {}-byte scan", out.len(), scan.len());
+    // Same page size (read again at 300 dpi: same pixels), and its text layer is the text read.
+    let again = Source::open(&out, limits).unwrap().page(0).unwrap();
+    assert_eq!(again.dimensions(), (page.width, page.height));
+    let text = pdftotext(&out, "scanned-jpeg");
+    let f1 = bow_f1(&text, &doc.text());
+    assert!(f1 >= 0.95, "pdftotext BoW-F1 {f1:.3}\npdftotext:\n{text}\nOCR:\n{}", doc.text());
+
+    // A JPEG drawn over part of the page is not the page: it is rendered instead.
+    let (w, h) = grey.dimensions();
+    let (wpt, hpt) = (w as f32 * 72.0 / 200.0, h as f32 * 72.0 / 200.0);
+    let mut pdf = pdf_writer::Pdf::new();
+    let (catalog, tree, page_id, image_id, content_id) = (
+        pdf_writer::Ref::new(1),
+        pdf_writer::Ref::new(2),
+        pdf_writer::Ref::new(3),
+        pdf_writer::Ref::new(4),
+        pdf_writer::Ref::new(5),
+    );
+    pdf.catalog(catalog).pages(tree);
+    pdf.pages(tree).kids([page_id]).count(1);
+    let mut p = pdf.page(page_id);
+    p.media_box(pdf_writer::Rect::new(0.0, 0.0, wpt, hpt)).parent(tree).contents(content_id);
+    p.resources().x_objects().pair(pdf_writer::Name(b"Im1"), image_id);
+    p.finish();
+    let mut x = pdf.image_xobject(image_id, &jpeg);
+    x.filter(pdf_writer::Filter::DctDecode);
+    x.width(w as i32);
+    x.height(h as i32);
+    x.bits_per_component(8);
+    x.color_space().device_gray();
+    x.finish();
+    let mut content = pdf_writer::Content::new();
+    content.save_state().transform([wpt / 2.0, 0.0, 0.0, hpt / 2.0, 0.0, hpt / 2.0]).x_object(pdf_writer::Name(b"Im1"));
+    content.restore_state();
+    pdf.stream(content_id, &content.finish());
+    let half = pdf.finish();
+    assert!(Source::open(&half, limits).unwrap().page_jpeg(0).is_none(), "drawn over a quarter of the page");
 }

@@ -72,7 +72,6 @@ impl PageImage {
     }
 
     /// Sets the resolution.
-    #[cfg(test)]
     pub fn with_dpi(mut self, dpi: f32) -> Self {
         self.dpi = dpi;
         self
@@ -570,6 +569,17 @@ pub fn from_original(doc: &Document, bytes: &[u8], limits: DecodeLimits) -> Resu
             && jpeg.dimensions() == (page.width, page.height)
         {
             return Ok(jpeg);
+        }
+        // A scanned PDF page keeps its JPEG, at the size the rendered page would have.
+        if page.rotation == 0
+            && let Some(jpeg) = source.page_jpeg(i).and_then(|b| PageImage::jpeg(b).ok())
+        {
+            let (w, h) = jpeg.dimensions();
+            // The page was read in the same shape (a different aspect would misplace the text).
+            if (w as f32 / h as f32 - page.width as f32 / page.height.max(1) as f32).abs() < 0.01 {
+                let dpi = w as f32 * DEFAULT_DPI / page.width.max(1) as f32;
+                return Ok(jpeg.with_dpi(dpi));
+            }
         }
         let img = source.page(i)?;
         let img = match page.rotation {
