@@ -171,10 +171,17 @@ fn concurrent_pages_share_one_onnxruntime_engine() {
         .iter()
         .map(|f| std::fs::read(dir.join(f)).unwrap())
         .collect();
-    // One session per graph (callers take turns) and two (each caller its own): same text as one
-    // caller reading the pages in order.
-    for sessions in [1, 2] {
-        let config = EngineConfig { runtime: Runtime::OnnxRuntime, threads: 1, sessions, ..EngineConfig::default() };
+    // One session per graph (callers take turns), two (each caller its own; four callers, so two
+    // wait), and the server's memory mode (two recogniser sessions, one arena-less detector session
+    // on both threads): same text as one caller reading the pages in order.
+    for (sessions, bounded_memory) in [(1, false), (2, false), (2, true)] {
+        let config = EngineConfig {
+            runtime: Runtime::OnnxRuntime,
+            threads: 1,
+            sessions,
+            bounded_memory,
+            ..EngineConfig::default()
+        };
         let engine =
             ocrchat_engine::load_engine(&models_dir(), model_spec(ModelSize::Tiny), config).expect("models load");
         let read = |b: &Vec<u8>| engine.ocr_bytes(b, |_, _| {}).expect("OCR succeeds").text();
@@ -183,7 +190,7 @@ fn concurrent_pages_share_one_onnxruntime_engine() {
             let handles: Vec<_> = pages.iter().map(|b| s.spawn(move || read(b))).collect();
             handles.into_iter().map(|h| h.join().expect("no panic")).collect()
         });
-        assert_eq!(sequential, concurrent, "sessions = {sessions}");
+        assert_eq!(sequential, concurrent, "sessions = {sessions}, bounded memory: {bounded_memory}");
         assert_eq!(sequential[0], sequential[3]);
     }
 }
