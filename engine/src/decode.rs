@@ -109,6 +109,7 @@ impl<'a> Source<'a> {
 
     /// Page `index` as the JPEG file it is stored as, when a PDF page is
     /// nothing but a full-page scan (see `PdfSource::page_jpeg`).
+    #[cfg_attr(not(feature = "pdf"), allow(unused_variables))]
     pub fn page_jpeg(&self, index: usize) -> Option<Vec<u8>> {
         match self {
             Source::Image(_) => None,
