@@ -382,7 +382,7 @@ fn markdown(runs: &[Run], args: &Args, input_bytes: usize, meta: &str) -> String
              `taskset -c 0,1`, `OCRCHAT_WORKERS=2` (the default on this machine). Each page runs on one \
              thread of the inference pool (`ocrchat-page-N`, one per worker) with a recogniser session of \
              its own (detector sessions: half the workers, rounded up); onnxruntime intra-op threads = \
-             cores ÷ workers = 1. *before*: the build `BENCH_POOL_BEFORE` names, measured the same way. Each run waits (at most {} s) for the \
+             cores ÷ workers = 1 (a detector session shared by two workers: 2). *before*: the build `BENCH_POOL_BEFORE` names, measured the same way. Each run waits (at most {} s) for the \
              machine to be idle first; *other processes' CPU* is what the rest of this shared machine \
              used during the run (it takes cores from the server).{}",
             args.pages,
