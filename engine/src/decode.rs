@@ -107,12 +107,13 @@ impl<'a> Source<'a> {
         }
     }
 
-    /// Page `index` as the JPEG file it is stored as, when a PDF page is
-    /// nothing but a full-page scan (see `PdfSource::page_jpeg`).
-    #[cfg_attr(not(feature = "pdf"), allow(unused_variables))]
+    /// Page `index` as the JPEG it is stored as, shown upright without
+    /// decoding: a JPEG file without an EXIF turn, or a PDF page that is
+    /// nothing but a full-page scan (see `PdfSource::page_jpeg`). The
+    /// searchable PDF embeds it as it is.
     pub fn page_jpeg(&self, index: usize) -> Option<Vec<u8>> {
         match self {
-            Source::Image(_) => None,
+            Source::Image(s) => s.page_jpeg(index),
             #[cfg(feature = "pdf")]
             Source::Pdf(p) => p.page_jpeg(index),
         }
@@ -146,6 +147,16 @@ pub struct ImageSource<'a> {
 }
 
 impl<'a> ImageSource<'a> {
+    /// The file itself when it is a JPEG shown as stored (no EXIF turn).
+    fn page_jpeg(&self, index: usize) -> Option<Vec<u8>> {
+        use image::ImageDecoder;
+        let upright = image::codecs::jpeg::JpegDecoder::new(Cursor::new(&*self.bytes))
+            .ok()
+            .and_then(|mut d| d.orientation().ok())
+            .is_none_or(|o| o == image::metadata::Orientation::NoTransforms);
+        (self.format == InputFormat::Jpeg && index == 0 && upright).then(|| self.bytes.to_vec())
+    }
+
     /// Sniffs the file, reads headers and checks every page's declared size.
     /// No pixel data is decoded yet.
     pub fn open(bytes: &'a [u8], limits: DecodeLimits) -> Result<Self> {

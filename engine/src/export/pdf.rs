@@ -535,14 +535,14 @@ pub fn glyphless_ttf() -> Vec<u8> {
 /// A searchable PDF of `doc`, re-decoding the pages of `bytes` (the file
 /// `doc` was read from; CLI, server and worker all export this way) one at a
 /// time. A born-digital PDF whose every page was read from its text layer is
-/// already searchable and is returned unchanged, byte for byte. A single-page
-/// JPEG read upright is embedded as-is; other pages are turned as the OCR
+/// already searchable and is returned unchanged, byte for byte. A JPEG page
+/// read upright (a JPEG file, a scanned PDF's page: [`Source::page_jpeg`]) is
+/// embedded as-is; other pages are turned as the OCR
 /// turned them and compressed losslessly. In a PDF that mixes born-digital
 /// and scanned pages every page is rendered (born-digital ones get their
 /// exact text as the invisible layer): copying original pages into the
 /// output would need a second PDF library in the engine.
 pub fn from_original(doc: &Document, bytes: &[u8], limits: DecodeLimits) -> Result<Vec<u8>> {
-    use image::ImageDecoder;
     use image::imageops::{rotate90, rotate180, rotate270};
     let source = Source::open(bytes, limits)?;
     let all_text_layer = source.format() == InputFormat::Pdf
@@ -551,26 +551,14 @@ pub fn from_original(doc: &Document, bytes: &[u8], limits: DecodeLimits) -> Resu
     if all_text_layer {
         return Ok(bytes.to_vec());
     }
-    let plain_jpeg = source.format() == InputFormat::Jpeg
-        && source.page_count() == 1
-        && image::codecs::jpeg::JpegDecoder::new(std::io::Cursor::new(bytes))
-            .ok()
-            .and_then(|mut d| d.orientation().ok())
-            .is_none_or(|o| o == image::metadata::Orientation::NoTransforms);
     render(doc, &mut |i| {
         let page = doc
             .pages
             .iter()
             .find(|p| p.index == i)
             .ok_or_else(|| EngineError::export(ExportFormat::Pdf, format!("page {i} is not in the document")))?;
-        if plain_jpeg
-            && page.rotation == 0
-            && let Ok(jpeg) = PageImage::jpeg(bytes.to_vec())
-            && jpeg.dimensions() == (page.width, page.height)
-        {
-            return Ok(jpeg);
-        }
-        // A scanned PDF page keeps its JPEG, at the size the rendered page would have.
+        // A JPEG page (a JPEG file, a scanned PDF's page) read upright keeps
+        // its JPEG, at the size the rendered page would have.
         if page.rotation == 0
             && let Some(jpeg) = source.page_jpeg(i).and_then(|b| PageImage::jpeg(b).ok())
         {
