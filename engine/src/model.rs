@@ -116,6 +116,12 @@ pub trait RecognitionModel: Send + Sync {
     fn alphabet(&self) -> &[String];
     /// Runs a batch of crops.
     fn run(&self, input: NdTensor<f32, 4>) -> Result<NdTensor<f32, 3>>;
+    /// Runs the last batch of a page: a backend that keeps working memory
+    /// between runs gives it back when this one ends, so a worker busy with
+    /// its next page's other stages does not hold it.
+    fn run_last(&self, input: NdTensor<f32, 4>) -> Result<NdTensor<f32, 3>> {
+        self.run(input)
+    }
 }
 
 pub(crate) fn invalid(name: &str, reason: impl Into<crate::error::BoxError>) -> EngineError {

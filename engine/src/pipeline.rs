@@ -73,10 +73,11 @@ pub struct EngineConfig {
 #[cfg(all(feature = "onnxruntime", not(target_arch = "wasm32")))]
 impl EngineConfig {
     /// How the recogniser's onnxruntime sessions run. They keep their arenas
-    /// even with `bounded_memory`: a line's working set is a few MB, while
-    /// mapping and faulting it in again for every line cost the A4 page
-    /// (small, one thread) 9.6 s of CPU instead of 7.5 s at the same peak RSS
-    /// (`levers --bounded-memory`, 276 vs 279 MB).
+    /// even with `bounded_memory` (and give them back after each page's last
+    /// line, see `onnxruntime::AfterRun`): mapping and faulting a line's
+    /// working set in again for every line cost the A4 page (small, one
+    /// thread) 9.6 s of CPU instead of 7.5 s at the same peak RSS
+    /// (`levers --bounded-memory`, 276 vs 279 MB), and the server +19% CPU.
     pub(crate) fn session_settings(&self) -> crate::onnxruntime::SessionSettings {
         crate::onnxruntime::SessionSettings { threads: self.threads, sessions: self.sessions, release_memory: false }
     }

@@ -298,7 +298,8 @@ fn read_lines(
     // Stage profile (`OCRCHAT_LOG=ocrchat_engine=debug`): cropping vs network vs CTC decoding.
     let (mut crop_t, mut infer_t, mut ctc_t) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
     let (mut crop_cpu, mut infer_cpu, mut ctc_cpu) = (0.0, 0.0, 0.0);
-    for batch in order.chunks(params.batch_size.max(1)) {
+    let batches = order.len().div_ceil(params.batch_size.max(1));
+    for (n, batch) in order.chunks(params.batch_size.max(1)).enumerate() {
         let (t0, c0) = (Instant::now(), process_cpu_ms());
         let batch_w = batch.iter().map(|&i| widths[i]).max().unwrap_or(1).max(params.min_width);
         // Padding stays 0 after normalisation: mid-grey, as in the reference.
@@ -309,7 +310,7 @@ fn read_lines(
         }
         let input = NdTensor::from_data([batch.len(), 3, REC_HEIGHT, batch_w], data);
         let (t1, c1) = (Instant::now(), process_cpu_ms());
-        let output = model.run(input)?;
+        let output = if n + 1 == batches { model.run_last(input)? } else { model.run(input)? };
         let (t2, c2) = (Instant::now(), process_cpu_ms());
         for (slot, &i) in batch.iter().enumerate() {
             let probs = output.slice(slot);
