@@ -150,11 +150,14 @@ impl<'a> ImageSource<'a> {
     /// The file itself when it is a JPEG shown as stored (no EXIF turn).
     fn page_jpeg(&self, index: usize) -> Option<Vec<u8>> {
         use image::ImageDecoder;
+        if self.format != InputFormat::Jpeg || index != 0 {
+            return None;
+        }
         let upright = image::codecs::jpeg::JpegDecoder::new(Cursor::new(&*self.bytes))
             .ok()
             .and_then(|mut d| d.orientation().ok())
             .is_none_or(|o| o == image::metadata::Orientation::NoTransforms);
-        (self.format == InputFormat::Jpeg && index == 0 && upright).then(|| self.bytes.to_vec())
+        upright.then(|| self.bytes.to_vec())
     }
 
     /// Sniffs the file, reads headers and checks every page's declared size.
