@@ -16,38 +16,36 @@ fn client() -> Client {
     Client::builder().timeout(Duration::from_secs(300)).redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
-/// POSTs a file with form fields; `token` as Bearer.
+/// POSTs a file with form fields; `token` as Bearer. The form goes as a body
+/// of known length: reqwest's blocking multipart body is pumped from another
+/// thread, and when the server answers the instant it has read what it needs
+/// (a refused file type, a 413 after draining), that thread can find the
+/// connection gone and turn the answer into a send error.
 fn submit(server: &TestServer, token: Option<&str>, name: &str, bytes: Vec<u8>, fields: &[(&str, &str)]) -> Response {
-    let mut form = multipart::Form::new().part("file", multipart::Part::bytes(bytes).file_name(name.to_string()));
+    let boundary = "ocrchat-test-boundary";
+    let mut body = Vec::new();
     for (k, v) in fields {
-        form = form.text((*k).to_string(), (*v).to_string());
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes(),
+        );
     }
-    let mut req = client().post(server.url("/api/v1/ocr/")).multipart(form);
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(&bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let mut req = client()
+        .post(server.url("/api/v1/ocr/"))
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(body);
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
     req.send().unwrap()
-}
-
-/// POSTs a one-file form as a body of known length. reqwest's blocking
-/// multipart body is pumped from another thread, and when the server answers
-/// the instant it has read the last byte (a 413 after draining), that thread
-/// can find the connection gone and turn the answer into a send error.
-fn submit_whole(server: &TestServer, name: &str, bytes: &[u8]) -> Response {
-    let boundary = "ocrchat-test-boundary";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
-         Content-Type: application/octet-stream\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    client()
-        .post(server.url("/api/v1/ocr/"))
-        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
-        .body(body)
-        .send()
-        .unwrap()
 }
 
 fn get(server: &TestServer, token: Option<&str>, path: &str) -> Response {
@@ -187,7 +185,7 @@ fn every_error_status_has_the_spec_body() {
     expect_error(submit(&server, None, "a.png", png.clone(), &[("translate_to", "de")]), 400, "invalid_field");
     // 413 while streaming: 150 kB over a 100 kB limit.
     let big = [png.clone(), vec![0u8; 150_000]].concat();
-    expect_error(submit_whole(&server, "big.png", &big), 413, "file_too_large");
+    expect_error(submit(&server, None, "big.png", big, &[]), 413, "file_too_large");
     // 401: unknown token, by header and by query; chat needs an account.
     expect_error(submit(&server, Some("ocr_not_a_token"), "a.png", png.clone(), &[]), 401, "invalid_token");
     expect_error(get(&server, None, "/api/v1/ocr/0123/?api_token=nope"), 401, "invalid_token");
