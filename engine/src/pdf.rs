@@ -69,7 +69,11 @@ impl PdfSource {
     /// Scale (pixels per point) for a page of `w`×`h` points.
     fn scale_for(&self, w: f32, h: f32) -> f32 {
         let by_pixels = (self.limits.max_pixels as f32 / (w * h).max(1.0)).sqrt();
-        (OCR_DPI / 72.0).min(by_pixels).min(MAX_SIDE / w.max(h).max(1.0))
+        // Pixel sizes are `(points × scale) as u32` (hayro's rounding). A
+        // 300-dpi scan of 877 rows is 210.48 pt, and 210.48 × 300/72 is
+        // 876.99994 in f32: without the nudge (far below a pixel on any
+        // page) such a page rendered a row short, every row resampled.
+        (OCR_DPI / 72.0 * (1.0 + 1e-5)).min(by_pixels).min(MAX_SIDE / w.max(h).max(1.0))
     }
 
     /// Largest image (in pixels) drawn directly by the page or its forms.
@@ -218,6 +222,11 @@ impl PdfSource {
         self.check_images(page)?;
         let (w, h) = page.render_dimensions();
         let scale = self.scale_for(w, h);
+        // hayro's own rounding of the pixmap size.
+        let size = ((w * scale) as u32, (h * scale) as u32);
+        if let Some(scan) = self.page_jpeg(index).and_then(|jpeg| decode_scan(&jpeg, size)) {
+            return Ok(scan);
+        }
         let settings = PixmapSettings { x_scale: scale, y_scale: scale, bg_color: WHITE };
         let cache = RenderCache::new();
         // hayro is young and PDFs are hostile: a panic while rendering one
@@ -233,6 +242,29 @@ impl PdfSource {
         // Opaque (white background), so premultiplied RGBA is plain RGBA.
         let rgb = rgba_into_rgb(pixmap.take_rgba8(ImageAlphaType::AlphaPremultiplied));
         RgbImage::from_raw(pw, ph, rgb).ok_or_else(|| pdf_error("renderer returned a short buffer"))
+    }
+}
+
+/// A page that is one full-page JPEG (`PdfSource::page_jpeg`), decoded as
+/// it is when the scan already has the size the page renders at (a 300-dpi
+/// scan): the render would only copy its pixels. hayro decodes the image to
+/// RGBA (34 MB for a 300-dpi A4 page) and draws it into an RGBA pixmap (34
+/// MB more) before the page is packed to RGB (25 MB); decoding the JPEG
+/// holds 8 MB of grey (or nothing, for an RGB scan) next to the 25 MB page.
+/// With two pages read at once that render was at the server's heap peak.
+/// `None` (render it) for another size or a JPEG that does not decode to
+/// the grey or RGB its dictionary declared.
+fn decode_scan(jpeg: &[u8], size: (u32, u32)) -> Option<RgbImage> {
+    use image::{DynamicImage, ImageDecoder};
+    let decoder = image::codecs::jpeg::JpegDecoder::new(std::io::Cursor::new(jpeg)).ok()?;
+    // PDF readers ignore EXIF orientation; so does `from_decoder`.
+    if decoder.dimensions() != size {
+        return None;
+    }
+    match DynamicImage::from_decoder(decoder).ok()? {
+        DynamicImage::ImageLuma8(grey) => Some(DynamicImage::ImageLuma8(grey).into_rgb8()),
+        DynamicImage::ImageRgb8(rgb) => Some(rgb),
+        _ => None,
     }
 }
 

@@ -78,8 +78,14 @@ impl EngineConfig {
     /// working set in again for every line cost the A4 page (small, one
     /// thread) 9.6 s of CPU instead of 7.5 s at the same peak RSS
     /// (`levers --bounded-memory`, 276 vs 279 MB), and the server +19% CPU.
+    /// They run without a memory pattern: every line has its own width.
     pub(crate) fn session_settings(&self) -> crate::onnxruntime::SessionSettings {
-        crate::onnxruntime::SessionSettings { threads: self.threads, sessions: self.sessions, release_memory: false }
+        crate::onnxruntime::SessionSettings {
+            threads: self.threads,
+            sessions: self.sessions,
+            release_memory: false,
+            varying_shapes: true,
+        }
     }
 
     /// How the detector's sessions run: with `bounded_memory`, without
@@ -99,7 +105,12 @@ impl EngineConfig {
         let workers = self.sessions.max(1);
         let sessions = if self.bounded_memory { workers.div_ceil(2) } else { self.sessions };
         let threads = self.threads * (workers / sessions.max(1));
-        crate::onnxruntime::SessionSettings { sessions, threads, release_memory: self.bounded_memory }
+        crate::onnxruntime::SessionSettings {
+            sessions,
+            threads,
+            release_memory: self.bounded_memory,
+            varying_shapes: false,
+        }
     }
 }
 

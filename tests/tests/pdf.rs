@@ -1,8 +1,8 @@
 //! PDF input: born-digital pages come from the text layer (exact text, in
 //! reading order); image-only pages are rendered and OCR'd.
 
-use ocrchat_engine::{ModelSize, PageSource};
-use ocrchat_tests::pdfgen::scanned_pdf;
+use ocrchat_engine::{DecodeLimits, ModelSize, PageSource, Source};
+use ocrchat_tests::pdfgen::{scanned_jpeg_pdf, scanned_pdf};
 use ocrchat_tests::{bow_f1, cer, engine, testdata_or_skip};
 use pdf_writer::{Content, Finish, Pdf, Rect, Ref};
 
@@ -56,6 +56,25 @@ fn scanned_pdf_pages_are_rendered_and_recognised() {
         let c = cer(&page.text, &gt);
         assert!(c < max_cer, "{dpi} dpi: CER {c:.3}\n{}", page.text);
     }
+}
+
+#[test]
+fn a_300_dpi_scan_renders_to_its_own_pixels() {
+    // A grey page with detail in every pixel (resampling would blur it).
+    let scan = image::GrayImage::from_fn(620, 877, |x, y| image::Luma([((x * 7) ^ (y * 13)) as u8]));
+    let jpeg_pdf = |dpi| scanned_jpeg_pdf(&[&scan], dpi, 90);
+    let pdf = jpeg_pdf(300.0);
+    let source = Source::open(&pdf, DecodeLimits::default()).unwrap();
+    let page = source.page(0).unwrap();
+    // What the PDF stores, decoded as a JPEG file is decoded (grey → RGB).
+    let stored = source.page_jpeg(0).expect("a full-page grey JPEG");
+    let decoded = image::load_from_memory_with_format(&stored, image::ImageFormat::Jpeg).unwrap().to_rgb8();
+    assert_eq!(page.dimensions(), scan.dimensions());
+    assert!(page == decoded, "the page is the scan's pixels, not a resampled copy");
+    // Any other resolution is rendered at the OCR resolution (300 dpi) as before.
+    let pdf = jpeg_pdf(200.0);
+    let page = Source::open(&pdf, DecodeLimits::default()).unwrap().page(0).unwrap();
+    assert_eq!(page.dimensions(), (930, 1315));
 }
 
 /// A one-page PDF that shows `img` (at 300 dpi) under an invisible text
