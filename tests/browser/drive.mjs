@@ -294,8 +294,23 @@ async function test(out) {
   // A first visit that reads no file at all, left once its service worker has
   // cached the PDF worker (asked by the page once idle): offline, that worker
   // can only come from there.
-  const fctx = await browser.newContext();
+  // Its device has three cores, but every helper worker fails to start (a
+  // stand-in that refuses to load the model, as a worker whose model cannot
+  // be fetched does): the PDF worker reads every page itself.
+  const fctx = await withCores(await browser.newContext(), 3);
+  await fctx.addInitScript(() => {
+    const Real = window.Worker;
+    let pdfWorkers = 0;
+    const refusing = URL.createObjectURL(new Blob([`postMessage({ type: 'started' });
+      onmessage = ({ data }) => { if (data.type === 'load') postMessage({ type: 'error', job: null, message: 'helper refused' }); };`],
+      { type: 'text/javascript' }));
+    window.Worker = class extends Real {
+      constructor(url, options) { super(/worker_full/.test(String(url)) && ++pdfWorkers > 1 ? refusing : url, options); }
+    };
+  });
   const fpage = await openApp(fctx, errors);
+  out.helper_warnings = [];
+  fpage.on('console', (m) => { if (/helper worker stopped/.test(m.text())) out.helper_warnings.push(m.text()); });
   await fpage.evaluate(() => navigator.serviceWorker.ready.then(() => true));
   const t0 = Date.now();
   while (!(await shellCache(fpage)).some((u) => /worker_full_bg[^/]*\.wasm$/.test(u)) && Date.now() - t0 < 120_000) {

@@ -5,7 +5,8 @@
 //! Checked here: text vs ground truth, every export with an independent
 //! reader, that no request of the cpu tier carries the document, that a second
 //! visit downloads no model, offline use, a corrupt file, the widget, and the
-//! PDF read by two workers on a device with three cores (the same exports).
+//! PDF read by two workers on a device with three cores (the same exports;
+//! the PDF worker alone when its helper cannot start).
 //! `tests/browser/drive_server.mjs` covers what involves the server: the vlm
 //! tier and chat against `fake_llm` (with the 402 and 501 messages), and the
 //! widget embedded in a page of another origin (CORS).
@@ -331,6 +332,9 @@ fn browser_app_reads_exports_and_keeps_files_private() {
         r["offline_cards"][1]["error"]
     );
     // Offline after a first visit that read no PDF: the PDF worker was precached.
+    // Its helper workers failed to start: the PDF worker read every page.
+    assert_eq!(r["offline_first_visit_pdf"][0]["workers"], 1, "{}", r["offline_first_visit_pdf"]);
+    assert!(!r["helper_warnings"].as_array().unwrap().is_empty(), "no helper was tried: {}", r["helper_warnings"]);
     let first_visit_pdf = r["offline_first_visit_pdf"][0]["text"].as_str().unwrap_or_default();
     assert!(
         bow_f1(first_visit_pdf, &pdf_gt) >= 0.95,
