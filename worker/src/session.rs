@@ -85,6 +85,13 @@ struct Shared {
     lead: Option<Assembly>,
 }
 
+/// A lead's start: the pages read from their text layer, those left to OCR.
+struct PagePlan {
+    pages: Vec<Option<Page>>,
+    ocr: Vec<u32>,
+    limits: DecodeLimits,
+}
+
 /// What a lead gathers until every page is in.
 struct Assembly {
     pages: Vec<Option<Page>>,
@@ -195,22 +202,20 @@ impl Session {
                 return Err(e);
             }
         };
-        self.finish(job, name.to_string(), bytes, doc, limits, start, emit)
+        let kept = Job { name: name.to_string(), bytes, doc, limits, conversation: Vec::new() };
+        self.finish(job, kept, start, emit)
     }
 
     /// Emits `done` for a read document and keeps the job for exports and chat.
-    #[allow(clippy::too_many_arguments)]
     fn finish(
         &mut self,
         job: u32,
-        name: String,
-        bytes: Vec<u8>,
-        doc: Document,
-        limits: DecodeLimits,
+        kept: Job,
         start: Instant,
         emit: &mut dyn FnMut(Response, Option<Vec<u8>>),
     ) -> Result<(), SessionError> {
-        let markdown = String::from_utf8_lossy(&export(&doc, ExportFormat::Md, None)?).into_owned();
+        let doc = &kept.doc;
+        let markdown = String::from_utf8_lossy(&export(doc, ExportFormat::Md, None)?).into_owned();
         emit(
             Response::Done {
                 job,
@@ -221,7 +226,7 @@ impl Session {
             },
             None,
         );
-        self.jobs.insert(job, Job { name, bytes, doc, limits, conversation: Vec::new() });
+        self.jobs.insert(job, kept);
         Ok(())
     }
 
@@ -240,7 +245,7 @@ impl Session {
     ) -> Result<(), SessionError> {
         let start = Instant::now();
         let planned = self.plan(job, &bytes, language, emit);
-        let (pages, ocr, limits) = match planned {
+        let PagePlan { pages, ocr, limits } = match planned {
             Ok(Some(planned)) => planned,
             Ok(None) => return self.ocr(job, name, bytes, language, emit),
             Err(e) => {
@@ -260,14 +265,13 @@ impl Session {
 
     /// The text-layer pages of a multi-page file (emitted as `page`s) and the
     /// indices left to OCR; `None` for a one-page file.
-    #[allow(clippy::type_complexity)]
     fn plan(
         &self,
         job: u32,
         bytes: &[u8],
         language: &str,
         emit: &mut dyn FnMut(Response, Option<Vec<u8>>),
-    ) -> Result<Option<(Vec<Option<Page>>, Vec<u32>, DecodeLimits)>, SessionError> {
+    ) -> Result<Option<PagePlan>, SessionError> {
         let routed = self.routed_engine(language)?;
         let engine = self.engine_for(&routed)?;
         let source = Source::open(bytes, engine.config().limits)?;
@@ -294,7 +298,7 @@ impl Session {
                 }
             }
         }
-        Ok(Some((pages, ocr, engine.config().limits)))
+        Ok(Some(PagePlan { pages, ocr, limits: engine.config().limits }))
     }
 
     /// Keeps a file to help a lead: its pages are read on `read_page`.
@@ -365,7 +369,8 @@ impl Session {
         }
         let Some(Shared { name, bytes, lead: Some(lead), .. }) = self.shared.remove(&job) else { return Ok(()) };
         let doc = Document::from_pages(lead.pages.into_iter().flatten().collect());
-        self.finish(job, name, bytes, doc, lead.limits, lead.start, emit)
+        let kept = Job { name, bytes, doc, limits: lead.limits, conversation: Vec::new() };
+        self.finish(job, kept, lead.start, emit)
     }
 
     /// Reads the file of `job` again, kept when it stopped for a pack; the
