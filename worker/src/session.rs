@@ -508,6 +508,20 @@ mod tests {
     }
 
     #[test]
+    fn a_shared_read_without_its_model_or_file_fails_cleanly() {
+        let mut s = Session::new();
+        let mut n = 0;
+        let err = s.lead(1, "a.pdf", vec![1, 2, 3], "auto", &mut |_, _| n += 1).unwrap_err();
+        assert!(matches!(err, SessionError::NoModel), "{err}");
+        assert!(matches!(s.help(1, "a.pdf", vec![1, 2, 3], "auto"), Err(SessionError::NoModel)));
+        assert!(matches!(s.read_page(1, 0, &mut |_, _| n += 1), Err(SessionError::NoJob(1))));
+        let stray = Page { index: 7, ..Page::default() };
+        assert!(matches!(s.add_page(1, stray, &mut |_, _| n += 1), Err(SessionError::NoJob(1))));
+        assert_eq!(n, 0, "nothing but the errors");
+        s.forget(1);
+    }
+
+    #[test]
     fn sniffing_names_the_type_and_whether_this_build_reads_it() {
         let pdf = Session::sniff(4, b"%PDF-1.7\n");
         assert_eq!(pdf, Response::Sniffed { job: 4, format: Some(InputFormat::Pdf), readable: cfg!(feature = "pdf") });
