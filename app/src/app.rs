@@ -1,5 +1,8 @@
 //! App state and the traffic that changes it: worker responses for the cpu
-//! tier, API calls for the vlm tier.
+//! tier, API calls for the vlm tier. A multi-page PDF may be read by several
+//! workers (`shared`).
+
+mod shared;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -8,7 +11,7 @@ use js_sys::ArrayBuffer;
 use leptos::prelude::*;
 use ocrchat_core::ModelSize;
 use ocrchat_core::sniff::SNIFF_BYTES;
-use ocrchat_worker::protocol::{LanguageChoice, Request, Response};
+use ocrchat_worker::protocol::{LanguageChoice, Request, Response, Role};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
@@ -56,6 +59,8 @@ pub struct AppState {
 struct Workers {
     running: HashMap<Build, OcrWorker>,
     owner: HashMap<u32, Build>,
+    /// Files read by the PDF worker with helpers, by job.
+    shared: HashMap<u32, shared::SharedRead>,
 }
 
 thread_local! {
@@ -69,6 +74,8 @@ pub fn send(req: &Request, payload: Option<ArrayBuffer>) {
         | Request::Export { job, .. }
         | Request::Sniff { job }
         | Request::Ask { job, .. }
+        | Request::ReadPage { job, .. }
+        | Request::AddPage { job, .. }
         | Request::Forget { job } => Some(*job),
         Request::Load { .. } => None,
     };
@@ -148,6 +155,7 @@ impl AppState {
             let id = old.with_untracked(|j| j.id);
             send(&Request::Forget { job: id }, None);
             WORKERS.with(|w| w.borrow_mut().owner.remove(&id));
+            shared::end(id);
         }
         self.jobs.set(Vec::new());
         let tier = self.tier.get_untracked();
@@ -181,7 +189,11 @@ impl AppState {
         WORKERS.with(|w| w.borrow_mut().owner.insert(id, build));
         // Transferred to the worker: the bytes never touch the network.
         let language = self.language.get_untracked();
-        send(&Request::Ocr { job: id, name: file.name(), language }, Some(buf));
+        let role = match build {
+            Build::Full => shared::role_for(id, &file.name(), &language, &buf),
+            Build::Lite => Role::Whole,
+        };
+        send(&Request::Ocr { job: id, name: file.name(), language, role }, Some(buf));
     }
 
     async fn ocr_on_server(&self, job: JobSignal, file: web_sys::File) {
@@ -251,24 +263,19 @@ impl AppState {
                         j.phase = Phase::Running;
                     });
                 }
+                shared::opened(job, pages);
             }
             // The app picks worker builds itself (`Build::for_file`); it never asks.
             Response::Sniffed { .. } => {}
-            Response::Page { job, index, pages, page, preview_width, preview_height } => {
-                let Some(j) = self.job(job) else { return };
-                let view = payload
-                    .ok_or("page without pixels")
-                    .map(|px| PageView::new(page, px, preview_width, preview_height));
-                j.update(|j| {
-                    j.pages_total = pages;
-                    j.pages_done = index + 1;
-                    match view {
-                        Ok(v) => j.pages.push(v),
-                        Err(e) => web_sys::console::error_1(&format!("ocrchat: page {index}: {e}").into()),
-                    }
-                });
+            Response::Page { job, index, .. } => {
+                self.show_page(msg, payload);
+                if build == Build::Full {
+                    shared::lead_read(job, index);
+                }
             }
+            Response::Planned { job, ocr } => shared::planned(*self, job, ocr),
             Response::Done { job, text, markdown, mean_confidence, millis } => {
+                shared::end(job);
                 if let Some(j) = self.job(job) {
                     j.update(|j| {
                         j.edited = text.clone();
@@ -307,7 +314,10 @@ impl AppState {
                     });
                 }
             }
-            Response::Error { job: Some(job), message } => self.fail(job, message),
+            Response::Error { job: Some(job), message } => {
+                shared::end(job);
+                self.fail(job, message);
+            }
             // The PDF reader could not start: its waiting files cannot be read,
             // and the next PDF starts a new one (the network may be back).
             Response::Error { job: None, message } if build == Build::Full => {
@@ -317,6 +327,7 @@ impl AppState {
                     w.owner.iter().filter(|&(_, b)| *b == Build::Full).map(|(j, _)| *j).collect()
                 });
                 for id in waiting {
+                    shared::end(id);
                     if self.job(id).is_some_and(|j| !j.with_untracked(FileJob::finished)) {
                         self.fail(id, format!("cannot read PDFs here: {message}"));
                     }
@@ -330,6 +341,26 @@ impl AppState {
                 }
             }
         }
+    }
+
+    /// Shows a `page` response (of any worker) on its card, pages in page
+    /// order whichever worker read them first.
+    fn show_page(&self, msg: Response, payload: Option<ArrayBuffer>) {
+        let Response::Page { job, index, pages, page, preview_width, preview_height } = msg else { return };
+        let Some(j) = self.job(job) else { return };
+        let view =
+            payload.ok_or("page without pixels").map(|px| PageView::new(page, px, preview_width, preview_height));
+        j.update(|j| {
+            j.pages_total = pages;
+            j.pages_done = (j.pages_done + 1).min(pages);
+            match view {
+                Ok(v) => {
+                    let at = j.pages.partition_point(|p| p.index < v.index);
+                    j.pages.insert(at, v);
+                }
+                Err(e) => web_sys::console::error_1(&format!("ocrchat: page {index}: {e}").into()),
+            }
+        });
     }
 
     /// The status line: `done` once every file of the batch has finished.

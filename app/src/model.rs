@@ -98,6 +98,8 @@ pub struct FileJob {
     pub confidence: f32,
     /// OCR wall time in ms.
     pub millis: f64,
+    /// Workers that read its pages (more than one: a PDF shared with helpers).
+    pub workers: u32,
     /// The server's job uuid (vlm tier): enables chat and server downloads.
     pub server_uuid: Option<String>,
     /// Questions and answers about this file, oldest first.
@@ -124,6 +126,7 @@ impl FileJob {
             markdown: String::new(),
             confidence: 0.0,
             millis: 0.0,
+            workers: 1,
             server_uuid: None,
             chat: Vec::new(),
             asking: false,

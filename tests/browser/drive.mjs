@@ -68,12 +68,22 @@ async function cards(page) {
     error: c.querySelector('[data-testid=error]')?.textContent ?? null,
     progress: [c.querySelector('[data-testid=progress]')?.value, c.querySelector('[data-testid=progress]')?.max],
     page_tabs: c.querySelectorAll('.page-tabs button').length,
+    workers: Number(c.dataset.workers),
+    label: c.querySelector('.progress-label')?.textContent ?? '',
     boxes: c.querySelectorAll('[data-testid=overlay] rect').length,
   })));
 }
 
+/** A context whose pages see `navigator.hardwareConcurrency` = `cores`: how
+ *  many workers the app reads a PDF with does not depend on the test machine. */
+async function withCores(ctx, cores) {
+  await ctx.addInitScript((n) => Object.defineProperty(navigator, 'hardwareConcurrency', { configurable: true, get: () => n }), cores);
+  return ctx;
+}
+
 async function test(out) {
-  const ctx = await browser.newContext({ acceptDownloads: true, viewport: { width: 1100, height: 760 } });
+  // Two cores: one worker per file, the read the shared one below is compared with.
+  const ctx = await withCores(await browser.newContext({ acceptDownloads: true, viewport: { width: 1100, height: 760 } }), 2);
   const requests = record(ctx);
   const errors = [];
   const page = await openApp(ctx, errors);
@@ -251,24 +261,56 @@ async function test(out) {
   await wctx.close();
 
   // A visitor who asked to save data: the PDF worker is not prefetched, and
-  // the first PDF still reads (the page fetches that worker on demand).
-  const sctx = await browser.newContext();
+  // the first PDF still reads (the page fetches that worker on demand). Its
+  // device has three cores: the PDF is read by two workers, and its exports
+  // must be the one-worker read's above, byte for byte.
+  const sctx = await withCores(await browser.newContext({ acceptDownloads: true }), 3);
   await sctx.addInitScript(() => Object.defineProperty(navigator, 'connection',
     { configurable: true, get: () => ({ saveData: true, effectiveType: '4g' }) }));
   const spage = await openApp(sctx, errors);
   await spage.evaluate(() => navigator.serviceWorker.ready.then(() => true));
   await spage.waitForTimeout(5000); // idle time in which a prefetch would have started
   out.save_data_cached = await shellCache(spage);
+  const workersAtStart = spage.workers().length;
   await spage.setInputFiles('#file-input', env('OCRCHAT_PDF'));
-  await waitDone(spage);
+  out.shared_workers_seen = 0;
+  while (await spage.textContent('[data-testid=status]') !== 'done') {
+    out.shared_workers_seen = Math.max(out.shared_workers_seen, spage.workers().length - workersAtStart);
+    await spage.waitForTimeout(100);
+  }
   out.save_data_pdf = await cards(spage);
+  out.shared_downloads = [];
+  for (const f of ['txt', 'json']) {
+    const [dl] = await Promise.all([
+      spage.waitForEvent('download', { timeout: TIMEOUT }),
+      spage.locator(`[data-testid=file-card] [data-testid=export-${f}]`).click(),
+    ]);
+    const path = join(env('OCRCHAT_OUT'), `shared-${dl.suggestedFilename()}`);
+    await dl.saveAs(path);
+    out.shared_downloads.push({ format: f, path });
+  }
   await sctx.close();
 
   // A first visit that reads no file at all, left once its service worker has
   // cached the PDF worker (asked by the page once idle): offline, that worker
   // can only come from there.
-  const fctx = await browser.newContext();
+  // Its device has three cores, but every helper worker fails to start (a
+  // stand-in that refuses to load the model, as a worker whose model cannot
+  // be fetched does): the PDF worker reads every page itself.
+  const fctx = await withCores(await browser.newContext(), 3);
+  await fctx.addInitScript(() => {
+    const Real = window.Worker;
+    let pdfWorkers = 0;
+    const refusing = URL.createObjectURL(new Blob([`postMessage({ type: 'started' });
+      onmessage = ({ data }) => { if (data.type === 'load') postMessage({ type: 'error', job: null, message: 'helper refused' }); };`],
+      { type: 'text/javascript' }));
+    window.Worker = class extends Real {
+      constructor(url, options) { super(/worker_full/.test(String(url)) && ++pdfWorkers > 1 ? refusing : url, options); }
+    };
+  });
   const fpage = await openApp(fctx, errors);
+  out.helper_warnings = [];
+  fpage.on('console', (m) => { if (/helper worker stopped/.test(m.text())) out.helper_warnings.push(m.text()); });
   await fpage.evaluate(() => navigator.serviceWorker.ready.then(() => true));
   const t0 = Date.now();
   while (!(await shellCache(fpage)).some((u) => /worker_full_bg[^/]*\.wasm$/.test(u)) && Date.now() - t0 < 120_000) {

@@ -4,7 +4,9 @@
 //! 3-page scanned PDF, reads them in the wasm worker, downloads every export.
 //! Checked here: text vs ground truth, every export with an independent
 //! reader, that no request of the cpu tier carries the document, that a second
-//! visit downloads no model, offline use, a corrupt file, the widget.
+//! visit downloads no model, offline use, a corrupt file, the widget, and the
+//! PDF read by two workers on a device with three cores (the same exports;
+//! the PDF worker alone when its helper cannot start).
 //! `tests/browser/drive_server.mjs` covers what involves the server: the vlm
 //! tier and chat against `fake_llm` (with the 402 and 501 messages), and the
 //! widget embedded in a page of another origin (CORS).
@@ -330,6 +332,9 @@ fn browser_app_reads_exports_and_keeps_files_private() {
         r["offline_cards"][1]["error"]
     );
     // Offline after a first visit that read no PDF: the PDF worker was precached.
+    // Its helper workers failed to start: the PDF worker read every page.
+    assert_eq!(r["offline_first_visit_pdf"][0]["workers"], 1, "{}", r["offline_first_visit_pdf"]);
+    assert!(!r["helper_warnings"].as_array().unwrap().is_empty(), "no helper was tried: {}", r["helper_warnings"]);
     let first_visit_pdf = r["offline_first_visit_pdf"][0]["text"].as_str().unwrap_or_default();
     assert!(
         bow_f1(first_visit_pdf, &pdf_gt) >= 0.95,
@@ -384,6 +389,26 @@ fn browser_app_reads_exports_and_keeps_files_private() {
     assert!(!has_pdf_worker(&r["save_data_cached"]), "prefetched despite saveData: {}", r["save_data_cached"]);
     let save_data_pdf = r["save_data_pdf"][0]["text"].as_str().unwrap_or_default();
     assert!(bow_f1(save_data_pdf, &pdf_gt) >= 0.95, "first PDF without prefetch: {}", r["save_data_pdf"]);
+
+    // A device with three cores reads the 3-page PDF with two workers (the
+    // saveData visit above): the page says so, the browser ran them, and the
+    // exports are the one-worker read's, byte for byte.
+    let shared = &r["save_data_pdf"][0];
+    assert_eq!(cards[1]["workers"], 1, "two cores: one worker: {}", cards[1]);
+    assert!(shared["workers"].as_u64().unwrap_or(0) >= 2, "three cores: helpers read pages: {shared}");
+    assert!(r["shared_workers_seen"].as_u64().unwrap_or(0) >= 2, "PDF workers run: {}", r["shared_workers_seen"]);
+    assert_eq!(shared["progress"], serde_json::json!([3, 3]), "{shared}");
+    assert_eq!(shared["page_tabs"], 3, "{shared}");
+    for d in r["shared_downloads"].as_array().expect("shared read's exports") {
+        let format = d["format"].as_str().unwrap();
+        let alone = dls.iter().find(|a| a["card"] == 1 && a["format"] == format).expect("the one-worker export");
+        let read = |v: &Value| std::fs::read(v["path"].as_str().unwrap()).expect("download saved");
+        assert!(read(d) == read(alone), "{format}: the shared read's export differs from the one-worker read's");
+    }
+    eprintln!(
+        "browser PDF: one worker (beside the photo) {:?}; {} workers {:?}; one worker offline {:?}",
+        cards[1]["label"], shared["workers"], shared["label"], r["offline_first_visit_pdf"][0]["label"]
+    );
 
     // A new release: the next visit shows its page; its service worker replaced
     // the old release's cache and cached the PDF worker again.

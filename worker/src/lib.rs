@@ -2,6 +2,8 @@
 //!
 //! - [`protocol`]: the messages between a page and the OCR Web Worker (always
 //!   built; the app uses only this, with `default-features = false`).
+//! - [`split`]: how many workers read one file, and which page each reads
+//!   next (always built; the app applies it).
 //! - [`session`]: what the worker does with them — jobs, per-page OCR,
 //!   previews, exports — in plain Rust, so it is testable anywhere.
 //! - `runtime` (wasm32): the dedicated-worker message loop, model fetching
@@ -14,6 +16,7 @@
 //! `ocrchat-engine`, so native and wasm run the same code.
 
 pub mod protocol;
+pub mod split;
 
 #[cfg(feature = "engine")]
 mod node;

@@ -14,6 +14,15 @@
 //! failure answers `error` carrying the job it belongs to. Requests are
 //! handled one at a time, in order.
 //!
+//! A multi-page file may be read by several workers (the app does this on a
+//! device with cores to spare, [`crate::split`]): the *lead* gets `ocr` with
+//! `role: "lead"` → `opened`, a `page` per text-layer page, `planned` (the
+//! pages left to OCR); *helpers* get the file with `role: "help"` (no
+//! answer). Every page left is then asked of one worker with `read_page` →
+//! `page`; the helpers' pages go to the lead with `add_page`; the lead answers
+//! `done` once it has every page and keeps the job for `export` and `ask` as
+//! if it had read it alone. A one-page file sent to a lead is read whole.
+//!
 //! Fields are typed with the shared types of `ocrchat-core`: pages travel
 //! as [`Page`] objects (the API's page shape), formats and model sizes as
 //! their lower-case names.
@@ -50,6 +59,26 @@ pub enum Request {
         /// server's models on first use (then from the Cache API).
         #[serde(default = "auto")]
         language: String,
+        /// `whole` (the default when absent: every page now), `lead` or
+        /// `help` (a file shared between workers, see the module docs).
+        #[serde(default)]
+        role: Role,
+    },
+    /// Read page `index` of a file given with `role` `lead` or `help`:
+    /// answered with its `page` (or an `error` for the job).
+    ReadPage {
+        /// The job.
+        job: u32,
+        /// Zero-based page index.
+        index: u32,
+    },
+    /// A page of a `lead` job that another worker read (the `page` it
+    /// posted); the lead answers `done` when this was the last one missing.
+    AddPage {
+        /// The job.
+        job: u32,
+        /// The page as the other worker read it.
+        page: Page,
     },
     /// Export a finished job in `format` (`txt`, `md`, `json`, `docx`, `csv`, `pdf`).
     Export {
@@ -105,6 +134,14 @@ pub enum Response {
         pages: u32,
         /// Sniffed format (`png`, `pdf`, …).
         format: InputFormat,
+    },
+    /// A `lead` job's pages that need OCR (those read from their text layer
+    /// were posted as `page`s already), in page order, for `read_page`.
+    Planned {
+        /// Job id.
+        job: u32,
+        /// Zero-based page indices.
+        ocr: Vec<u32>,
     },
     /// The answer to `sniff`.
     Sniffed {
@@ -178,6 +215,21 @@ pub enum Response {
     },
 }
 
+/// What a worker does with the file of an `ocr` request.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Read every page now: `opened`, `page`…, `done`.
+    #[default]
+    Whole,
+    /// Lead a shared read: `opened`, the text-layer pages, `planned`; the
+    /// other pages come with `read_page` and `add_page`, then `done`.
+    Lead,
+    /// Help a lead: keep the file and read the pages `read_page` asks for,
+    /// until `forget`.
+    Help,
+}
+
 /// A language a worker can read.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LanguageChoice {
@@ -224,4 +276,44 @@ pub fn transfer_list(payload: Option<&js_sys::ArrayBuffer>) -> js_sys::Array {
         list.push(p);
     }
     list
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn request(value: serde_json::Value) -> Result<Request, serde_json::Error> {
+        serde_json::from_value(value)
+    }
+
+    #[test]
+    fn an_ocr_without_a_role_reads_whole_as_before() {
+        let old = request(json!({"type": "ocr", "job": 1, "name": "a.pdf"})).unwrap();
+        assert_eq!(old, Request::Ocr { job: 1, name: "a.pdf".into(), language: "auto".into(), role: Role::Whole });
+        for (name, role) in [("whole", Role::Whole), ("lead", Role::Lead), ("help", Role::Help)] {
+            let req = request(json!({"type": "ocr", "job": 1, "name": "a.pdf", "role": name})).unwrap();
+            assert!(matches!(req, Request::Ocr { role: r, .. } if r == role), "{name}");
+            assert_eq!(serde_json::to_value(role).unwrap(), json!(name));
+        }
+        assert!(request(json!({"type": "ocr", "job": 1, "name": "a.pdf", "role": "boss"})).is_err());
+    }
+
+    #[test]
+    fn the_messages_of_a_shared_read_have_their_js_shape() {
+        let read = Request::ReadPage { job: 3, index: 2 };
+        assert_eq!(serde_json::to_value(&read).unwrap(), json!({"type": "read_page", "job": 3, "index": 2}));
+        let page = Page { index: 2, width: 10, height: 20, ..Page::default() };
+        let add = Request::AddPage { job: 3, page: page.clone() };
+        let value = serde_json::to_value(&add).unwrap();
+        assert_eq!(value["type"], "add_page");
+        assert_eq!(value["page"]["index"], 2);
+        assert_eq!(request(value).unwrap(), add);
+        let planned = Response::Planned { job: 3, ocr: vec![1, 2] };
+        let value = serde_json::to_value(&planned).unwrap();
+        assert_eq!(value, json!({"type": "planned", "job": 3, "ocr": [1, 2]}));
+        assert_eq!(serde_json::from_value::<Response>(value).unwrap(), planned);
+        assert!(request(json!({"type": "read_page", "job": 3})).is_err(), "a page index is required");
+        assert!(request(json!({"type": "read_page", "job": 3, "index": -1})).is_err());
+    }
 }

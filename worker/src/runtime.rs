@@ -16,7 +16,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Cache, DedicatedWorkerGlobalScope, MessageEvent};
 
-use crate::protocol::{self, LanguageChoice, Request, Response};
+use crate::protocol::{self, LanguageChoice, Request, Response, Role};
 use crate::session::Session;
 use crate::tesseract::{self, JsBackend, TessLib};
 
@@ -161,7 +161,7 @@ async fn handle(msg: JsValue) {
             Ok(resp) => post(&resp, None),
             Err(e) => fail(None, format!("cannot load the {model} model: {}", chain(&e))),
         },
-        Request::Ocr { job, name, language } => {
+        Request::Ocr { job, name, language, role } => {
             let Some(buf) = payload else { return fail(Some(job), "ocr request without file bytes".into()) };
             let bytes = Uint8Array::new(&buf).to_vec();
             drop(buf);
@@ -169,7 +169,14 @@ async fn handle(msg: JsValue) {
                 return fail_with(Some(job), &e);
             }
             let state = STATE.with(Rc::clone);
-            let mut result = state.borrow_mut().session.ocr(job, &name, bytes, &language, &mut |r, p| post(&r, p));
+            let mut result = {
+                let session = &mut state.borrow_mut().session;
+                match role {
+                    Role::Whole => session.ocr(job, &name, bytes, &language, &mut |r, p| post(&r, p)),
+                    Role::Lead => session.lead(job, &name, bytes, &language, &mut |r, p| post(&r, p)),
+                    Role::Help => session.help(job, &name, bytes, &language),
+                }
+            };
             // `auto` met a page in a script PP-OCR does not read: the script
             // trial needs every candidate pack. Fetched once, then the file is
             // read again (its pages are posted afresh after a new `opened`).
@@ -184,6 +191,28 @@ async fn handle(msg: JsValue) {
                     }
                 };
             }
+            if let Err(e) = result {
+                fail_with(Some(job), &e);
+            }
+        }
+        Request::ReadPage { job, index } => {
+            let state = STATE.with(Rc::clone);
+            let mut result = state.borrow_mut().session.read_page(job, index, &mut |r, p| post(&r, p));
+            // The same pack rule as a whole read, for this page alone.
+            if let Err(e) = &result
+                && e.pack_not_loaded().is_some()
+            {
+                result = match load_packs(&auto_candidates()).await {
+                    Ok(()) => state.borrow_mut().session.read_page(job, index, &mut |r, p| post(&r, p)),
+                    Err(e) => return fail_with(Some(job), &e),
+                };
+            }
+            if let Err(e) = result {
+                fail_with(Some(job), &e);
+            }
+        }
+        Request::AddPage { job, page } => {
+            let result = STATE.with(|s| s.borrow_mut().session.add_page(job, page, &mut |r, p| post(&r, p)));
             if let Err(e) = result {
                 fail_with(Some(job), &e);
             }

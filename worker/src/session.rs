@@ -1,6 +1,9 @@
 //! What the worker does with a request, independent of how messages travel:
 //! read a file page by page (emitting progress as it goes), keep the result
-//! for exports, render exports with the engine's own exporters.
+//! for exports, render exports with the engine's own exporters. A file
+//! shared between workers ([`Role::Lead`], [`Role::Help`]) is read a page
+//! per request; the lead assembles every worker's pages into the same job a
+//! whole read keeps.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,12 +14,12 @@ use image::RgbImage;
 use ocrchat_engine::registry::{self, Plan};
 use ocrchat_engine::tesseract::{Readers, routing_for};
 use ocrchat_engine::{
-    DecodeLimits, Document, EngineError, ExportFormat, InputFormat, ModelSize, OcrEngine, Original, PageError, Source,
-    export, sniff,
+    DecodeLimits, Document, EngineError, ExportFormat, InputFormat, ModelSize, OcrEngine, Original, Page, PageError,
+    Planned, Source, export, sniff,
 };
 use web_time::Instant;
 
-use crate::protocol::Response;
+use crate::protocol::{Response, Role};
 
 /// Longest side of the page preview sent to the page. The result view is at
 /// most screen-sized, and a 300-dpi A4 page at full size is 35 MB of RGBA.
@@ -40,6 +43,14 @@ pub enum SessionError {
     /// A chat question the answerer refuses (empty, too long, control characters).
     #[error(transparent)]
     Question(#[from] ocrchat_answer::QuestionError),
+    /// `read_page` or `add_page` for a page the file does not have.
+    #[error("job {job} has no page {index}")]
+    NoPage {
+        /// The job.
+        job: u32,
+        /// The zero-based page asked for.
+        index: u32,
+    },
 }
 
 /// A finished job: kept so exports (the searchable PDF needs the original
@@ -60,14 +71,42 @@ struct Pending {
     name: String,
     bytes: Vec<u8>,
     language: String,
+    role: Role,
 }
 
-/// The worker's state: the loaded model, Tesseract's readers, the finished jobs.
+/// A file shared between workers, read a page per `read_page`.
+struct Shared {
+    name: String,
+    bytes: Vec<u8>,
+    language: String,
+    /// Pages in the file.
+    total: u32,
+    /// The lead's side: the pages so far (from any worker), by index.
+    lead: Option<Assembly>,
+}
+
+/// A lead's start: the pages read from their text layer, those left to OCR.
+struct PagePlan {
+    pages: Vec<Option<Page>>,
+    ocr: Vec<u32>,
+    limits: DecodeLimits,
+}
+
+/// What a lead gathers until every page is in.
+struct Assembly {
+    pages: Vec<Option<Page>>,
+    limits: DecodeLimits,
+    start: Instant,
+}
+
+/// The worker's state: the loaded model, Tesseract's readers, the finished
+/// jobs, the files shared with other workers.
 #[derive(Default)]
 pub struct Session {
     engine: Option<(ModelSize, OcrEngine)>,
     tesseract: Option<Arc<Readers>>,
     jobs: HashMap<u32, Job>,
+    shared: HashMap<u32, Shared>,
     pending: Option<Pending>,
 }
 
@@ -157,12 +196,26 @@ impl Session {
             Ok(read) => read,
             Err(e) => {
                 if e.pack_not_loaded().is_some() {
-                    self.pending = Some(Pending { job, name: name.into(), bytes, language: language.into() });
+                    let (name, language) = (name.into(), language.into());
+                    self.pending = Some(Pending { job, name, bytes, language, role: Role::Whole });
                 }
                 return Err(e);
             }
         };
-        let markdown = String::from_utf8_lossy(&export(&doc, ExportFormat::Md, None)?).into_owned();
+        let kept = Job { name: name.to_string(), bytes, doc, limits, conversation: Vec::new() };
+        self.finish(job, kept, start, emit)
+    }
+
+    /// Emits `done` for a read document and keeps the job for exports and chat.
+    fn finish(
+        &mut self,
+        job: u32,
+        kept: Job,
+        start: Instant,
+        emit: &mut dyn FnMut(Response, Option<Vec<u8>>),
+    ) -> Result<(), SessionError> {
+        let doc = &kept.doc;
+        let markdown = String::from_utf8_lossy(&export(doc, ExportFormat::Md, None)?).into_owned();
         emit(
             Response::Done {
                 job,
@@ -173,20 +226,176 @@ impl Session {
             },
             None,
         );
-        self.jobs.insert(job, Job { name: name.to_string(), bytes, doc, limits, conversation: Vec::new() });
+        self.jobs.insert(job, kept);
         Ok(())
+    }
+
+    /// Leads a read shared with other workers: `opened`, then the pages read
+    /// from their text layer (decided in page order, as a whole read decides
+    /// them, so the document is the same), then `planned` with the pages left
+    /// for `read_page`; `done` at once when none is left. A one-page file is
+    /// read whole ([`Self::ocr`]): there is nothing to share.
+    pub fn lead(
+        &mut self,
+        job: u32,
+        name: &str,
+        bytes: Vec<u8>,
+        language: &str,
+        emit: &mut dyn FnMut(Response, Option<Vec<u8>>),
+    ) -> Result<(), SessionError> {
+        let start = Instant::now();
+        let planned = self.plan(job, &bytes, language, emit);
+        let PagePlan { pages, ocr, limits } = match planned {
+            Ok(Some(planned)) => planned,
+            Ok(None) => return self.ocr(job, name, bytes, language, emit),
+            Err(e) => {
+                if e.pack_not_loaded().is_some() {
+                    let (name, language) = (name.into(), language.into());
+                    self.pending = Some(Pending { job, name, bytes, language, role: Role::Lead });
+                }
+                return Err(e);
+            }
+        };
+        emit(Response::Planned { job, ocr }, None);
+        let total = pages.len() as u32;
+        let lead = Some(Assembly { pages, limits, start });
+        self.shared.insert(job, Shared { name: name.into(), bytes, language: language.into(), total, lead });
+        self.finish_shared(job, emit)
+    }
+
+    /// The text-layer pages of a multi-page file (emitted as `page`s) and the
+    /// indices left to OCR; `None` for a one-page file.
+    fn plan(
+        &self,
+        job: u32,
+        bytes: &[u8],
+        language: &str,
+        emit: &mut dyn FnMut(Response, Option<Vec<u8>>),
+    ) -> Result<Option<PagePlan>, SessionError> {
+        let routed = self.routed_engine(language)?;
+        let engine = self.engine_for(&routed)?;
+        let source = Source::open(bytes, engine.config().limits)?;
+        let total = source.page_count() as u32;
+        if total <= 1 {
+            return Ok(None);
+        }
+        emit(Response::Opened { job, pages: total, format: source.format() }, None);
+        let mut pages = vec![None; total as usize];
+        let mut ocr = Vec::new();
+        let mut reader = engine.pages(&source).with_images();
+        while let Some(step) = reader.plan() {
+            match step {
+                Planned::Ocr(index) => ocr.push(index as u32),
+                Planned::Read(read) => {
+                    let read = read?;
+                    let index = read.page.index as u32;
+                    let (preview_width, preview_height, rgba) = read.image.as_ref().map(preview).unwrap_or_default();
+                    let page = read.page.clone();
+                    emit(Response::Page { job, index, pages: total, page, preview_width, preview_height }, Some(rgba));
+                    if let Some(slot) = pages.get_mut(index as usize) {
+                        *slot = Some(read.page);
+                    }
+                }
+            }
+        }
+        Ok(Some(PagePlan { pages, ocr, limits: engine.config().limits }))
+    }
+
+    /// Keeps a file to help a lead: its pages are read on `read_page`.
+    pub fn help(&mut self, job: u32, name: &str, bytes: Vec<u8>, language: &str) -> Result<(), SessionError> {
+        // Opened once here so a file this worker cannot read fails now, not
+        // on each page.
+        let routed = self.routed_engine(language)?;
+        let engine = self.engine_for(&routed)?;
+        let total = Source::open(&bytes, engine.config().limits)?.page_count() as u32;
+        self.shared.insert(job, Shared { name: name.into(), bytes, language: language.into(), total, lead: None });
+        Ok(())
+    }
+
+    /// Reads page `index` of a shared file: `page` with its preview; a lead
+    /// keeps it (and answers `done` if it was the last one missing).
+    pub fn read_page(
+        &mut self,
+        job: u32,
+        index: u32,
+        emit: &mut dyn FnMut(Response, Option<Vec<u8>>),
+    ) -> Result<(), SessionError> {
+        let shared = self.shared.get(&job).ok_or(SessionError::NoJob(job))?;
+        if index >= shared.total {
+            return Err(SessionError::NoPage { job, index });
+        }
+        let routed = self.routed_engine(&shared.language)?;
+        let engine = self.engine_for(&routed)?;
+        // Opened again per page: a source borrows the bytes, and opening is
+        // a parse of the file's structure, small next to reading a page.
+        let source = Source::open(&shared.bytes, engine.config().limits)?;
+        let (page, upright) =
+            engine.ocr_page(&source, index as usize).map_err(|error| PageError { index: index as usize, error })?;
+        let (preview_width, preview_height, rgba) = preview(&upright);
+        drop(upright);
+        let total = shared.total;
+        emit(
+            Response::Page { job, index, pages: total, page: page.clone(), preview_width, preview_height },
+            Some(rgba),
+        );
+        self.add_page(job, page, emit)
+    }
+
+    /// A page of a shared file read by this worker or another: a lead keeps
+    /// it and answers `done` once it has every page; a helper drops it.
+    pub fn add_page(
+        &mut self,
+        job: u32,
+        page: Page,
+        emit: &mut dyn FnMut(Response, Option<Vec<u8>>),
+    ) -> Result<(), SessionError> {
+        let shared = self.shared.get_mut(&job).ok_or(SessionError::NoJob(job))?;
+        let Some(lead) = shared.lead.as_mut() else { return Ok(()) };
+        let index = page.index;
+        let slot = lead.pages.get_mut(index).ok_or(SessionError::NoPage { job, index: index as u32 })?;
+        *slot = Some(page);
+        self.finish_shared(job, emit)
+    }
+
+    /// A lead's job with every page in: `done`, and kept as a whole read keeps it.
+    fn finish_shared(&mut self, job: u32, emit: &mut dyn FnMut(Response, Option<Vec<u8>>)) -> Result<(), SessionError> {
+        let complete = self
+            .shared
+            .get(&job)
+            .and_then(|s| s.lead.as_ref())
+            .is_some_and(|lead| lead.pages.iter().all(Option::is_some));
+        if !complete {
+            return Ok(());
+        }
+        let Some(Shared { name, bytes, lead: Some(lead), .. }) = self.shared.remove(&job) else { return Ok(()) };
+        let doc = Document::from_pages(lead.pages.into_iter().flatten().collect());
+        let kept = Job { name, bytes, doc, limits: lead.limits, conversation: Vec::new() };
+        self.finish(job, kept, lead.start, emit)
     }
 
     /// Reads the file of `job` again, kept when it stopped for a pack; the
     /// host emits `opened` and every page afresh.
     pub fn retry(&mut self, job: u32, emit: &mut dyn FnMut(Response, Option<Vec<u8>>)) -> Result<(), SessionError> {
         let p = self.pending.take().filter(|p| p.job == job).ok_or(SessionError::NoJob(job))?;
-        self.ocr(p.job, &p.name, p.bytes, &p.language, emit)
+        match p.role {
+            Role::Lead => self.lead(p.job, &p.name, p.bytes, &p.language, emit),
+            Role::Whole | Role::Help => self.ocr(p.job, &p.name, p.bytes, &p.language, emit),
+        }
     }
 
     /// Drops the file kept for [`Self::retry`] when the host cannot get the pack.
     pub fn abandon(&mut self, job: u32) {
         self.pending.take_if(|p| p.job == job);
+    }
+
+    /// The engine to read with: the routed one when the language needs one,
+    /// else the loaded model.
+    fn engine_for<'e>(&'e self, routed: &'e Option<OcrEngine>) -> Result<&'e OcrEngine, SessionError> {
+        match (routed, &self.engine) {
+            (Some(routed), _) => Ok(routed),
+            (None, Some((_, base))) => Ok(base),
+            (None, None) => Err(SessionError::NoModel),
+        }
     }
 
     fn read(
@@ -197,11 +406,7 @@ impl Session {
         emit: &mut dyn FnMut(Response, Option<Vec<u8>>),
     ) -> Result<(Document, DecodeLimits), SessionError> {
         let routed = self.routed_engine(language)?;
-        let engine = match (&routed, &self.engine) {
-            (Some(routed), _) => routed,
-            (None, Some((_, base))) => base,
-            (None, None) => return Err(SessionError::NoModel),
-        };
+        let engine = self.engine_for(&routed)?;
         let source = Source::open(bytes, engine.config().limits)?;
         let total = source.page_count() as u32;
         emit(Response::Opened { job, pages: total, format: source.format() }, None);
@@ -253,9 +458,11 @@ impl Session {
         })
     }
 
-    /// Drops a job's bytes and document.
+    /// Drops a job's bytes and document (or its shared file).
     pub fn forget(&mut self, job: u32) {
         self.jobs.remove(&job);
+        self.shared.remove(&job);
+        self.pending.take_if(|p| p.job == job);
     }
 }
 
@@ -298,6 +505,20 @@ mod tests {
         assert_eq!(n, 0);
         assert!(matches!(s.export(1, ExportFormat::Txt), Err(SessionError::NoJob(1))));
         assert!(matches!(s.ask(1, "What is the total?"), Err(SessionError::NoJob(1))));
+    }
+
+    #[test]
+    fn a_shared_read_without_its_model_or_file_fails_cleanly() {
+        let mut s = Session::new();
+        let mut n = 0;
+        let err = s.lead(1, "a.pdf", vec![1, 2, 3], "auto", &mut |_, _| n += 1).unwrap_err();
+        assert!(matches!(err, SessionError::NoModel), "{err}");
+        assert!(matches!(s.help(1, "a.pdf", vec![1, 2, 3], "auto"), Err(SessionError::NoModel)));
+        assert!(matches!(s.read_page(1, 0, &mut |_, _| n += 1), Err(SessionError::NoJob(1))));
+        let stray = Page { index: 7, ..Page::default() };
+        assert!(matches!(s.add_page(1, stray, &mut |_, _| n += 1), Err(SessionError::NoJob(1))));
+        assert_eq!(n, 0, "nothing but the errors");
+        s.forget(1);
     }
 
     #[test]

@@ -2,13 +2,14 @@
 //! `wasm-bindgen-test-runner`; `scripts/test.sh` runs these): messages
 //! survive structured cloning, payloads are transferred (not copied), and a
 //! session with the real tiny model answers `opened` → `page`… → `done` and
-//! exports files other programs recognise.
+//! exports files other programs recognise; a file shared by a lead and a
+//! helper session makes the job a whole read makes.
 #![cfg(target_arch = "wasm32")]
 
 use js_sys::Uint8Array;
 use ocrchat_core::{Block, BlockKind, ExportFormat, InputFormat, Line, ModelSize, Page, Word};
-use ocrchat_worker::protocol::{self, LanguageChoice, Request, Response};
-use ocrchat_worker::session::Session;
+use ocrchat_worker::protocol::{self, LanguageChoice, Request, Response, Role};
+use ocrchat_worker::session::{Session, SessionError};
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -34,7 +35,7 @@ async fn round_trip(msg: &JsValue, transfer: &js_sys::Array) -> JsValue {
 async fn requests_survive_postmessage_and_payloads_are_transferred() {
     let bytes: Vec<u8> = (0..=255).collect();
     let buf = Uint8Array::from(&bytes[..]).buffer();
-    let req = Request::Ocr { job: 7, name: "scan.png".into(), language: "ru".into() };
+    let req = Request::Ocr { job: 7, name: "scan.png".into(), language: "ru".into(), role: Role::Lead };
     let msg = protocol::encode(&req, Some(&buf)).unwrap();
     // The JS shape other hosts (widget.js) rely on.
     assert_eq!(js_sys::Reflect::get(&msg, &"type".into()).unwrap(), "ocr");
@@ -46,7 +47,21 @@ async fn requests_survive_postmessage_and_payloads_are_transferred() {
     // widget.js sends no language: that is `auto`.
     let bare = js_sys::JSON::parse(r#"{"type": "ocr", "job": 8, "name": "a.png"}"#).unwrap();
     let (bare, _) = protocol::decode::<Request>(bare).unwrap();
-    assert_eq!(bare, Request::Ocr { job: 8, name: "a.png".into(), language: "auto".into() });
+    assert_eq!(bare, Request::Ocr { job: 8, name: "a.png".into(), language: "auto".into(), role: Role::Whole });
+    // The roles by name, as a JS host would send them.
+    let help = js_sys::JSON::parse(r#"{"type": "ocr", "job": 8, "name": "a.pdf", "role": "help"}"#).unwrap();
+    let (help, _) = protocol::decode::<Request>(help).unwrap();
+    assert_eq!(help, Request::Ocr { job: 8, name: "a.pdf".into(), language: "auto".into(), role: Role::Help });
+    let odd = js_sys::JSON::parse(r#"{"type": "ocr", "job": 8, "name": "a.pdf", "role": "boss"}"#).unwrap();
+    assert!(protocol::decode::<Request>(odd).is_err(), "an unknown role is refused");
+    // The requests of a shared read.
+    for req in [Request::ReadPage { job: 4, index: 2 }, Request::AddPage { job: 4, page: sample_page() }] {
+        let msg = protocol::encode(&req, None).unwrap();
+        let (back, _) = protocol::decode::<Request>(round_trip(&msg, &js_sys::Array::new()).await).unwrap();
+        assert_eq!(back, req);
+    }
+    let read = js_sys::JSON::parse(r#"{"type": "read_page", "job": 4, "index": 1}"#).unwrap();
+    assert_eq!(protocol::decode::<Request>(read).unwrap().0, Request::ReadPage { job: 4, index: 1 });
     assert_eq!(Uint8Array::new(&payload.expect("payload arrives")).to_vec(), bytes);
 }
 
@@ -60,6 +75,8 @@ async fn every_response_kind_round_trips() {
             languages: vec![LanguageChoice { code: "en".into(), name: "English".into() }],
         },
         Response::Opened { job: 1, pages: 3, format: InputFormat::Pdf },
+        Response::Planned { job: 1, ocr: vec![0, 2] },
+        Response::Planned { job: 1, ocr: Vec::new() },
         Response::Sniffed { job: 1, format: Some(InputFormat::Pdf), readable: false },
         Response::Sniffed { job: 2, format: None, readable: false },
         Response::Page { job: 1, index: 2, pages: 3, page: sample_page(), preview_width: 4, preview_height: 5 },
@@ -201,4 +218,136 @@ fn a_corrupt_file_is_an_error_and_the_session_goes_on() {
     let mut done = false;
     s.ocr(2, "ok.pdf", two_page_pdf(), "en", &mut |r, _| done |= matches!(r, Response::Done { .. })).unwrap();
     assert!(done);
+}
+
+/// A two-page PDF whose first page has a text layer and whose second is a
+/// scan: [`two_page_pdf`]'s second page rendered by the engine and embedded
+/// as a grey image. A read has a text-layer page and a page to OCR.
+fn mixed_pdf() -> Vec<u8> {
+    let born = two_page_pdf();
+    let limits = ocrchat_engine::EngineConfig::default().limits;
+    let rendered = ocrchat_engine::Source::open(&born, limits).unwrap().page(1).unwrap();
+    let gray = image::imageops::grayscale(&rendered);
+    let (w, h) = gray.dimensions();
+    let mut pdf = Pdf::new();
+    let (catalog, tree, font, scan) = (Ref::new(1), Ref::new(2), Ref::new(3), Ref::new(4));
+    pdf.catalog(catalog).pages(tree);
+    let pages = [Ref::new(10), Ref::new(20)];
+    pdf.pages(tree).kids(pages).count(2);
+    pdf.type1_font(font).base_font(Name(b"Helvetica"));
+    let mut img = pdf.image_xobject(scan, gray.as_raw());
+    img.width(w as i32);
+    img.height(h as i32);
+    img.color_space().device_gray();
+    img.bits_per_component(8);
+    img.finish();
+    for (i, page) in pages.into_iter().enumerate() {
+        let content_id = Ref::new(page.get() + 1);
+        let mut p = pdf.page(page);
+        p.media_box(Rect::new(0.0, 0.0, 595.0, 842.0));
+        p.parent(tree);
+        p.contents(content_id);
+        let mut resources = p.resources();
+        resources.fonts().pair(Name(b"F1"), font);
+        resources.x_objects().pair(Name(b"Im1"), scan);
+        resources.finish();
+        p.finish();
+        let mut c = Content::new();
+        if i == 0 {
+            c.begin_text();
+            c.set_font(Name(b"F1"), 24.0);
+            c.next_line(72.0, 700.0);
+            c.show(Str(b"Invoice number 4100 from Acme"));
+            c.end_text();
+        } else {
+            c.save_state();
+            c.transform([595.0, 0.0, 0.0, 842.0, 0.0, 0.0]);
+            c.x_object(Name(b"Im1"));
+            c.restore_state();
+        }
+        pdf.stream(content_id, &c.finish());
+    }
+    pdf.finish()
+}
+
+/// What a session emitted, without the payloads.
+fn kinds(seen: &[Response]) -> Vec<&'static str> {
+    seen.iter()
+        .map(|r| match r {
+            Response::Opened { .. } => "opened",
+            Response::Page { .. } => "page",
+            Response::Planned { .. } => "planned",
+            Response::Done { .. } => "done",
+            _ => "other",
+        })
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn a_file_shared_by_a_lead_and_a_helper_makes_the_job_a_whole_read_makes() {
+    let pdf = mixed_pdf();
+    let mut whole = tiny_session();
+    let mut alone = Vec::new();
+    whole.ocr(1, "mixed.pdf", pdf.clone(), "auto", &mut |r, _| alone.push(r)).unwrap();
+    assert_eq!(kinds(&alone), ["opened", "page", "page", "done"]);
+
+    // The lead reads the text-layer page and leaves the scan to OCR.
+    let (mut lead, mut helper) = (tiny_session(), tiny_session());
+    let mut led = Vec::new();
+    lead.lead(1, "mixed.pdf", pdf.clone(), "auto", &mut |r, _| led.push(r)).unwrap();
+    assert_eq!(kinds(&led), ["opened", "page", "planned"]);
+    assert_eq!(led[2], Response::Planned { job: 1, ocr: vec![1] });
+    assert_eq!(led[1], alone[1], "the text-layer page as a whole read has it");
+    assert!(lead.export(1, ExportFormat::Txt).is_err(), "no job before every page is in");
+    assert!(matches!(lead.read_page(1, 2, &mut |_, _| {}), Err(SessionError::NoPage { job: 1, index: 2 })));
+
+    // The helper reads the scan; its page crosses to the lead as the app sends it.
+    helper.help(1, "mixed.pdf", pdf.clone(), "auto").unwrap();
+    let mut helped = Vec::new();
+    helper
+        .read_page(1, 1, &mut |r, p| {
+            assert!(p.is_some(), "a page carries its preview");
+            helped.push(r)
+        })
+        .unwrap();
+    assert_eq!(kinds(&helped), ["page"]);
+    assert_eq!(helped[0], alone[2], "the helper's page is the whole read's");
+    let Response::Page { page, .. } = helped.remove(0) else { unreachable!() };
+    assert!(page.text.contains("4201"), "the scan was read: {:?}", page.text);
+    assert!(helper.export(1, ExportFormat::Txt).is_err(), "a helper keeps no job");
+    helper.forget(1);
+    assert!(matches!(helper.read_page(1, 1, &mut |_, _| {}), Err(SessionError::NoJob(1))), "forgotten");
+
+    let msg = protocol::encode(&Request::AddPage { job: 1, page }, None).unwrap();
+    let (add, _) = protocol::decode::<Request>(round_trip(&msg, &js_sys::Array::new()).await).unwrap();
+    let Request::AddPage { job, page } = add else { panic!("{add:?}") };
+    let mut done = Vec::new();
+    lead.add_page(job, page, &mut |r, _| done.push(r)).unwrap();
+    assert_eq!(kinds(&done), ["done"]);
+    let (
+        Response::Done { text, markdown, mean_confidence, .. },
+        Response::Done { text: t, markdown: m, mean_confidence: c, .. },
+    ) = (&done[0], &alone[3])
+    else {
+        unreachable!()
+    };
+    assert_eq!((text, markdown, mean_confidence), (t, m, c));
+    for format in [ExportFormat::Txt, ExportFormat::Json, ExportFormat::Md, ExportFormat::Csv] {
+        assert_eq!(lead.export(1, format).unwrap(), whole.export(1, format).unwrap(), "{format:?}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn a_lead_reads_a_one_page_file_whole() {
+    let limits = ocrchat_engine::EngineConfig::default().limits;
+    let page = ocrchat_engine::Source::open(&two_page_pdf(), limits).unwrap().page(0).unwrap();
+    let mut png = Vec::new();
+    page.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+    let (mut whole, mut lead) = (tiny_session(), tiny_session());
+    let (mut alone, mut led) = (Vec::new(), Vec::new());
+    whole.ocr(2, "one.png", png.clone(), "auto", &mut |r, _| alone.push(r)).unwrap();
+    lead.lead(2, "one.png", png, "auto", &mut |r, _| led.push(r)).unwrap();
+    assert_eq!(kinds(&led), ["opened", "page", "done"], "no `planned`: nothing to share");
+    assert_eq!(led[..2], alone[..2]);
+    assert_eq!(lead.export(2, ExportFormat::Json).unwrap(), whole.export(2, ExportFormat::Json).unwrap());
 }

@@ -68,7 +68,7 @@ pub fn FileCard(job: JobSignal) -> impl IntoView {
         }
     };
     view! {
-        <article class="card" data-testid="file-card">
+        <article class="card" data-testid="file-card" data-workers=move || job.with(|j| j.workers.to_string())>
             <header>
                 <strong class="name">{move || job.with(|j| j.name.clone())}</strong>
                 <progress
