@@ -61,6 +61,30 @@ struct Workers {
     owner: HashMap<u32, Build>,
     /// Files read by the PDF worker with helpers, by job.
     shared: HashMap<u32, shared::SharedRead>,
+    /// The model the PDF worker reads with (its last `load`); helpers load the same.
+    full_model: Option<ModelSize>,
+    /// A model chosen while a shared read ran, loaded in the PDF worker when
+    /// the last one ends (`shared::end`). A worker handles requests in order,
+    /// so a read alone keeps its model to the end; a shared read asks its
+    /// pages one request at a time, and a `load` between two of them would
+    /// read the rest of the file with the other model.
+    deferred_load: Option<ModelSize>,
+}
+
+impl Workers {
+    /// Sends `load model` to the worker of `build`, or keeps it for the PDF
+    /// worker while a shared read runs.
+    fn load(&mut self, build: Build, model: ModelSize) {
+        let Some(worker) = self.running.get(&build) else { return };
+        if build == Build::Full {
+            if !self.shared.is_empty() {
+                self.deferred_load = Some(model);
+                return;
+            }
+            self.full_model = Some(model);
+        }
+        worker.send(&Request::Load { model, models_url: models_url() }, None);
+    }
 }
 
 thread_local! {
@@ -124,8 +148,11 @@ impl AppState {
         }
         self.chosen_model.set_value(model);
         self.model.set(ModelState::Loading(model));
-        let load = Request::Load { model, models_url: models_url() };
-        WORKERS.with(|w| w.borrow().running.values().for_each(|worker| worker.send(&load, None)));
+        WORKERS.with(|w| {
+            let w = &mut *w.borrow_mut();
+            let builds: Vec<Build> = w.running.keys().copied().collect();
+            builds.into_iter().for_each(|build| w.load(build, model));
+        });
     }
 
     /// Starts the worker of `build` unless it runs, and has it load the
@@ -137,8 +164,11 @@ impl AppState {
         let state = *self;
         let worker = OcrWorker::spawn(build, move |msg, payload| state.on_worker(build, msg, payload))
             .map_err(|e| format!("cannot start the OCR worker: {e:?}"))?;
-        worker.send(&Request::Load { model: self.chosen_model.get_value(), models_url: models_url() }, None);
-        WORKERS.with(|w| w.borrow_mut().running.insert(build, worker));
+        WORKERS.with(|w| {
+            let w = &mut *w.borrow_mut();
+            w.running.insert(build, worker);
+            w.load(build, self.chosen_model.get_value());
+        });
         Ok(())
     }
 

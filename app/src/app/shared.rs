@@ -83,7 +83,15 @@ pub(super) fn opened(job: u32, pages: u32) {
 /// The read of `job` is over (done, failed or forgotten): its helpers are
 /// terminated and the copy of the file dropped.
 pub(super) fn end(job: u32) {
-    let read = WORKERS.with(|w| w.borrow_mut().shared.remove(&job));
+    let read = WORKERS.with(|w| {
+        let w = &mut *w.borrow_mut();
+        let read = w.shared.remove(&job);
+        // The last shared read is over: the model chosen meanwhile loads now.
+        if let Some(model) = w.deferred_load.take_if(|_| w.shared.is_empty()) {
+            w.load(Build::Full, model);
+        }
+        read
+    });
     drop(read);
 }
 
@@ -96,6 +104,8 @@ pub(super) fn planned(state: AppState, job: u32, ocr: Vec<u32>) {
     WORKERS.with(|w| {
         let w = &mut *w.borrow_mut();
         let running: usize = w.shared.values().map(|r| r.helpers.len()).sum();
+        // Helpers read with the lead's model, whatever was chosen since.
+        let model = w.full_model.unwrap_or_else(|| state.chosen_model.get_value());
         let Some(read) = w.shared.get_mut(&job) else { return };
         read.queue = PageQueue::new(ocr);
         let helpers = workers.saturating_sub(1).saturating_sub(running);
@@ -103,7 +113,7 @@ pub(super) fn planned(state: AppState, job: u32, ocr: Vec<u32>) {
             let spawned = OcrWorker::spawn(Build::Full, move |msg, payload| on_helper(state, job, slot, msg, payload));
             match spawned {
                 Ok(worker) => {
-                    let load = Request::Load { model: state.chosen_model.get_value(), models_url: models_url() };
+                    let load = Request::Load { model, models_url: models_url() };
                     worker.send(&load, None);
                     read.helpers.insert(slot, Helper { worker, has_file: false });
                 }
