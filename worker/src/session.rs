@@ -99,6 +99,12 @@ struct Assembly {
     start: Instant,
 }
 
+impl Pending {
+    fn new(job: u32, name: &str, bytes: Vec<u8>, language: &str, role: Role) -> Self {
+        Self { job, name: name.into(), bytes, language: language.into(), role }
+    }
+}
+
 /// The worker's state: the loaded model, Tesseract's readers, the finished
 /// jobs, the files shared with other workers.
 #[derive(Default)]
@@ -194,13 +200,7 @@ impl Session {
         let read = self.read(job, &bytes, language, emit);
         let (doc, limits) = match read {
             Ok(read) => read,
-            Err(e) => {
-                if e.pack_not_loaded().is_some() {
-                    let (name, language) = (name.into(), language.into());
-                    self.pending = Some(Pending { job, name, bytes, language, role: Role::Whole });
-                }
-                return Err(e);
-            }
+            Err(e) => return Err(self.keep_for_pack(e, Pending::new(job, name, bytes, language, Role::Whole))),
         };
         let kept = Job { name: name.to_string(), bytes, doc, limits, conversation: Vec::new() };
         self.finish(job, kept, start, emit)
@@ -230,6 +230,15 @@ impl Session {
         Ok(())
     }
 
+    /// `e` as it is, keeping the file in `pending` for [`Self::retry`] when
+    /// it waits for a Tesseract pack the host has not loaded yet.
+    fn keep_for_pack(&mut self, e: SessionError, pending: Pending) -> SessionError {
+        if e.pack_not_loaded().is_some() {
+            self.pending = Some(pending);
+        }
+        e
+    }
+
     /// Leads a read shared with other workers: `opened`, then the pages read
     /// from their text layer (decided in page order, as a whole read decides
     /// them, so the document is the same), then `planned` with the pages left
@@ -248,13 +257,7 @@ impl Session {
         let PagePlan { pages, ocr, limits } = match planned {
             Ok(Some(planned)) => planned,
             Ok(None) => return self.ocr(job, name, bytes, language, emit),
-            Err(e) => {
-                if e.pack_not_loaded().is_some() {
-                    let (name, language) = (name.into(), language.into());
-                    self.pending = Some(Pending { job, name, bytes, language, role: Role::Lead });
-                }
-                return Err(e);
-            }
+            Err(e) => return Err(self.keep_for_pack(e, Pending::new(job, name, bytes, language, Role::Lead))),
         };
         emit(Response::Planned { job, ocr }, None);
         let total = pages.len() as u32;
