@@ -76,8 +76,9 @@ pub struct SessionSettings {
     /// of its own shape from the arena; without a pattern each tensor takes
     /// a free chunk, and the arena follows the widest line's live tensors.
     /// heaptrack of `ocrchat serve` (small, two workers, `poolbench`'s PDF):
-    /// heap peak 415 → 383 MB, recogniser arena live at the peak 92 → 67 MB;
-    /// peak RSS 455 → 436 MiB at the same CPU (102.4 vs 102.0 s, 20 pages).
+    /// heap peak 415 → 383 MB, recogniser arena live at the peak 92 → 67 MB,
+    /// the same CPU (102.4 vs 102.0 s, 20 pages); the peak RSS moves as
+    /// much between runs (436–461 MiB, five runs, 428–462 before).
     pub varying_shapes: bool,
 }
 
