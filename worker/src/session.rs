@@ -77,7 +77,10 @@ struct Pending {
 /// A file shared between workers, read a page per `read_page`.
 struct Shared {
     name: String,
-    bytes: Vec<u8>,
+    /// The file, opened once: a PDF's source shares these bytes instead of
+    /// copying them, so a page read costs no copy of the file and no parse.
+    bytes: Arc<Vec<u8>>,
+    source: Source<'static>,
     language: String,
     /// Pages in the file.
     total: u32,
@@ -260,9 +263,8 @@ impl Session {
             Err(e) => return Err(self.keep_for_pack(e, Pending::new(job, name, bytes, language, Role::Lead))),
         };
         emit(Response::Planned { job, ocr }, None);
-        let total = pages.len() as u32;
         let lead = Some(Assembly { pages, limits, start });
-        self.shared.insert(job, Shared { name: name.into(), bytes, language: language.into(), total, lead });
+        self.share(job, name, bytes, language, limits, lead)?;
         self.finish_shared(job, emit)
     }
 
@@ -309,9 +311,25 @@ impl Session {
         // Opened once here so a file this worker cannot read fails now, not
         // on each page.
         let routed = self.routed_engine(language)?;
-        let engine = self.engine_for(&routed)?;
-        let total = Source::open(&bytes, engine.config().limits)?.page_count() as u32;
-        self.shared.insert(job, Shared { name: name.into(), bytes, language: language.into(), total, lead: None });
+        let limits = self.engine_for(&routed)?.config().limits;
+        self.share(job, name, bytes, language, limits, None)
+    }
+
+    /// Keeps `bytes` as a shared file, opened once for every page read.
+    fn share(
+        &mut self,
+        job: u32,
+        name: &str,
+        bytes: Vec<u8>,
+        language: &str,
+        limits: DecodeLimits,
+        lead: Option<Assembly>,
+    ) -> Result<(), SessionError> {
+        let bytes = Arc::new(bytes);
+        let source = Source::open_shared(Arc::clone(&bytes), limits)?;
+        let total = source.page_count() as u32;
+        let (name, language) = (name.into(), language.into());
+        self.shared.insert(job, Shared { name, bytes, source, language, total, lead });
         Ok(())
     }
 
@@ -329,11 +347,9 @@ impl Session {
         }
         let routed = self.routed_engine(&shared.language)?;
         let engine = self.engine_for(&routed)?;
-        // Opened again per page: a source borrows the bytes, and opening is
-        // a parse of the file's structure, small next to reading a page.
-        let source = Source::open(&shared.bytes, engine.config().limits)?;
-        let (page, upright) =
-            engine.ocr_page(&source, index as usize).map_err(|error| PageError { index: index as usize, error })?;
+        let (page, upright) = engine
+            .ocr_page(&shared.source, index as usize)
+            .map_err(|error| PageError { index: index as usize, error })?;
         let (preview_width, preview_height, rgba) = preview(&upright);
         drop(upright);
         let total = shared.total;
@@ -370,7 +386,12 @@ impl Session {
         if !complete {
             return Ok(());
         }
-        let Some(Shared { name, bytes, lead: Some(lead), .. }) = self.shared.remove(&job) else { return Ok(()) };
+        let Some(Shared { name, bytes, source, lead: Some(lead), .. }) = self.shared.remove(&job) else {
+            return Ok(());
+        };
+        // The source holds the other handle on the bytes: without it they are the job's own again.
+        drop(source);
+        let bytes = Arc::try_unwrap(bytes).unwrap_or_else(|shared| shared.as_ref().clone());
         let doc = Document::from_pages(lead.pages.into_iter().flatten().collect());
         let kept = Job { name, bytes, doc, limits: lead.limits, conversation: Vec::new() };
         self.finish(job, kept, lead.start, emit)
