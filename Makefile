@@ -18,7 +18,7 @@ run: models web
 ## pdftotext, the API against its OpenAPI document with schemathesis, chat with the built-in answerer and
 ## through a real llama.cpp server on loopback, every script family through CLI and API, every listed
 ## language's model loading)
-test: lint models wasm web
+test: lint models web wasm
 	@scripts/install-pdf-tools.sh
 	@scripts/install-lang-deps.sh
 	@scripts/local-llm.sh fetch smollm2 >/dev/null
@@ -59,11 +59,13 @@ tools:
 build:
 	$(CARGO) build --release --workspace --exclude ocrchat-worker --exclude ocrchat-app
 
-## wasm: the engine as wasm32+simd128 for Node (tests, bench)
+## wasm: the engine as wasm32+simd128 for Node (tests, bench). Built with the browser
+## workers' profile and features (wasm-release, pdf+docx: the same as `worker_full`), so
+## after `make web` only the library crate itself is compiled.
 wasm:
 	@PATH="$(TOOLS_BIN):$$PATH"; set -e; \
-	$(CARGO) build --release -p ocrchat-worker --lib --features pdf,docx --target wasm32-unknown-unknown; \
-	wasm-bindgen --target nodejs --out-dir $(WASM_NODE) target/wasm32-unknown-unknown/release/ocrchat_worker.wasm
+	$(CARGO) build --profile wasm-release -p ocrchat-worker --lib --features pdf,docx --target wasm32-unknown-unknown; \
+	wasm-bindgen --target nodejs --out-dir $(WASM_NODE) target/wasm32-unknown-unknown/wasm-release/ocrchat_worker.wasm
 
 ## web: the browser app (Leptos + the OCR worker) into dist/, optimised by wasm-opt, then
 ## content-hashed names and .br/.gz beside each file (scripts/web_assets.py);
@@ -74,7 +76,7 @@ dist/.built: $(WEB_SRC)
 	@PATH="$(TOOLS_BIN):$$PATH"; set -e; trunk build --release; python3 scripts/web_assets.py dist; touch $@
 
 ## bench: accuracy/speed/memory vs Tesseract and rapidocr, the API load benchmark, the browser → bench/results.md
-bench: models wasm web
+bench: models web wasm
 	$(CARGO) build --release -p ocrchat -p ocrchat-tests
 	bash bench/run.sh
 	@PATH="$(TOOLS_BIN):$$PATH" python3 bench/web_bench.py

@@ -37,7 +37,7 @@ pub fn ocrchat_bin() -> PathBuf {
     let bin = exe.parent().and_then(Path::parent).map(|d| d.join("ocrchat")).expect("target dir");
     assert!(
         bin.is_file(),
-        "{} missing: build it with `cargo build --release -p ocrchat` (make test does)",
+        "{} missing: build it with `cargo build --release -p ocrchat` (make test's workspace test build makes it)",
         bin.display()
     );
     bin
