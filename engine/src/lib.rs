@@ -26,6 +26,7 @@
 
 mod cascade;
 mod cpu_clock;
+mod ctc_head;
 mod decode;
 mod detect;
 #[cfg(not(target_arch = "wasm32"))]
@@ -33,7 +34,6 @@ mod engines;
 mod error;
 mod export;
 mod geometry;
-mod head_prune;
 mod layout;
 mod model;
 #[cfg(all(feature = "onnxruntime", not(target_arch = "wasm32")))]
@@ -51,9 +51,9 @@ pub mod tesseract;
 
 // The shared types (document model, formats, sniffing, sizes) live in the
 // leaf crate every host uses; the engine re-exports them.
+pub use ctc_head::Charset;
 #[cfg(not(target_arch = "wasm32"))]
 pub use engines::{Engines, LanguageStatus};
-pub use head_prune::Charset;
 use ocrchat_core::document;
 pub use ocrchat_core::{
     BBox, Block, BlockKind, Document, ExportFormat, InputFormat, Line, ModelSize, Page, PageSource, SniffError, Word,
@@ -74,7 +74,7 @@ pub use export::{Original, export};
 pub use geometry::{Point, Quad};
 pub use layout::LayoutParams;
 pub use model::{
-    DetectionModel, Normalization, PageRead, PageRecognizer, RecognitionModel, RtenDetector, RtenRecognizer,
+    DetectionModel, FrameBest, Normalization, PageRead, PageRecognizer, RecognitionModel, RtenDetector, RtenRecognizer,
     ScriptRouter, TextRecognizer,
 };
 #[cfg(feature = "pdf")]

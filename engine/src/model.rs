@@ -7,11 +7,11 @@ use rten_tensor::NdTensor;
 use rten_tensor::prelude::*;
 
 use image::RgbImage;
-use tracing::{debug, warn};
+use tracing::debug;
 
+use crate::ctc_head::{self, BEST_CLASS, BEST_PROB, Charset};
 use crate::error::{EngineError, Result};
 use crate::geometry::Quad;
-use crate::head_prune::{Charset, prune_ctc_head};
 use crate::recognize::{RecParams, RecognizedLine};
 
 /// How a model expects pixels to be normalised: per input channel (in the
@@ -106,8 +106,33 @@ pub trait ScriptRouter: Send + Sync {
     fn reader_for(&self, page: &RgbImage, lines: &[Quad]) -> Result<Option<std::sync::Arc<dyn PageRecognizer>>>;
 }
 
-/// A CTC line recogniser network: `[N, 3, 48, W]` crops in, `[N, W/8, classes]`
-/// per-frame class probabilities out.
+/// What greedy CTC decoding needs of a batch: for every line and frame
+/// (`[N, frames]`), the most probable class and its probability.
+#[derive(Clone, Debug)]
+pub struct FrameBest {
+    /// Best class per frame (0 is the CTC blank).
+    pub class: NdTensor<u32, 2>,
+    /// Its probability.
+    pub prob: NdTensor<f32, 2>,
+}
+
+impl FrameBest {
+    /// Checks that the two outputs agree and every class is one of `classes`.
+    pub(crate) fn checked(self, name: &str, classes: usize) -> Result<Self> {
+        if self.class.shape() != self.prob.shape() {
+            return Err(inference(name, "best-class and probability outputs differ in shape"));
+        }
+        if self.class.iter().any(|&c| c as usize >= classes) {
+            return Err(inference(name, "best class outside the head"));
+        }
+        Ok(self)
+    }
+}
+
+/// A CTC line recogniser network: `[N, 3, 48, W]` crops in, the best class of
+/// every frame (`[N, W/8]`) out. Its graph ends in the arg-max and max over
+/// the class probabilities (`ctc_head`), so the `[N, W/8, classes]`
+/// probabilities never leave it.
 pub trait RecognitionModel: Send + Sync {
     /// Input normalisation.
     fn normalization(&self) -> Normalization;
@@ -115,17 +140,21 @@ pub trait RecognitionModel: Send + Sync {
     /// `len + 1` is a space.
     fn alphabet(&self) -> &[String];
     /// Runs a batch of crops.
-    fn run(&self, input: NdTensor<f32, 4>) -> Result<NdTensor<f32, 3>>;
+    fn run(&self, input: NdTensor<f32, 4>) -> Result<FrameBest>;
     /// Runs the last batch of a page: a backend that keeps working memory
     /// between runs gives it back when this one ends, so a worker busy with
     /// its next page's other stages does not hold it.
-    fn run_last(&self, input: NdTensor<f32, 4>) -> Result<NdTensor<f32, 3>> {
+    fn run_last(&self, input: NdTensor<f32, 4>) -> Result<FrameBest> {
         self.run(input)
     }
 }
 
 pub(crate) fn invalid(name: &str, reason: impl Into<crate::error::BoxError>) -> EngineError {
     EngineError::InvalidModel { name: name.into(), source: reason.into() }
+}
+
+pub(crate) fn inference(name: &str, reason: impl Into<crate::error::BoxError>) -> EngineError {
+    EngineError::Inference { model: name.into(), source: reason.into() }
 }
 
 /// Loads a graph with its MatMul weights prepacked into the GEMM's layout:
@@ -189,11 +218,13 @@ impl RtenRecognizer {
 }
 
 /// A CTC recogniser's graph and alphabet restricted to what `charset` can
-/// emit: the one pruning rule every runtime backend loads through. A graph
-/// whose head does not have the expected shape is kept whole (logged).
+/// emit, the graph ending in the best class per frame (`ctc_head`): the one
+/// rule every runtime backend loads through. A head that cannot be pruned is
+/// kept whole (logged); a graph without a PP-OCR CTC head, or whose head does
+/// not match the dictionary, is refused.
 pub(crate) fn ctc_graph_for_charset(
     name: &str,
-    mut onnx: Vec<u8>,
+    onnx: Vec<u8>,
     dict: &str,
     charset: Charset,
 ) -> Result<(Vec<u8>, Vec<String>)> {
@@ -201,25 +232,23 @@ pub(crate) fn ctc_graph_for_charset(
     if alphabet.is_empty() {
         return Err(invalid(name, "empty dictionary"));
     }
-    if let Some(kept) = charset.kept_entries(&alphabet) {
-        // Class 0 is the CTC blank, classes 1..=len the dictionary, len + 1 the space.
-        let classes: Vec<usize> =
-            std::iter::once(0).chain(kept.iter().map(|&i| i + 1)).chain([alphabet.len() + 1]).collect();
-        match prune_ctc_head(&onnx, &classes) {
-            Ok(pruned) => {
-                debug!(name, kept = kept.len(), of = alphabet.len(), "CTC head pruned");
-                onnx = pruned;
-                alphabet = kept.into_iter().map(|i| std::mem::take(&mut alphabet[i])).collect();
-            }
-            Err(e) => warn!(name, "{e}; using the full head"),
-        }
+    let kept = charset.kept_entries(&alphabet);
+    // Class 0 is the CTC blank, classes 1..=len the dictionary, len + 1 the space.
+    let classes: Option<Vec<usize>> = kept
+        .as_ref()
+        .map(|kept| std::iter::once(0).chain(kept.iter().map(|&i| i + 1)).chain([alphabet.len() + 1]).collect());
+    let graph = ctc_head::rewrite(&onnx, classes.as_deref()).map_err(|e| invalid(name, e))?;
+    // The whole head must match the whole dictionary: the text would be silently wrong otherwise.
+    check_classes(name, graph.head_classes, &alphabet)?;
+    if let (true, Some(kept)) = (graph.pruned, kept) {
+        debug!(name, kept = kept.len(), of = alphabet.len(), "CTC head pruned");
+        alphabet = kept.into_iter().map(|i| std::mem::take(&mut alphabet[i])).collect();
     }
-    Ok((onnx, alphabet))
+    Ok((graph.onnx, alphabet))
 }
 
-/// Guards against a dictionary that does not belong to the model: the text
-/// would be silently wrong otherwise.
-pub(crate) fn check_classes(name: &str, classes: usize, alphabet: &[String]) -> Result<()> {
+/// Guards against a dictionary that does not belong to the model.
+fn check_classes(name: &str, classes: usize, alphabet: &[String]) -> Result<()> {
     if classes == alphabet.len() + 2 {
         return Ok(());
     }
@@ -238,9 +267,20 @@ impl RecognitionModel for RtenRecognizer {
         &self.alphabet
     }
 
-    fn run(&self, input: NdTensor<f32, 4>) -> Result<NdTensor<f32, 3>> {
-        let out: NdTensor<f32, 3> = run_model(&self.model, &self.name, input)?;
-        check_classes(&self.name, out.shape()[2], &self.alphabet)?;
-        Ok(out)
+    fn run(&self, input: NdTensor<f32, 4>) -> Result<FrameBest> {
+        let failed = |source: crate::error::BoxError| inference(&self.name, source);
+        let ids = (self.model.input_ids().first(), self.model.find_node(BEST_CLASS), self.model.find_node(BEST_PROB));
+        let (Some(&input_id), Some(class_id), Some(prob_id)) = ids else {
+            return Err(failed("not a rewritten CTC graph".into()));
+        };
+        let [class, prob] = self
+            .model
+            .run_n(vec![(input_id, input.into())], [class_id, prob_id], None)
+            .map_err(|e| failed(e.into()))?;
+        let class: NdTensor<i32, 2> = class.try_into().map_err(|e| failed(format!("best class: {e:?}").into()))?;
+        let prob: NdTensor<f32, 2> = prob.try_into().map_err(|e| failed(format!("best probability: {e:?}").into()))?;
+        // rten's ArgMax gives i32; a class is never negative.
+        let class = class.map(|&c| u32::try_from(c).unwrap_or(u32::MAX));
+        FrameBest { class, prob }.checked(&self.name, self.alphabet.len() + 2)
     }
 }

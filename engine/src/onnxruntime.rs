@@ -1,6 +1,6 @@
 //! The native onnxruntime backend (cargo feature `onnxruntime`, never in
 //! wasm32): the same PP-OCR graphs as rten — the recogniser with the same
-//! pruned CTC head — behind [`DetectionModel`] / [`RecognitionModel`].
+//! rewritten CTC head (`ctc_head`) — behind [`DetectionModel`] / [`RecognitionModel`].
 //!
 //! The library is not linked: it is loaded at run time from the file
 //! `scripts/fetch-onnxruntime.sh` extracts from the pinned `onnxruntime` PyPI
@@ -16,9 +16,10 @@ use ort::value::Tensor;
 use rten_tensor::NdTensor;
 use rten_tensor::prelude::*;
 
+use crate::ctc_head::Charset;
+use crate::ctc_head::{BEST_CLASS, BEST_PROB};
 use crate::error::{BoxError, EngineError, Result};
-use crate::head_prune::Charset;
-use crate::model::{DetectionModel, Normalization, RecognitionModel, check_classes, ctc_graph_for_charset, invalid};
+use crate::model::{DetectionModel, FrameBest, Normalization, RecognitionModel, ctc_graph_for_charset, invalid};
 
 /// The onnxruntime release the `ort` crate's API level (31) was made for and
 /// the one `scripts/fetch-onnxruntime.sh` installs (keep the two in step).
@@ -196,10 +197,16 @@ impl SessionPool {
         self.freed.notify_one();
     }
 
-    /// Runs the graph's single input → first output. With `after` =
-    /// [`AfterRun::Shrink`] a session with an arena gives back what the run
-    /// grew it by.
-    fn run<const N: usize>(&self, input: NdTensor<f32, 4>, after: AfterRun) -> Result<NdTensor<f32, N>> {
+    /// Runs the graph on its single input; `extract` reads what it needs of
+    /// the outputs (copying it out) before the session goes back to the pool.
+    /// With `after` = [`AfterRun::Shrink`] a session with an arena gives back
+    /// what the run grew it by.
+    fn run<T>(
+        &self,
+        input: NdTensor<f32, 4>,
+        after: AfterRun,
+        extract: impl FnOnce(&ort::session::SessionOutputs) -> std::result::Result<T, String>,
+    ) -> Result<T> {
         let failed = |e: String| EngineError::Inference { model: self.name.clone(), source: e.into() };
         let mut session = self.take()?;
         let shape = input.shape();
@@ -213,18 +220,25 @@ impl SessionPool {
                 options.set("memory.enable_memory_arena_shrinkage", "cpu:0").map_err(|e| e.to_string())?;
             }
             let outputs = session.run_with_options(ort::inputs![tensor], &options).map_err(|e| e.to_string())?;
-            let (out_shape, values) = outputs[0].try_extract_tensor::<f32>().map_err(|e| e.to_string())?;
-            let dims: [usize; N] = out_shape
-                .iter()
-                .map(|&d| usize::try_from(d).unwrap_or(0))
-                .collect::<Vec<_>>()
-                .try_into()
-                .map_err(|d: Vec<usize>| format!("output of rank {} (expected {N})", d.len()))?;
-            Ok::<_, String>(NdTensor::from_data(dims, values.to_vec()))
+            extract(&outputs)
         })();
         self.give_back(session);
         result.map_err(failed)
     }
+}
+
+/// Copies an output tensor of rank `N` out of onnxruntime.
+fn tensor_of<T: ort::value::PrimitiveTensorElementType + Clone + std::fmt::Debug, const N: usize>(
+    value: &ort::value::DynValue,
+) -> std::result::Result<NdTensor<T, N>, String> {
+    let (out_shape, values) = value.try_extract_tensor::<T>().map_err(|e| e.to_string())?;
+    let dims: [usize; N] = out_shape
+        .iter()
+        .map(|&d| usize::try_from(d).unwrap_or(0))
+        .collect::<Vec<_>>()
+        .try_into()
+        .map_err(|d: Vec<usize>| format!("output of rank {} (expected {N})", d.len()))?;
+    Ok(NdTensor::from_data(dims, values.to_vec()))
 }
 
 /// What a session's memory arena does when a run ends.
@@ -261,7 +275,7 @@ impl DetectionModel for OrtDetector {
     }
 
     fn run(&self, input: NdTensor<f32, 4>) -> Result<NdTensor<f32, 4>> {
-        self.pool.run(input, AfterRun::Keep)
+        self.pool.run(input, AfterRun::Keep, |outputs| tensor_of(&outputs[0]))
     }
 }
 
@@ -286,10 +300,14 @@ impl OrtRecognizer {
         Ok(Self { pool: SessionPool::new(name, onnx, settings)?, alphabet })
     }
 
-    fn run_then(&self, input: NdTensor<f32, 4>, after: AfterRun) -> Result<NdTensor<f32, 3>> {
-        let out: NdTensor<f32, 3> = self.pool.run(input, after)?;
-        check_classes(&self.pool.name, out.shape()[2], &self.alphabet)?;
-        Ok(out)
+    fn run_then(&self, input: NdTensor<f32, 4>, after: AfterRun) -> Result<FrameBest> {
+        let best = self.pool.run(input, after, |outputs| {
+            let class: NdTensor<i64, 2> = tensor_of(&outputs[BEST_CLASS])?;
+            // A class is never negative; one that were would fail the check below.
+            let class = class.map(|&c| u32::try_from(c).unwrap_or(u32::MAX));
+            Ok(FrameBest { class, prob: tensor_of(&outputs[BEST_PROB])? })
+        })?;
+        best.checked(&self.pool.name, self.alphabet.len() + 2)
     }
 }
 
@@ -302,11 +320,11 @@ impl RecognitionModel for OrtRecognizer {
         &self.alphabet
     }
 
-    fn run(&self, input: NdTensor<f32, 4>) -> Result<NdTensor<f32, 3>> {
+    fn run(&self, input: NdTensor<f32, 4>) -> Result<FrameBest> {
         self.run_then(input, AfterRun::Keep)
     }
 
-    fn run_last(&self, input: NdTensor<f32, 4>) -> Result<NdTensor<f32, 3>> {
+    fn run_last(&self, input: NdTensor<f32, 4>) -> Result<FrameBest> {
         self.run_then(input, AfterRun::Shrink)
     }
 }

@@ -447,7 +447,7 @@ mod tests {
     use rten_tensor::prelude::*;
 
     use super::*;
-    use crate::model::{Normalization, RecognitionModel};
+    use crate::model::{FrameBest, Normalization, RecognitionModel};
     use crate::recognize::CtcRecognizer;
 
     /// Marks dark pixels as text.
@@ -477,17 +477,17 @@ mod tests {
         fn alphabet(&self) -> &[String] {
             &self.0
         }
-        fn run(&self, input: NdTensor<f32, 4>) -> Result<NdTensor<f32, 3>> {
+        fn run(&self, input: NdTensor<f32, 4>) -> Result<FrameBest> {
             let [n, _, h, w] = input.shape();
             let frames = w / 8;
-            let mut out = NdTensor::zeros([n, frames, 3]);
+            let mut class = NdTensor::zeros([n, frames]);
             for i in 0..n {
                 for t in 0..frames {
                     let ink = (0..h).any(|y| (t * 8..t * 8 + 8).any(|x| input[[i, 0, y, x]] < -0.5));
-                    out[[i, t, usize::from(ink)]] = 0.95;
+                    class[[i, t]] = u32::from(ink);
                 }
             }
-            Ok(out)
+            Ok(FrameBest { class, prob: NdTensor::full([n, frames], 0.95) })
         }
     }
 

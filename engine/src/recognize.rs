@@ -139,30 +139,13 @@ struct CtcChar {
     last: usize,
 }
 
-/// Greedy CTC: best class per frame, collapse repeats, drop blanks.
-fn ctc_greedy(probs: &NdTensorView<f32, 2>) -> Vec<CtcChar> {
-    let [frames, classes] = probs.shape();
+/// Greedy CTC over one line's best class and probability per frame:
+/// collapse repeats, drop blanks.
+fn ctc_greedy(class: &NdTensorView<u32, 1>, prob: &NdTensorView<f32, 1>) -> Vec<CtcChar> {
     let mut out: Vec<CtcChar> = Vec::new();
     let mut prev = 0usize;
-    for t in 0..frames {
-        let row = probs.slice(t);
-        let (mut best, mut best_p) = (0usize, f32::MIN);
-        if let Some(s) = row.data() {
-            for (c, &p) in s.iter().enumerate() {
-                if p > best_p {
-                    best = c;
-                    best_p = p;
-                }
-            }
-        } else {
-            for c in 0..classes {
-                let p = row[c];
-                if p > best_p {
-                    best = c;
-                    best_p = p;
-                }
-            }
-        }
+    for (t, (&best, &best_p)) in class.iter().zip(prob.iter()).enumerate() {
+        let best = best as usize;
         if best != 0 {
             if best == prev {
                 if let Some(last) = out.last_mut() {
@@ -313,8 +296,7 @@ fn read_lines(
         let output = if n + 1 == batches { model.run_last(input)? } else { model.run(input)? };
         let (t2, c2) = (Instant::now(), process_cpu_ms());
         for (slot, &i) in batch.iter().enumerate() {
-            let probs = output.slice(slot);
-            let chars = ctc_greedy(&probs);
+            let chars = ctc_greedy(&output.class.slice(slot), &output.prob.slice(slot));
             results[i] = assemble_line(&chars, model.alphabet(), quads[i], widths[i], params.min_confidence);
         }
         crop_t += t1 - t0;
@@ -346,12 +328,14 @@ mod tests {
     }
 
     /// Builds per-frame probabilities from a class sequence (one frame each).
-    fn frames(seq: &[usize], classes: usize) -> NdTensor<f32, 2> {
-        let mut t = NdTensor::zeros([seq.len(), classes]);
-        for (i, &c) in seq.iter().enumerate() {
-            t[[i, c]] = 0.9;
-        }
-        t
+    /// A line's best class per frame, each at probability 0.9.
+    fn frames(seq: &[usize]) -> (NdTensor<u32, 1>, NdTensor<f32, 1>) {
+        let class = NdTensor::from_data([seq.len()], seq.iter().map(|&c| c as u32).collect::<Vec<_>>());
+        (class, NdTensor::full([seq.len()], 0.9))
+    }
+
+    fn greedy(frames: &(NdTensor<u32, 1>, NdTensor<f32, 1>)) -> Vec<CtcChar> {
+        ctc_greedy(&frames.0.view(), &frames.1.view())
     }
 
     #[test]
@@ -364,8 +348,7 @@ mod tests {
             (&[4, 0, 5, 6, 1], "你好 a"),
         ];
         for &(seq, want) in table {
-            let probs = frames(seq, 7);
-            let chars = ctc_greedy(&probs.view());
+            let chars = greedy(&frames(seq));
             let quad = Quad::from_rect(0.0, 0.0, 8.0 * seq.len() as f32, 48.0);
             let line = assemble_line(&chars, &alphabet(), quad, 8 * seq.len(), 0.5);
             assert_eq!(line.map(|l| l.text).unwrap_or_default(), want, "{seq:?}");
@@ -375,7 +358,7 @@ mod tests {
     #[test]
     fn word_boxes_follow_ctc_frames_in_order() {
         let seq = [1, 0, 2, 0, 6, 0, 0, 0, 3, 0, 3, 0];
-        let chars = ctc_greedy(&frames(&seq, 7).view());
+        let chars = greedy(&frames(&seq));
         let quad = Quad::from_rect(100.0, 10.0, 196.0, 58.0); // 96 px = 12 frames
         let line = assemble_line(&chars, &alphabet(), quad, 96, 0.5).unwrap();
         assert_eq!(line.words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>(), ["ab", "cc"]);
@@ -386,10 +369,9 @@ mod tests {
 
     #[test]
     fn low_confidence_lines_are_dropped() {
-        let mut probs = frames(&[1, 2], 7);
-        probs[[0, 1]] = 0.3;
-        probs[[1, 2]] = 0.3;
-        let chars = ctc_greedy(&probs.view());
+        let mut line = frames(&[1, 2]);
+        line.1.fill(0.3);
+        let chars = greedy(&line);
         assert!(assemble_line(&chars, &alphabet(), Quad::from_rect(0., 0., 16., 48.), 16, 0.5).is_none());
     }
 
