@@ -47,6 +47,13 @@ VARIANTS = {
                                  "--det-tile", "524288"], "small, pruned head, onnxruntime, detector strips ≤ 0.5 MP"),
     "tiny-en-ort-strips-0.5": (["--det", "tiny", "--rec", "tiny", "--language", "L", "--runtime", "onnxruntime",
                                 "--det-tile", "524288"], "tiny, pruned head, onnxruntime, detector strips ≤ 0.5 MP"),
+    "small-en-ort-strips-0.75": (["--det", "small", "--rec", "small", "--language", "L", "--runtime", "onnxruntime",
+                                  "--det-tile", "786432"], "small, pruned head, onnxruntime, detector strips ≤ 0.75 MP"),
+    "tiny-en-ort-strips-0.75": (["--det", "tiny", "--rec", "tiny", "--language", "L", "--runtime", "onnxruntime",
+                                 "--det-tile", "786432"], "tiny, pruned head, onnxruntime, detector strips ≤ 0.75 MP"),
+    # Small's recogniser behind tiny's detector: small's activations at the server's peak are the detector's.
+    "small-en-ort-tiny-det": (["--det", "tiny", "--rec", "small", "--language", "L", "--runtime", "onnxruntime"],
+                              "tiny detector, small recogniser (pruned head), onnxruntime"),
     "small-en": (["--det", "small", "--rec", "small", "--language", "L", "--runtime", "rten"],
                  "small, pruned head, rten"),
     "tiny-en": (["--det", "tiny", "--rec", "tiny", "--language", "L", "--runtime", "rten"], "tiny, pruned head, rten"),

@@ -16,8 +16,7 @@ use ort::value::Tensor;
 use rten_tensor::NdTensor;
 use rten_tensor::prelude::*;
 
-use crate::ctc_head::Charset;
-use crate::ctc_head::{BEST_CLASS, BEST_PROB};
+use crate::ctc_head::{BEST_CLASS, BEST_PROB, Charset};
 use crate::error::{BoxError, EngineError, Result};
 use crate::model::{DetectionModel, FrameBest, Normalization, RecognitionModel, ctc_graph_for_charset, invalid};
 
@@ -275,7 +274,10 @@ impl DetectionModel for OrtDetector {
     }
 
     fn run(&self, input: NdTensor<f32, 4>) -> Result<NdTensor<f32, 4>> {
-        self.pool.run(input, AfterRun::Keep, |outputs| tensor_of(&outputs[0]))
+        self.pool.run(input, AfterRun::Keep, |outputs| {
+            let first = outputs.values().next().ok_or("no output")?;
+            tensor_of(&first)
+        })
     }
 }
 
@@ -302,10 +304,11 @@ impl OrtRecognizer {
 
     fn run_then(&self, input: NdTensor<f32, 4>, after: AfterRun) -> Result<FrameBest> {
         let best = self.pool.run(input, after, |outputs| {
-            let class: NdTensor<i64, 2> = tensor_of(&outputs[BEST_CLASS])?;
+            let output = |name| outputs.get(name).ok_or_else(|| format!("no output {name}"));
+            let class: NdTensor<i64, 2> = tensor_of(output(BEST_CLASS)?)?;
             // A class is never negative; one that were would fail the check below.
             let class = class.map(|&c| u32::try_from(c).unwrap_or(u32::MAX));
-            Ok(FrameBest { class, prob: tensor_of(&outputs[BEST_PROB])? })
+            Ok(FrameBest { class, prob: tensor_of(output(BEST_PROB)?)? })
         })?;
         best.checked(&self.pool.name, self.alphabet.len() + 2)
     }
