@@ -82,8 +82,6 @@ struct Shared {
     bytes: Arc<Vec<u8>>,
     source: Source<'static>,
     language: String,
-    /// Pages in the file.
-    total: u32,
     /// The lead's side: the pages so far (from any worker), by index.
     lead: Option<Assembly>,
 }
@@ -327,9 +325,8 @@ impl Session {
     ) -> Result<(), SessionError> {
         let bytes = Arc::new(bytes);
         let source = Source::open_shared(Arc::clone(&bytes), limits)?;
-        let total = source.page_count() as u32;
         let (name, language) = (name.into(), language.into());
-        self.shared.insert(job, Shared { name, bytes, source, language, total, lead });
+        self.shared.insert(job, Shared { name, bytes, source, language, lead });
         Ok(())
     }
 
@@ -342,7 +339,7 @@ impl Session {
         emit: &mut dyn FnMut(Response, Option<Vec<u8>>),
     ) -> Result<(), SessionError> {
         let shared = self.shared.get(&job).ok_or(SessionError::NoJob(job))?;
-        if index >= shared.total {
+        if index as usize >= shared.source.page_count() {
             return Err(SessionError::NoPage { job, index });
         }
         let routed = self.routed_engine(&shared.language)?;
@@ -352,7 +349,7 @@ impl Session {
             .map_err(|error| PageError { index: index as usize, error })?;
         let (preview_width, preview_height, rgba) = preview(&upright);
         drop(upright);
-        let total = shared.total;
+        let total = shared.source.page_count() as u32;
         emit(
             Response::Page { job, index, pages: total, page: page.clone(), preview_width, preview_height },
             Some(rgba),
