@@ -5,12 +5,12 @@
 //! page costs little more than tiny while the hard lines get small's reading.
 //! Measured against both models in `bench/levers.py` (the `cascade-*` variants).
 
-use image::RgbImage;
 use tracing::debug;
 
 use crate::error::Result;
 use crate::geometry::Quad;
 use crate::model::TextRecognizer;
+use crate::pixels::PagePixels;
 use crate::recognize::{RecParams, RecognizedLine};
 
 /// Two recognisers and the confidence below which the second one decides.
@@ -36,7 +36,7 @@ impl TextRecognizer for CascadeRecognizer {
         self.accurate.alphabet()
     }
 
-    fn recognize(&self, page: &RgbImage, lines: &[Quad], params: &RecParams) -> Result<Vec<Option<RecognizedLine>>> {
+    fn recognize(&self, page: &PagePixels, lines: &[Quad], params: &RecParams) -> Result<Vec<Option<RecognizedLine>>> {
         let mut read = self.fast.recognize(page, lines, params)?;
         let unsure: Vec<usize> =
             (0..lines.len()).filter(|&i| read[i].as_ref().is_none_or(|l| l.confidence < self.gate)).collect();

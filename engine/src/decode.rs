@@ -8,6 +8,7 @@ use std::sync::Arc;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, RgbImage};
 
 use crate::error::{BoxError, EngineError, Result};
+use crate::pixels::PagePixels;
 use ocrchat_core::InputFormat;
 
 /// Bounds applied to every input.
@@ -98,13 +99,18 @@ impl<'a> Source<'a> {
         }
     }
 
-    /// Decodes or renders page `index` to RGB.
-    pub fn page(&self, index: usize) -> Result<RgbImage> {
+    /// Decodes or renders page `index`; grey images and scans stay grey.
+    pub fn pixels(&self, index: usize) -> Result<PagePixels> {
         match self {
-            Source::Image(s) => s.page(index),
+            Source::Image(s) => s.pixels(index),
             #[cfg(feature = "pdf")]
             Source::Pdf(p) => p.render(index),
         }
+    }
+
+    /// Decodes or renders page `index` to RGB ([`Self::pixels`], converted).
+    pub fn page(&self, index: usize) -> Result<RgbImage> {
+        self.pixels(index).map(PagePixels::into_rgb)
     }
 
     /// Page `index` as the JPEG it is stored as, shown upright without
@@ -203,8 +209,8 @@ impl<'a> ImageSource<'a> {
         self.pages
     }
 
-    /// Decodes page `index` to RGB, applying EXIF orientation.
-    pub fn page(&self, index: usize) -> Result<RgbImage> {
+    /// Decodes page `index`, applying EXIF orientation; grey stays grey.
+    pub fn pixels(&self, index: usize) -> Result<PagePixels> {
         match self.format {
             InputFormat::Tiff => decode_tiff_page(&self.bytes, index, self.limits),
             _ => decode_image(&self.bytes, self.format, self.limits),
@@ -261,7 +267,7 @@ fn image_dimensions(bytes: &[u8], format: InputFormat) -> Result<(u32, u32)> {
     Ok(decoder.dimensions())
 }
 
-fn decode_image(bytes: &[u8], format: InputFormat, limits: DecodeLimits) -> Result<RgbImage> {
+fn decode_image(bytes: &[u8], format: InputFormat, limits: DecodeLimits) -> Result<PagePixels> {
     let mut reader = reader(bytes, format)?;
     let mut image_limits = image::Limits::default();
     // Decoders may need a few buffers of the image's size (e.g. RGBA + output).
@@ -273,7 +279,10 @@ fn decode_image(bytes: &[u8], format: InputFormat, limits: DecodeLimits) -> Resu
     let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut img = DynamicImage::from_decoder(decoder).map_err(|e| decode_err(format, e))?;
     img.apply_orientation(orientation);
-    Ok(flatten_to_rgb(img))
+    Ok(match img {
+        DynamicImage::ImageLuma8(grey) => PagePixels::Grey(grey),
+        img => PagePixels::Rgb(flatten_to_rgb(img)),
+    })
 }
 
 /// Converts to RGB, compositing any alpha channel onto white (transparent
@@ -320,7 +329,7 @@ fn tiff_page_count(bytes: &[u8], limits: DecodeLimits) -> Result<usize> {
     }
 }
 
-fn decode_tiff_page(bytes: &[u8], index: usize, limits: DecodeLimits) -> Result<RgbImage> {
+fn decode_tiff_page(bytes: &[u8], index: usize, limits: DecodeLimits) -> Result<PagePixels> {
     use tiff::ColorType as C;
     use tiff::decoder::DecodingResult as D;
     let err = |e: tiff::TiffError| decode_err(InputFormat::Tiff, e);
@@ -331,7 +340,9 @@ fn decode_tiff_page(bytes: &[u8], index: usize, limits: DecodeLimits) -> Result<
     let color = dec.colortype().map_err(err)?;
     let data = dec.read_image().map_err(err)?;
     let n = w as usize * h as usize;
-    let mut rgb = Vec::with_capacity(n * 3);
+    // Grey pages (fax scans are bilevel) stay grey; `rgb` then holds one byte a pixel.
+    let grey = matches!(color, C::Gray(_) | C::GrayA(_));
+    let mut rgb = Vec::with_capacity(if grey { n } else { n * 3 });
     let short = || EngineError::decode("tiff", "pixel data shorter than the image");
     match (color, &data) {
         (C::Gray(1), D::U8(buf)) => {
@@ -342,8 +353,7 @@ fn decode_tiff_page(bytes: &[u8], index: usize, limits: DecodeLimits) -> Result<
             for y in 0..h as usize {
                 for x in 0..w as usize {
                     let bit = (buf[y * stride + x / 8] >> (7 - (x % 8))) & 1;
-                    let v = if bit == 1 { 255 } else { 0 };
-                    rgb.extend_from_slice(&[v, v, v]);
+                    rgb.push(if bit == 1 { 255 } else { 0 });
                 }
             }
         }
@@ -359,7 +369,7 @@ fn decode_tiff_page(bytes: &[u8], index: usize, limits: DecodeLimits) -> Result<
             }
             for px in buf.chunks_exact(ch).take(n) {
                 match color {
-                    C::Gray(_) | C::GrayA(_) => rgb.extend_from_slice(&[px[0], px[0], px[0]]),
+                    C::Gray(_) | C::GrayA(_) => rgb.push(px[0]),
                     C::CMYK(_) => {
                         let k = 255 - u32::from(px[3]);
                         let c = |v: u8| ((255 - u32::from(v)) * k / 255) as u8;
@@ -381,7 +391,7 @@ fn decode_tiff_page(bytes: &[u8], index: usize, limits: DecodeLimits) -> Result<
             for px in buf.chunks_exact(ch).take(n) {
                 let v = |i: usize| (px[i] >> 8) as u8;
                 if ch == 1 {
-                    rgb.extend_from_slice(&[v(0), v(0), v(0)]);
+                    rgb.push(v(0));
                 } else {
                     rgb.extend_from_slice(&[v(0), v(1), v(2)]);
                 }
@@ -391,7 +401,12 @@ fn decode_tiff_page(bytes: &[u8], index: usize, limits: DecodeLimits) -> Result<
             return Err(EngineError::UnsupportedFormat(format!("TIFF colour type {other:?}")));
         }
     }
-    RgbImage::from_raw(w, h, rgb).ok_or_else(short)
+    let pixels = if grey {
+        image::GrayImage::from_raw(w, h, rgb).map(PagePixels::Grey)
+    } else {
+        RgbImage::from_raw(w, h, rgb).map(PagePixels::Rgb)
+    };
+    pixels.ok_or_else(short)
 }
 
 #[cfg(test)]
@@ -419,8 +434,9 @@ mod tests {
             assert_eq!(sniff(&bytes).unwrap(), expected, "{format:?}");
             let src = ImageSource::open(&bytes, DecodeLimits::default()).unwrap();
             assert_eq!(src.page_count(), 1);
-            let page = src.page(0).unwrap();
+            let page = src.pixels(0).unwrap();
             assert_eq!(page.dimensions(), (8, 4), "{format:?}");
+            assert!(matches!(page, PagePixels::Rgb(_)), "{format:?}");
         }
         assert_eq!(sniff(b"%PDF-1.7\n...").unwrap(), InputFormat::Pdf);
     }
@@ -490,8 +506,19 @@ mod tests {
     fn transparent_pixels_become_white() {
         let img = DynamicImage::ImageRgba8(image::RgbaImage::from_pixel(2, 2, image::Rgba([0, 0, 0, 0])));
         let bytes = encode(&img, ImageFormat::Png);
-        let page = ImageSource::open(&bytes, DecodeLimits::default()).unwrap().page(0).unwrap();
+        let page = ImageSource::open(&bytes, DecodeLimits::default()).unwrap().pixels(0).unwrap().into_rgb();
         assert_eq!(page.get_pixel(0, 0).0, [255, 255, 255]);
+    }
+
+    #[test]
+    fn grey_images_stay_grey() {
+        let img = DynamicImage::ImageLuma8(image::GrayImage::from_fn(6, 5, |x, y| image::Luma([(x * 30 + y) as u8])));
+        for format in [ImageFormat::Png, ImageFormat::Tiff] {
+            let bytes = encode(&img, format);
+            let page = ImageSource::open(&bytes, DecodeLimits::default()).unwrap().pixels(0).unwrap();
+            assert_eq!(page, PagePixels::Grey(img.to_luma8()), "{format:?}");
+            assert_eq!(Source::open(&bytes, DecodeLimits::default()).unwrap().page(0).unwrap(), img.to_rgb8());
+        }
     }
 
     #[test]
@@ -506,10 +533,10 @@ mod tests {
         let bytes = buf.into_inner();
         let src = ImageSource::open(&bytes, DecodeLimits::default()).unwrap();
         assert_eq!(src.page_count(), 3);
-        let p1 = src.page(1).unwrap();
+        let p1 = src.pixels(1).unwrap().into_rgb();
         assert_eq!(p1.dimensions(), (7, 9));
         assert_eq!(p1.get_pixel(3, 3).0, [50, 50, 50]);
-        assert_eq!(src.page(2).unwrap().get_pixel(0, 0).0, [100, 100, 100]);
+        assert_eq!(src.pixels(2).unwrap().into_rgb().get_pixel(0, 0).0, [100, 100, 100]);
         let limits = DecodeLimits { max_pages: 2, ..Default::default() };
         assert!(matches!(ImageSource::open(&bytes, limits), Err(EngineError::TooManyPages { limit: 2 })));
     }

@@ -13,6 +13,7 @@ use crate::cpu_clock::{cpu_ms_between, process_cpu_ms};
 use crate::error::Result;
 use crate::geometry::{Point, Quad, min_area_rect};
 use crate::model::{DetectionModel, Normalization};
+use crate::pixels::PagePixels;
 
 /// Detection settings. Defaults follow PP-OCRv6's `inference.yml`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -104,28 +105,44 @@ pub fn input_size(w: u32, h: u32, params: &DetParams) -> (u32, u32) {
 
 /// `page` resampled to `size` with a triangle (bilinear) filter whose support
 /// widens with the reduction, like `image`'s `Triangle`, in SIMD (SSE4.1/AVX2
-/// chosen at run time, simd128 in wasm). Every page resize uses it.
-pub(crate) fn resize(page: &RgbImage, (w, h): (u32, u32)) -> RgbImage {
+/// chosen at run time, simd128 in wasm). Every page resize uses it; grey
+/// stays grey (each channel is resampled alone, so a grey page resizes to
+/// exactly what its RGB conversion would).
+pub(crate) fn resize(page: &PagePixels, (w, h): (u32, u32)) -> PagePixels {
     use fast_image_resize::images::{Image, ImageRef};
     use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
-    // Neither call can fail: an `RgbImage` holds exactly width × height × 3
-    // bytes, and source and destination are both U8x3.
-    let src = ImageRef::new(page.width(), page.height(), page.as_raw(), PixelType::U8x3).expect("RGB buffer size");
-    let mut dst = Image::new(w, h, PixelType::U8x3);
+    let (raw, pixel) = match page {
+        PagePixels::Grey(img) => (img.as_raw(), PixelType::U8),
+        PagePixels::Rgb(img) => (img.as_raw(), PixelType::U8x3),
+    };
+    // Neither call can fail: the buffer holds exactly width × height pixels
+    // of its type, and source and destination have the same type.
+    let src = ImageRef::new(page.width(), page.height(), raw, pixel).expect("page buffer size");
+    let mut dst = Image::new(w, h, pixel);
     let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
-    Resizer::new().resize(&src, &mut dst, &options).expect("U8x3 to U8x3");
-    RgbImage::from_raw(w, h, dst.into_vec()).expect("RGB buffer size")
+    Resizer::new().resize(&src, &mut dst, &options).expect("same pixel type");
+    match page {
+        PagePixels::Grey(_) => image::GrayImage::from_raw(w, h, dst.into_vec()).map(PagePixels::Grey),
+        PagePixels::Rgb(_) => RgbImage::from_raw(w, h, dst.into_vec()).map(PagePixels::Rgb),
+    }
+    .expect("page buffer size")
 }
 
 /// Normalises rows `y0..y1` of an image into a `[1, 3, y1 - y0, W]` tensor.
-fn input_rows(img: &RgbImage, y0: usize, y1: usize, norm: Normalization) -> NdTensor<f32, 4> {
+fn input_rows(img: &PagePixels, y0: usize, y1: usize, norm: Normalization) -> NdTensor<f32, 4> {
     let w = img.width() as usize;
     let h = y1 - y0;
     let mut data = vec![0f32; 3 * w * h];
-    let rows = &img.as_raw()[y0 * w * 3..y1 * w * 3];
+    let (raw, channels) = match img {
+        PagePixels::Grey(img) => (img.as_raw(), 1),
+        PagePixels::Rgb(img) => (img.as_raw(), 3),
+    };
+    let rows = &raw[y0 * w * channels..y1 * w * channels];
     for (c, &(src, scale, offset)) in norm.affine().iter().enumerate() {
         let plane = &mut data[c * w * h..(c + 1) * w * h];
-        for (dst, px) in plane.iter_mut().zip(rows.chunks_exact(3)) {
+        // A grey pixel is the same value in every channel.
+        let src = if channels == 1 { 0 } else { src };
+        for (dst, px) in plane.iter_mut().zip(rows.chunks_exact(channels)) {
             *dst = f32::from(px[src]) * scale + offset;
         }
     }
@@ -138,7 +155,7 @@ const STRIP_OVERLAP: usize = 128;
 
 /// Runs the detector over `img` (already at detection size), in horizontal
 /// strips when it is large, and returns the `[H, W]` probability map.
-pub fn probability_map(model: &dyn DetectionModel, img: &RgbImage, tile_pixels: usize) -> Result<NdTensor<f32, 2>> {
+pub fn probability_map(model: &dyn DetectionModel, img: &PagePixels, tile_pixels: usize) -> Result<NdTensor<f32, 2>> {
     let (w, h) = (img.width() as usize, img.height() as usize);
     let norm = model.normalization();
     let max_strip = ((tile_pixels / w.max(1)) / 32 * 32).max(STRIP_OVERLAP + 64);
@@ -172,7 +189,7 @@ pub fn probability_map(model: &dyn DetectionModel, img: &RgbImage, tile_pixels: 
 }
 
 /// Runs detection on a page.
-pub fn detect(model: &dyn DetectionModel, page: &RgbImage, params: &DetParams) -> Result<Vec<TextRegion>> {
+pub fn detect(model: &dyn DetectionModel, page: &PagePixels, params: &DetParams) -> Result<Vec<TextRegion>> {
     let (w, h) = page.dimensions();
     let size = input_size(w, h, params);
     let t0 = Instant::now();
@@ -411,12 +428,25 @@ mod tests {
 
     #[test]
     fn strips_reassemble_the_whole_map() {
-        let img = RgbImage::from_fn(96, 700, |x, y| image::Rgb([((x * 7 + y * 13) % 256) as u8; 3]));
+        let img: PagePixels = RgbImage::from_fn(96, 700, |x, y| image::Rgb([((x * 7 + y * 13) % 256) as u8; 3])).into();
         let whole = probability_map(&Pointwise, &img, usize::MAX).unwrap();
         for tile in [96 * 160, 96 * 256, 96 * 512] {
             let strips = probability_map(&Pointwise, &img, tile).unwrap();
             assert_eq!(strips.shape(), whole.shape());
             assert!(strips.iter().zip(whole.iter()).all(|(a, b)| a == b), "tile {tile}");
+        }
+    }
+
+    #[test]
+    fn a_grey_page_detects_as_its_rgb_conversion() {
+        let grey = image::GrayImage::from_fn(301, 203, |x, y| image::Luma([((x * 7 + y * 13) % 256) as u8]));
+        let rgb = PagePixels::Rgb(image::DynamicImage::ImageLuma8(grey.clone()).into_rgb8());
+        let grey = PagePixels::Grey(grey);
+        for size in [(160, 96), (320, 224), (608, 416)] {
+            let (a, b) = (resize(&grey, size), resize(&rgb, size));
+            assert_eq!(a.clone().into_rgb(), b.clone().into_rgb(), "{size:?}");
+            let norm = Normalization::PPOCR_REC;
+            assert_eq!(input_rows(&a, 8, 40, norm), input_rows(&b, 8, 40, norm), "{size:?}");
         }
     }
 

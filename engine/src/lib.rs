@@ -43,6 +43,7 @@ mod pdf;
 #[cfg(feature = "pdf")]
 mod pdf_text;
 mod pipeline;
+mod pixels;
 mod recognize;
 pub mod registry;
 mod runtime;
@@ -82,6 +83,7 @@ pub use pdf::PdfSource;
 #[cfg(feature = "pdf")]
 pub use pdf_text::TextLayer;
 pub use pipeline::{EngineConfig, OcrEngine, PageError, PageReader, PageRouting, Planned, ReadPage};
+pub use pixels::PagePixels;
 pub use recognize::{CtcRecognizer, RecParams, RecognizedLine, RecognizedWord};
 pub use registry::ModelSpec;
 

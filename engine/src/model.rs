@@ -6,12 +6,12 @@ use rten::{Model, ModelOptions};
 use rten_tensor::NdTensor;
 use rten_tensor::prelude::*;
 
-use image::RgbImage;
 use tracing::debug;
 
 use crate::ctc_head::{self, BEST_CLASS, BEST_PROB, Charset};
 use crate::error::{EngineError, Result};
 use crate::geometry::Quad;
+use crate::pixels::PagePixels;
 use crate::recognize::{RecParams, RecognizedLine};
 
 /// How a model expects pixels to be normalised: per input channel (in the
@@ -72,14 +72,14 @@ pub trait TextRecognizer: Send + Sync {
     /// p0 → p1; a quad at least 1.5× taller than wide is vertical text).
     /// One entry per line in input order, `None` where nothing legible (or
     /// below `params.min_confidence`) was read. Word quads are in page pixels.
-    fn recognize(&self, page: &RgbImage, lines: &[Quad], params: &RecParams) -> Result<Vec<Option<RecognizedLine>>>;
+    fn recognize(&self, page: &PagePixels, lines: &[Quad], params: &RecParams) -> Result<Vec<Option<RecognizedLine>>>;
 }
 
 /// What a [`PageRecognizer`] read from one page.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PageRead {
     /// The page turned upright, when it had to turn.
-    pub rotated: Option<RgbImage>,
+    pub rotated: Option<PagePixels>,
     /// Clockwise degrees applied to the input.
     pub rotation: u16,
     /// Lines in the upright page's pixels, words in reading order.
@@ -95,7 +95,7 @@ pub struct PageRead {
 /// exactly as it does the line models'.
 pub trait PageRecognizer: Send + Sync {
     /// Reads `page`, turning it upright first unless `assume_upright`.
-    fn read_page(&self, page: &RgbImage, assume_upright: bool) -> Result<PageRead>;
+    fn read_page(&self, page: &PagePixels, assume_upright: bool) -> Result<PageRead>;
 }
 
 /// Picks, per page, the reader for the page's script when the line models
@@ -103,7 +103,7 @@ pub trait PageRecognizer: Send + Sync {
 pub trait ScriptRouter: Send + Sync {
     /// The page recogniser for `page`'s script, if it needs one; `lines` are
     /// the detector's line regions, longest first (a sample to classify).
-    fn reader_for(&self, page: &RgbImage, lines: &[Quad]) -> Result<Option<std::sync::Arc<dyn PageRecognizer>>>;
+    fn reader_for(&self, page: &PagePixels, lines: &[Quad]) -> Result<Option<std::sync::Arc<dyn PageRecognizer>>>;
 }
 
 /// What greedy CTC decoding needs of a batch: for every line and frame

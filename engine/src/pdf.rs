@@ -13,6 +13,8 @@ use hayro::vello_cpu::peniko::ImageAlphaType;
 use hayro::{PixmapSettings, RenderCache, RenderSettings};
 use image::RgbImage;
 
+use crate::pixels::PagePixels;
+
 use crate::decode::DecodeLimits;
 use crate::error::{EngineError, Result};
 
@@ -215,8 +217,9 @@ impl PdfSource {
         plain.then(|| image.raw_data().into_owned())
     }
 
-    /// Renders page `index` (zero-based) to RGB on a white background.
-    pub fn render(&self, index: usize) -> Result<RgbImage> {
+    /// Renders page `index` (zero-based) on a white background: RGB, or the
+    /// page's scan as it is stored (grey stays grey).
+    pub fn render(&self, index: usize) -> Result<PagePixels> {
         let pages = self.pdf.pages();
         let page = pages.get(index).ok_or_else(|| pdf_error(format!("no page {}", index + 1)))?;
         self.check_images(page)?;
@@ -241,7 +244,9 @@ impl PdfSource {
         }
         // Opaque (white background), so premultiplied RGBA is plain RGBA.
         let rgb = rgba_into_rgb(pixmap.take_rgba8(ImageAlphaType::AlphaPremultiplied));
-        RgbImage::from_raw(pw, ph, rgb).ok_or_else(|| pdf_error("renderer returned a short buffer"))
+        RgbImage::from_raw(pw, ph, rgb)
+            .map(PagePixels::Rgb)
+            .ok_or_else(|| pdf_error("renderer returned a short buffer"))
     }
 }
 
@@ -250,11 +255,12 @@ impl PdfSource {
 /// scan): the render would only copy its pixels. hayro decodes the image to
 /// RGBA (34 MB for a 300-dpi A4 page) and draws it into an RGBA pixmap (34
 /// MB more) before the page is packed to RGB (25 MB); decoding the JPEG
-/// holds 8 MB of grey (or nothing, for an RGB scan) next to the 25 MB page.
+/// holds nothing but the page: 8 MB for a grey scan, kept grey
+/// ([`PagePixels`]), 25 MB for an RGB one.
 /// With two pages read at once that render was at the server's heap peak.
 /// `None` (render it) for another size or a JPEG that does not decode to
 /// the grey or RGB its dictionary declared.
-fn decode_scan(jpeg: &[u8], size: (u32, u32)) -> Option<RgbImage> {
+fn decode_scan(jpeg: &[u8], size: (u32, u32)) -> Option<PagePixels> {
     use image::{DynamicImage, ImageDecoder};
     let decoder = image::codecs::jpeg::JpegDecoder::new(std::io::Cursor::new(jpeg)).ok()?;
     // PDF readers ignore EXIF orientation; so does `from_decoder`.
@@ -262,8 +268,8 @@ fn decode_scan(jpeg: &[u8], size: (u32, u32)) -> Option<RgbImage> {
         return None;
     }
     match DynamicImage::from_decoder(decoder).ok()? {
-        DynamicImage::ImageLuma8(grey) => Some(DynamicImage::ImageLuma8(grey).into_rgb8()),
-        DynamicImage::ImageRgb8(rgb) => Some(rgb),
+        DynamicImage::ImageLuma8(grey) => Some(PagePixels::Grey(grey)),
+        DynamicImage::ImageRgb8(rgb) => Some(PagePixels::Rgb(rgb)),
         _ => None,
     }
 }

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use image::RgbImage;
 use tracing::debug;
 use web_time::Instant;
 
@@ -14,6 +13,7 @@ use crate::error::Result;
 use crate::geometry::Quad;
 use crate::layout::LayoutParams;
 use crate::model::{DetectionModel, PageRead, PageRecognizer, ScriptRouter, TextRecognizer};
+use crate::pixels::PagePixels;
 use crate::recognize::{RecParams, RecognizedLine};
 use crate::{detect, layout};
 
@@ -192,7 +192,7 @@ impl OcrEngine {
     }
 
     /// Reads `page` with its page recogniser (the whole page, turned upright by it).
-    fn read_with(reader: &dyn PageRecognizer, page: &RgbImage, assume_upright: bool) -> ReadUpright {
+    fn read_with(reader: &dyn PageRecognizer, page: &PagePixels, assume_upright: bool) -> ReadUpright {
         reader.read_page(page, assume_upright)
     }
 
@@ -202,7 +202,7 @@ impl OcrEngine {
     }
 
     /// Stage 1: find text-line regions.
-    pub fn detect(&self, page: &RgbImage) -> Result<Vec<TextRegion>> {
+    pub fn detect(&self, page: &PagePixels) -> Result<Vec<TextRegion>> {
         let start = Instant::now();
         let regions = detect::detect(self.det.as_ref(), page, &self.config.det)?;
         debug!(regions = regions.len(), ms = start.elapsed().as_millis() as u64, "detected");
@@ -210,7 +210,7 @@ impl OcrEngine {
     }
 
     /// Stage 2: read the text in each region; illegible regions are dropped.
-    pub fn recognize(&self, page: &RgbImage, regions: &[TextRegion]) -> Result<Vec<RecognizedLine>> {
+    pub fn recognize(&self, page: &PagePixels, regions: &[TextRegion]) -> Result<Vec<RecognizedLine>> {
         let start = Instant::now();
         let quads: Vec<_> = regions.iter().map(|r| r.quad).collect();
         let lines: Vec<_> = self.rec.recognize(page, &quads, &self.config.rec)?.into_iter().flatten().collect();
@@ -243,13 +243,18 @@ impl OcrEngine {
     }
 
     /// Recognises `regions` (optionally read upside down) keeping one entry per region.
-    fn read_regions(&self, page: &RgbImage, regions: &[TextRegion], flip: bool) -> Result<Vec<Option<RecognizedLine>>> {
+    fn read_regions(
+        &self,
+        page: &PagePixels,
+        regions: &[TextRegion],
+        flip: bool,
+    ) -> Result<Vec<Option<RecognizedLine>>> {
         let quads: Vec<Quad> = regions.iter().map(|r| if flip { r.quad.rotated_180() } else { r.quad }).collect();
         self.rec.recognize(page, &quads, &self.config.rec)
     }
 
     /// Confidence of the orientation sample read as given or upside down.
-    fn sample_confidence(&self, page: &RgbImage, regions: &[TextRegion], flip: bool) -> Result<f32> {
+    fn sample_confidence(&self, page: &PagePixels, regions: &[TextRegion], flip: bool) -> Result<f32> {
         let sample = Self::orientation_sample(regions);
         let picked: Vec<TextRegion> = sample.iter().map(|&i| regions[i]).collect();
         let lines = self.read_regions(page, &picked, flip)?;
@@ -264,7 +269,7 @@ impl OcrEngine {
     /// [`SCRIPT_CHECK_CONFIDENCE`] has its script detected, and a script they
     /// do not read goes to the page recogniser. Pages they read well — the
     /// common case — never pay for script detection (0.1–0.6 s a page).
-    fn read_upright(&self, page: &RgbImage) -> ReadUpright {
+    fn read_upright(&self, page: &PagePixels) -> ReadUpright {
         let router = match &self.routing {
             Some(PageRouting::Always(reader)) => {
                 return Self::read_with(reader.as_ref(), page, self.config.assume_upright);
@@ -294,16 +299,16 @@ impl OcrEngine {
 
     /// [`Self::read_upright`] with the line models, and the detected regions
     /// (in the page as given: script routing reads the page as given).
-    fn read_upright_lines(&self, page: &RgbImage) -> Result<(PageRead, Vec<Quad>)> {
+    fn read_upright_lines(&self, page: &PagePixels) -> Result<(PageRead, Vec<Quad>)> {
         let mut regions = self.detect(page)?;
         let orientation_start = Instant::now();
-        let mut rotated: Option<RgbImage> = None;
+        let mut rotated: Option<PagePixels> = None;
         let mut rotation = 0u16;
         if !self.config.assume_upright {
             let tall = regions.iter().filter(|r| r.quad.height() >= 2.0 * r.quad.width()).count();
             let wide = regions.iter().filter(|r| r.quad.width() >= 2.0 * r.quad.height()).count();
             if tall >= 3 && tall > 2 * wide {
-                let turned = image::imageops::rotate90(page);
+                let turned = page.rotate90();
                 let turned_regions = self.detect(&turned)?;
                 // Vertical lines read almost as well as turned ones (the
                 // recogniser turns tall crops), so turn unless that reads
@@ -327,7 +332,7 @@ impl OcrEngine {
             let sample = Self::orientation_sample(&regions);
             let upright = Self::mean_confidence(&lines, &sample);
             if upright < UPRIGHT_CONFIDENCE && self.sample_confidence(current, &regions, true)? > upright + 0.1 {
-                let flipped = image::imageops::rotate180(current);
+                let flipped = current.rotate180();
                 regions = self.detect(&flipped)?;
                 lines = self.read_regions(&flipped, &regions, false)?;
                 rotated = Some(flipped);
@@ -344,7 +349,7 @@ impl OcrEngine {
 
     /// All stages for one page image: orientation, detection, recognition,
     /// layout (the one-call shortcut for a page already in memory).
-    pub fn ocr_image(&self, page: &RgbImage, index: usize) -> Result<Page> {
+    pub fn ocr_image(&self, page: &PagePixels, index: usize) -> Result<Page> {
         let start = Instant::now();
         let read = self.read_upright(page)?;
         let upright = read.rotated.as_ref().unwrap_or(page);
@@ -355,7 +360,7 @@ impl OcrEngine {
     }
 
     /// Lays out recognised lines into the page model.
-    fn page_from_lines(&self, upright: &RgbImage, index: usize, read: &PageRead) -> Page {
+    fn page_from_lines(&self, upright: &PagePixels, index: usize, read: &PageRead) -> Page {
         let start = Instant::now();
         let params = LayoutParams { segmented: read.segmented, ..self.config.layout };
         let mut out = Page {
@@ -419,9 +424,9 @@ impl OcrEngine {
     /// [`PageReader::plan`] leaves to its caller, which may run it for
     /// several pages at once on other threads. Returns the page and the
     /// upright image the OCR read. Only this page's pixels are in memory.
-    pub fn ocr_page(&self, source: &Source<'_>, index: usize) -> Result<(Page, RgbImage)> {
+    pub fn ocr_page(&self, source: &Source<'_>, index: usize) -> Result<(Page, PagePixels)> {
         let (start, cpu) = (Instant::now(), process_cpu_ms());
-        let img = source.page(index)?;
+        let img = source.pixels(index)?;
         let cpu_ms = cpu_ms_between(cpu, process_cpu_ms());
         debug!(index, ms = start.elapsed().as_secs_f64() * 1e3, cpu_ms, "stage: decode");
         let mut read = self.read_upright(&img)?;
@@ -497,8 +502,8 @@ mod tests {
     }
 
     /// A white page with two columns of four dark bars ("lines").
-    fn two_column_page() -> RgbImage {
-        let mut img = RgbImage::from_pixel(800, 600, image::Rgb([255, 255, 255]));
+    fn two_column_page() -> PagePixels {
+        let mut img = image::RgbImage::from_pixel(800, 600, image::Rgb([255, 255, 255]));
         for col in [50u32, 450] {
             for i in 0..4u32 {
                 let y0 = 100 + i * 24;
@@ -509,7 +514,16 @@ mod tests {
                 }
             }
         }
-        img
+        img.into()
+    }
+
+    #[test]
+    fn a_grey_page_reads_as_its_rgb_conversion() {
+        let engine = fake_engine();
+        let rgb = two_column_page();
+        let grey = PagePixels::Grey(image::DynamicImage::ImageRgb8(rgb.clone().into_rgb()).into_luma8());
+        assert_eq!(grey.clone().into_rgb(), rgb.clone().into_rgb(), "black and white: the conversion is lossless");
+        assert_eq!(engine.ocr_image(&grey, 0).unwrap(), engine.ocr_image(&rgb, 0).unwrap());
     }
 
     #[test]
@@ -534,7 +548,7 @@ mod tests {
     fn a_planned_page_read_on_another_thread_is_the_page_the_iterator_reads() {
         let engine = fake_engine();
         let mut png = Vec::new();
-        two_column_page().write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+        two_column_page().into_rgb().write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
         let shared = Source::open_shared(std::sync::Arc::new(png.clone()), DecodeLimits::default()).unwrap();
         let mut reader = engine.pages(&shared);
         assert!(matches!(reader.plan(), Some(Planned::Ocr(0))), "an image page needs OCR");
@@ -550,7 +564,7 @@ mod tests {
     #[test]
     fn blank_pages_and_bad_bytes() {
         let engine = fake_engine();
-        let blank = RgbImage::from_pixel(300, 200, image::Rgb([255, 255, 255]));
+        let blank = image::GrayImage::from_pixel(300, 200, image::Luma([255])).into();
         let page = engine.ocr_image(&blank, 0).unwrap();
         assert!(page.blocks.is_empty() && page.text.is_empty());
         assert!(matches!(engine.ocr_bytes(b"", |_, _| {}), Err(crate::EngineError::Empty)));

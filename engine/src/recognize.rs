@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use image::RgbImage;
 use rten_tensor::prelude::*;
 use rten_tensor::{NdTensor, NdTensorView};
 use tracing::debug;
@@ -14,6 +13,7 @@ use crate::cpu_clock::{cpu_ms_between, process_cpu_ms};
 use crate::error::Result;
 use crate::geometry::{Point, Quad};
 use crate::model::{Normalization, RecognitionModel, TextRecognizer};
+use crate::pixels::{PagePixels, RgbPixels};
 
 /// Recognition settings.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -80,14 +80,14 @@ fn crop_width(quad: &Quad) -> usize {
     ((REC_HEIGHT as f32 * w / h).ceil() as usize).max(1)
 }
 
-fn sample_bilinear(img: &RgbImage, x: f32, y: f32) -> [f32; 3] {
-    let (w, h) = img.dimensions();
+fn sample_bilinear(img: &impl RgbPixels, x: f32, y: f32) -> [f32; 3] {
+    let (w, h) = img.size();
     let x = x.clamp(0.0, (w - 1) as f32);
     let y = y.clamp(0.0, (h - 1) as f32);
     let (x0, y0) = (x.floor() as u32, y.floor() as u32);
     let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
     let (fx, fy) = (x - x0 as f32, y - y0 as f32);
-    let (a, b, c, d) = (img.get_pixel(x0, y0), img.get_pixel(x1, y0), img.get_pixel(x0, y1), img.get_pixel(x1, y1));
+    let (a, b, c, d) = (img.rgb(x0, y0), img.rgb(x1, y0), img.rgb(x0, y1), img.rgb(x1, y1));
     let mut out = [0.0; 3];
     for (ch, o) in out.iter_mut().enumerate() {
         let top = f32::from(a[ch]) * (1.0 - fx) + f32::from(b[ch]) * fx;
@@ -100,7 +100,7 @@ fn sample_bilinear(img: &RgbImage, x: f32, y: f32) -> [f32; 3] {
 /// Writes the normalised crop of `quad` (width `cw`) into `dst`, a
 /// `[3, 48, W]` slice of the batch. Samples the page directly (one
 /// resampling step) and supersamples when shrinking so thin strokes survive.
-fn write_crop(img: &RgbImage, quad: &Quad, cw: usize, norm: Normalization, dst: &mut [f32], batch_w: usize) {
+fn write_crop(img: &impl RgbPixels, quad: &Quad, cw: usize, norm: Normalization, dst: &mut [f32], batch_w: usize) {
     let [p0, p1, _, p3] = quad.0;
     let ux = Point::new((p1.x - p0.x) / cw as f32, (p1.y - p0.y) / cw as f32);
     let uy = Point::new((p3.x - p0.x) / REC_HEIGHT as f32, (p3.y - p0.y) / REC_HEIGHT as f32);
@@ -258,7 +258,7 @@ impl<M: RecognitionModel> TextRecognizer for CtcRecognizer<M> {
         self.0.alphabet()
     }
 
-    fn recognize(&self, page: &RgbImage, lines: &[Quad], params: &RecParams) -> Result<Vec<Option<RecognizedLine>>> {
+    fn recognize(&self, page: &PagePixels, lines: &[Quad], params: &RecParams) -> Result<Vec<Option<RecognizedLine>>> {
         read_lines(&self.0, page, lines, params)
     }
 }
@@ -267,7 +267,7 @@ impl<M: RecognitionModel> TextRecognizer for CtcRecognizer<M> {
 /// region (`None` where nothing legible was found), in the input order.
 fn read_lines(
     model: &dyn RecognitionModel,
-    page: &RgbImage,
+    page: &PagePixels,
     regions: &[Quad],
     params: &RecParams,
 ) -> Result<Vec<Option<RecognizedLine>>> {
@@ -289,7 +289,11 @@ fn read_lines(
         let item = 3 * REC_HEIGHT * batch_w;
         let mut data = vec![0f32; batch.len() * item];
         for (slot, &i) in batch.iter().enumerate() {
-            write_crop(page, &quads[i], widths[i], norm, &mut data[slot * item..(slot + 1) * item], batch_w);
+            let dst = &mut data[slot * item..(slot + 1) * item];
+            match page {
+                PagePixels::Grey(img) => write_crop(img, &quads[i], widths[i], norm, dst, batch_w),
+                PagePixels::Rgb(img) => write_crop(img, &quads[i], widths[i], norm, dst, batch_w),
+            }
         }
         let input = NdTensor::from_data([batch.len(), 3, REC_HEIGHT, batch_w], data);
         let (t1, c1) = (Instant::now(), process_cpu_ms());
@@ -373,6 +377,23 @@ mod tests {
         line.1.fill(0.3);
         let chars = greedy(&line);
         assert!(assemble_line(&chars, &alphabet(), Quad::from_rect(0., 0., 16., 48.), 16, 0.5).is_none());
+    }
+
+    #[test]
+    fn a_grey_page_crops_as_its_rgb_conversion() {
+        let grey = image::GrayImage::from_fn(200, 90, |x, y| image::Luma([((x * 11 + y * 5) % 256) as u8]));
+        let rgb = image::DynamicImage::ImageLuma8(grey.clone()).into_rgb8();
+        // A slanted line shrunk 2× (supersampled) and one enlarged.
+        for quad in [
+            Quad([Point::new(3.5, 10.0), Point::new(190.0, 30.0), Point::new(186.0, 80.0), Point::new(0.0, 60.0)]),
+            Quad::from_rect(20.0, 20.0, 60.0, 40.0),
+        ] {
+            let cw = crop_width(&quad);
+            let (mut a, mut b) = (vec![0.0; 3 * REC_HEIGHT * cw], vec![0.0; 3 * REC_HEIGHT * cw]);
+            write_crop(&grey, &quad, cw, Normalization::PPOCR_REC, &mut a, cw);
+            write_crop(&rgb, &quad, cw, Normalization::PPOCR_REC, &mut b, cw);
+            assert_eq!(a, b);
+        }
     }
 
     #[test]

@@ -139,7 +139,7 @@ fn pdf_with_text_layer(
 
 /// The words the engine reads on `img`, with their boxes.
 fn ocr_words(img: &image::RgbImage) -> Vec<(String, [u32; 4])> {
-    let page = engine(ModelSize::Small).ocr_image(img, 0).unwrap();
+    let page = engine(ModelSize::Small).ocr_image(&img.clone().into(), 0).unwrap();
     page.blocks.iter().flat_map(|b| &b.lines).flat_map(|l| &l.words).map(|w| (w.text.clone(), w.bbox)).collect()
 }
 

@@ -10,12 +10,11 @@ use std::sync::Arc;
 
 use ocrchat_answer::{ChatRole, ChatTurn};
 
-use image::RgbImage;
 use ocrchat_engine::registry::{self, Plan};
 use ocrchat_engine::tesseract::{Readers, routing_for};
 use ocrchat_engine::{
     DecodeLimits, Document, EngineError, ExportFormat, InputFormat, ModelSize, OcrEngine, Original, Page, PageError,
-    Planned, Source, export, sniff,
+    PagePixels, Planned, Source, export, sniff,
 };
 use web_time::Instant;
 
@@ -488,15 +487,25 @@ impl Session {
 }
 
 /// RGBA pixels of `img` scaled to fit [`PREVIEW_MAX_SIDE`] (ImageData's layout).
-pub fn preview(img: &RgbImage) -> (u32, u32, Vec<u8>) {
+pub fn preview(img: &PagePixels) -> (u32, u32, Vec<u8>) {
     let (w, h) = img.dimensions();
     let scale = (PREVIEW_MAX_SIDE as f32 / w.max(h) as f32).min(1.0);
     let (pw, ph) = (((w as f32 * scale).round() as u32).max(1), ((h as f32 * scale).round() as u32).max(1));
     // thumbnail: area averaging, fast and sharp enough for text at this size.
-    let small = if (pw, ph) == (w, h) { img.clone() } else { image::imageops::thumbnail(img, pw, ph) };
     let mut rgba = Vec::with_capacity((pw * ph * 4) as usize);
-    for p in small.pixels() {
-        rgba.extend_from_slice(&[p[0], p[1], p[2], 255]);
+    match img {
+        PagePixels::Grey(img) => {
+            let small = if (pw, ph) == (w, h) { img.clone() } else { image::imageops::thumbnail(img, pw, ph) };
+            for p in small.pixels() {
+                rgba.extend_from_slice(&[p[0], p[0], p[0], 255]);
+            }
+        }
+        PagePixels::Rgb(img) => {
+            let small = if (pw, ph) == (w, h) { img.clone() } else { image::imageops::thumbnail(img, pw, ph) };
+            for p in small.pixels() {
+                rgba.extend_from_slice(&[p[0], p[1], p[2], 255]);
+            }
+        }
     }
     (pw, ph, rgba)
 }
@@ -504,16 +513,19 @@ pub fn preview(img: &RgbImage) -> (u32, u32, Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use image::RgbImage;
 
     #[test]
     fn preview_fits_the_bound_and_keeps_the_aspect() {
-        let img = RgbImage::from_pixel(2480, 3508, image::Rgb([10, 20, 30]));
+        let img = RgbImage::from_pixel(2480, 3508, image::Rgb([10, 20, 30])).into();
         let (w, h, rgba) = preview(&img);
         assert_eq!(h, PREVIEW_MAX_SIDE);
         assert_eq!(w, 1131);
         assert_eq!(rgba.len(), (w * h * 4) as usize);
         assert_eq!(&rgba[..4], &[10, 20, 30, 255]);
-        let (w, h, _) = preview(&RgbImage::new(300, 200));
+        let grey = image::GrayImage::from_pixel(2480, 3508, image::Luma([40])).into();
+        assert_eq!(preview(&grey), (w, h, [40, 40, 40, 255].repeat((w * h) as usize)), "grey pages show grey");
+        let (w, h, _) = preview(&RgbImage::new(300, 200).into());
         assert_eq!((w, h), (300, 200), "small pages are not enlarged");
     }
 

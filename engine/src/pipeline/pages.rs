@@ -8,12 +8,11 @@
 //! stay in page order on the reader, and only the pages that need OCR are
 //! handed out, to be read by [`OcrEngine::ocr_page`] on any thread.
 
-use image::RgbImage;
-
 use super::{OcrEngine, TextLayerCheck};
 use crate::decode::Source;
 use crate::document::Page;
 use crate::error::EngineError;
+use crate::pixels::PagePixels;
 
 /// Reads the pages of one [`Source`] in order; an [`Iterator`] of
 /// [`ReadPage`]s. Made by [`OcrEngine::pages`].
@@ -37,7 +36,7 @@ pub struct ReadPage {
     pub page: Page,
     /// The upright page image (its pixels are the page's bbox coordinates),
     /// rendered for text-layer pages too; only with [`PageReader::with_images`].
-    pub image: Option<RgbImage>,
+    pub image: Option<PagePixels>,
     /// Pages in the source (the page is `page.index + 1` of them).
     pub total: usize,
 }
@@ -128,7 +127,7 @@ impl<'r, 'a> PageReader<'r, 'a> {
     /// A page read from its text layer, with its rendered image when asked
     /// for (text-layer pages are not rasterised for OCR; the view needs one).
     fn text_layer_page(&self, page: Page) -> Result<ReadPage, EngineError> {
-        let image = if self.images { Some(self.source.page(page.index)?) } else { None };
+        let image = if self.images { Some(self.source.pixels(page.index)?) } else { None };
         Ok(ReadPage { page, image, total: self.total() })
     }
 

@@ -14,6 +14,7 @@ use crate::error::Result;
 use crate::geometry::Quad;
 use crate::layout::{self, LayoutParams};
 use crate::pdf_text;
+use crate::pixels::PagePixels;
 use crate::recognize::RecognizedLine;
 
 /// Text-layer pages of a PDF whose words are read back with the recogniser
@@ -118,7 +119,7 @@ impl OcrEngine {
         if b[2] - b[0] < 8.0 || b[3] - b[1] < 4.0 {
             return Ok(None);
         }
-        let Ok(strip) = pdf.render_region(index, b) else { return Ok(None) };
+        let Ok(strip) = pdf.render_region(index, b).map(PagePixels::Rgb) else { return Ok(None) };
         let rendered_ms = start.elapsed().as_millis() as u64;
         let (x0, y0) = (b[0].floor(), b[1].floor());
         let local = Quad::from_rect(b[0] - x0, b[1] - y0, b[2] - x0, b[3] - y0);

@@ -27,6 +27,7 @@ use crate::error::{EngineError, Result};
 use crate::geometry::Quad;
 use crate::model::{PageRead, PageRecognizer, ScriptRouter};
 use crate::pipeline::PageRouting;
+use crate::pixels::PagePixels;
 use crate::recognize::{RecognizedLine, RecognizedWord};
 use crate::registry::Plan;
 pub use tesseract_capi::{Orientation, TessError, TessLine, TessWord};
@@ -191,7 +192,7 @@ impl TesseractReader {
 }
 
 impl PageRecognizer for TesseractReader {
-    fn read_page(&self, page: &RgbImage, assume_upright: bool) -> Result<PageRead> {
+    fn read_page(&self, page: &PagePixels, assume_upright: bool) -> Result<PageRead> {
         let start = Instant::now();
         let mut rotated = None;
         let mut rotation = 0;
@@ -202,8 +203,9 @@ impl PageRecognizer for TesseractReader {
                 rotated = turn(page, rotation);
             }
         }
-        let upright = rotated.as_ref().unwrap_or(page);
-        let lines = self.pool.with(|tess| tess.read(upright))?;
+        // Tesseract's binding takes RGB: a grey page is converted for the read.
+        let upright = rotated.as_ref().unwrap_or(page).to_rgb();
+        let lines = self.pool.with(|tess| tess.read(&upright))?;
         let greek = self.pool.packs.split('+').any(|p| p == "ell" || p == "grc");
         let lines: Vec<RecognizedLine> = lines.into_iter().map(|l| recognized(l, greek)).collect();
         debug!(
@@ -217,11 +219,11 @@ impl PageRecognizer for TesseractReader {
 }
 
 /// `page` turned clockwise by `degrees` (a multiple of 90), `None` for 0.
-fn turn(page: &RgbImage, degrees: u16) -> Option<RgbImage> {
+fn turn(page: &PagePixels, degrees: u16) -> Option<PagePixels> {
     match degrees {
-        90 => Some(image::imageops::rotate90(page)),
-        180 => Some(image::imageops::rotate180(page)),
-        270 => Some(image::imageops::rotate270(page)),
+        90 => Some(page.rotate90()),
+        180 => Some(page.rotate180()),
+        270 => Some(page.rotate270()),
         _ => None,
     }
 }
@@ -256,7 +258,7 @@ impl Osd {
 
     /// Orientation and script of `page`; `None` when the page has too little
     /// text to tell.
-    pub fn detect(&self, page: &RgbImage) -> Result<Option<OsdGuess>> {
+    pub fn detect(&self, page: &PagePixels) -> Result<Option<OsdGuess>> {
         let start = Instant::now();
         let long = page.width().max(page.height());
         let scaled;
@@ -268,7 +270,8 @@ impl Osd {
         } else {
             page
         };
-        let found = self.pool.with(|tess| tess.orientation(img))?;
+        let img = img.to_rgb();
+        let found = self.pool.with(|tess| tess.orientation(&img))?;
         let guess = found.map(|o| OsdGuess {
             // OSD reports how far the page is turned clockwise; undoing it is
             // the rest of the full turn.
@@ -375,7 +378,7 @@ const MIN_SAMPLE_SCORE: f32 = 0.5;
 /// The start of `quad`'s bounding box (at most [`SAMPLE_MAX_ASPECT`] line
 /// heights) cut from `page`, with a margin of a fifth of its height. For a
 /// right-to-left line the start is on the right, but either end tells the script.
-fn crop(page: &RgbImage, quad: &Quad) -> Option<RgbImage> {
+fn crop(page: &PagePixels, quad: &Quad) -> Option<RgbImage> {
     let b = quad.bounds();
     let height = b[3] - b[1];
     let pad = 0.2 * height;
@@ -384,7 +387,7 @@ fn crop(page: &RgbImage, quad: &Quad) -> Option<RgbImage> {
     let right = b[2].min(b[0] + SAMPLE_MAX_ASPECT * height);
     let x1 = ((right + pad) as u32).min(page.width());
     let y1 = ((b[3] + pad) as u32).min(page.height());
-    (x1 > x0 + 4 && y1 > y0 + 4).then(|| image::imageops::crop_imm(page, x0, y0, x1 - x0, y1 - y0).to_image())
+    (x1 > x0 + 4 && y1 > y0 + 4).then(|| page.crop_rgb(x0, y0, x1 - x0, y1 - y0))
 }
 
 impl TesseractReader {
@@ -414,7 +417,7 @@ impl TesseractReader {
 /// with each installed candidate pack and the most confident pack wins —
 /// each LSTM reads its own script with confidence ≥ 0.8 and others' poorly.
 impl ScriptRouter for Readers {
-    fn reader_for(&self, page: &RgbImage, lines: &[Quad]) -> Result<Option<Arc<dyn PageRecognizer>>> {
+    fn reader_for(&self, page: &PagePixels, lines: &[Quad]) -> Result<Option<Arc<dyn PageRecognizer>>> {
         let start = Instant::now();
         let sample: Vec<RgbImage> = lines.iter().filter_map(|q| crop(page, q)).take(SAMPLE_LINES).collect();
         if sample.is_empty() {
