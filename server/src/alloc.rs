@@ -11,16 +11,24 @@
 //! - `M_ARENA_MAX` = one per inference pool thread, at least 2: the pages
 //!   run on the pool's own threads, so more arenas only hold more freed
 //!   memory (the API load bench's 621 MiB);
-//! - `M_MMAP_THRESHOLD` = 4 MiB, fixed (which also stops the raising):
+//! - `M_MMAP_THRESHOLD` = 1 MiB, fixed (which also stops the raising):
 //!   every buffer of a page's size is mapped on allocation and given back to
-//!   the system when freed; smaller ones stay in the arenas.
+//!   the system when freed, and so are the mid-sized ones of a page's work
+//!   (onnxruntime's first arena regions of 1–2 MiB, tensors of a few rows);
+//!   smaller ones stay in the arenas;
+//! - after each page, [`release_freed`] gives back what the page freed
+//!   inside the arenas (`malloc_trim`), which glibc otherwise keeps for the
+//!   next allocation on that arena.
 //!
-//! Measured with `bash bench/run.sh pool` (see `bench/results.md`, *Server
-//! throughput*). An operator's own `MALLOC_ARENA_MAX`, `MALLOC_MMAP_THRESHOLD_`
-//! or `GLIBC_TUNABLES` wins: then nothing is changed here.
+//! Measured with `poolbench` (small, two workers, the 20-page PDF, four runs
+//! each, 2026-12-02): peak RSS 387–404 MiB with a 4 MiB threshold,
+//! 372–375 MiB trimming after each page, 338 MiB trimming with a 1 MiB
+//! threshold, at the same CPU seconds. See `bench/results.md`, *Server
+//! throughput*. An operator's own `MALLOC_ARENA_MAX`, `MALLOC_MMAP_THRESHOLD_`
+//! or `GLIBC_TUNABLES` wins: then nothing is changed here but the trimming.
 
 /// Largest allocation (bytes) served from an arena; larger ones are mapped.
-pub const MMAP_THRESHOLD: usize = 4 << 20;
+pub const MMAP_THRESHOLD: usize = 1 << 20;
 
 /// What [`tune`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +59,23 @@ pub fn tune(workers: usize) -> Tuning {
         Tuning::Unavailable
     }
 }
+
+/// Gives the free memory inside glibc's arenas back to the system: called
+/// on a pool thread after each page, when that page's buffers are freed.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+pub fn release_freed() {
+    // SAFETY: malloc_trim takes an integer and only returns free pages of
+    // glibc's own heaps to the system (it takes the arena locks); no pointer
+    // of ours is involved.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// Not glibc: nothing to give back this way.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn release_freed() {}
 
 /// The mallopt parameters used here.
 #[derive(Clone, Copy)]

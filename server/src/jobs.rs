@@ -239,6 +239,8 @@ fn ocr_pages_blocking(
                                 Ok(Err(e)) => Err(PageFailure::Engine(e)),
                                 Err(_) => Err(PageFailure::Panicked),
                             };
+                            // What the page freed goes back to the system before the next one starts.
+                            crate::alloc::release_freed();
                             let _ = sender.send(PageOutcome { index, page, seconds: start.elapsed().as_secs_f64() });
                         });
                         continue;
