@@ -10,7 +10,6 @@
 
 use std::borrow::Cow;
 
-use image::buffer::ConvertBuffer;
 use image::{GrayImage, RgbImage};
 
 /// The pixels of one page: grey or RGB.
@@ -57,7 +56,7 @@ impl PagePixels {
     /// when grey. For readers that take RGB only (Tesseract's).
     pub fn to_rgb(&self) -> Cow<'_, RgbImage> {
         match self {
-            Self::Grey(img) => Cow::Owned(img.convert()),
+            Self::Grey(img) => Cow::Owned(image::DynamicImage::ImageLuma8(img.clone()).into_rgb8()),
             Self::Rgb(img) => Cow::Borrowed(img),
         }
     }
