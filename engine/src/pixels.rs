@@ -10,6 +10,7 @@
 
 use std::borrow::Cow;
 
+use image::buffer::ConvertBuffer;
 use image::{GrayImage, RgbImage};
 
 /// The pixels of one page: grey or RGB.
@@ -56,7 +57,7 @@ impl PagePixels {
     /// when grey. For readers that take RGB only (Tesseract's).
     pub fn to_rgb(&self) -> Cow<'_, RgbImage> {
         match self {
-            Self::Grey(img) => Cow::Owned(image::DynamicImage::ImageLuma8(img.clone()).into_rgb8()),
+            Self::Grey(img) => Cow::Owned(img.convert()),
             Self::Rgb(img) => Cow::Borrowed(img),
         }
     }

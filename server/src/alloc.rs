@@ -20,7 +20,7 @@
 //!   inside the arenas (`malloc_trim`), which glibc otherwise keeps for the
 //!   next allocation on that arena.
 //!
-//! Measured with `poolbench` (small, two workers, the 20-page PDF, four runs
+//! Measured with `poolbench` (small, two workers, the 20-page PDF, three runs
 //! each, 2026-12-02): peak RSS 387–404 MiB with a 4 MiB threshold,
 //! 372–375 MiB trimming after each page, 338 MiB trimming with a 1 MiB
 //! threshold, at the same CPU seconds. See `bench/results.md`, *Server

@@ -492,22 +492,27 @@ pub fn preview(img: &PagePixels) -> (u32, u32, Vec<u8>) {
     let scale = (PREVIEW_MAX_SIDE as f32 / w.max(h) as f32).min(1.0);
     let (pw, ph) = (((w as f32 * scale).round() as u32).max(1), ((h as f32 * scale).round() as u32).max(1));
     // thumbnail: area averaging, fast and sharp enough for text at this size.
-    let mut rgba = Vec::with_capacity((pw * ph * 4) as usize);
-    match img {
-        PagePixels::Grey(img) => {
-            let small = if (pw, ph) == (w, h) { img.clone() } else { image::imageops::thumbnail(img, pw, ph) };
-            for p in small.pixels() {
-                rgba.extend_from_slice(&[p[0], p[0], p[0], 255]);
-            }
-        }
-        PagePixels::Rgb(img) => {
-            let small = if (pw, ph) == (w, h) { img.clone() } else { image::imageops::thumbnail(img, pw, ph) };
-            for p in small.pixels() {
-                rgba.extend_from_slice(&[p[0], p[1], p[2], 255]);
-            }
-        }
-    }
+    let rgba = match img {
+        PagePixels::Grey(img) => rgba_of(img, (pw, ph), |p| [p[0], p[0], p[0], 255]),
+        PagePixels::Rgb(img) => rgba_of(img, (pw, ph), |p| [p[0], p[1], p[2], 255]),
+    };
     (pw, ph, rgba)
+}
+
+/// `img` at `size` (itself when it already has that size) as RGBA bytes.
+fn rgba_of<P: image::Pixel<Subpixel = u8> + 'static>(
+    img: &image::ImageBuffer<P, Vec<u8>>,
+    (pw, ph): (u32, u32),
+    rgba: impl Fn(&P) -> [u8; 4],
+) -> Vec<u8> {
+    let small;
+    let shown = if img.dimensions() == (pw, ph) {
+        img
+    } else {
+        small = image::imageops::thumbnail(img, pw, ph);
+        &small
+    };
+    shown.pixels().flat_map(rgba).collect()
 }
 
 #[cfg(test)]
