@@ -36,6 +36,7 @@ mod export;
 mod geometry;
 mod layout;
 mod model;
+mod model_engines;
 #[cfg(all(feature = "onnxruntime", not(target_arch = "wasm32")))]
 mod onnxruntime;
 #[cfg(feature = "pdf")]
@@ -78,6 +79,7 @@ pub use model::{
     DetectionModel, FrameBest, Normalization, PageRead, PageRecognizer, RecognitionModel, RtenDetector, RtenRecognizer,
     ScriptRouter, TextRecognizer,
 };
+pub use model_engines::ModelEngines;
 #[cfg(feature = "pdf")]
 pub use pdf::PdfSource;
 #[cfg(feature = "pdf")]

@@ -191,6 +191,18 @@ impl OcrEngine {
         Self { det: Arc::clone(&self.det), rec: Arc::clone(&self.rec), routing: Some(routing), config: self.config }
     }
 
+    /// This engine with another line recogniser of the same model, its CTC
+    /// head pruned to `charset` (the detector and the routing are shared,
+    /// not copied).
+    pub fn with_recognizer(&self, rec: Box<dyn TextRecognizer>, charset: crate::Charset) -> Self {
+        Self {
+            det: Arc::clone(&self.det),
+            rec: Arc::from(rec),
+            routing: self.routing.clone(),
+            config: EngineConfig { charset, ..self.config },
+        }
+    }
+
     /// Reads `page` with its page recogniser (the whole page, turned upright by it).
     fn read_with(reader: &dyn PageRecognizer, page: &PagePixels, assume_upright: bool) -> ReadUpright {
         reader.read_page(page, assume_upright)

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use js_sys::{ArrayBuffer, Uint8Array};
 use ocrchat_engine::registry::{self, Plan, TESSDATA_DIR, TESSDATA_MANIFEST};
 use ocrchat_engine::tesseract::{Readers, trial_packs};
-use ocrchat_engine::{EngineConfig, ModelSize};
+use ocrchat_engine::{EngineConfig, ModelEngines, ModelSize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Cache, DedicatedWorkerGlobalScope, MessageEvent};
@@ -265,8 +265,8 @@ async fn load(model: ModelSize, models_url: &str) -> Result<Response, LoadError>
     let dict = String::from_utf8(files.pop().unwrap_or_default()).map_err(LoadError::Dictionary)?;
     let rec = files.pop().unwrap_or_default();
     let det = files.pop().unwrap_or_default();
-    let engine = ocrchat_engine::engine_from_bytes(&spec, det, rec, &dict, EngineConfig::default())?;
-    STATE.with(|s| s.borrow_mut().session.set_engine(model, engine));
+    let models = ModelEngines::from_bytes(&spec, det, rec, &dict, EngineConfig::default())?;
+    STATE.with(|s| s.borrow_mut().session.set_models(models));
     Ok(Response::Ready { model, cached, languages })
 }
 

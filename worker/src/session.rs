@@ -13,8 +13,8 @@ use ocrchat_answer::{ChatRole, ChatTurn};
 use ocrchat_engine::registry::{self, Plan};
 use ocrchat_engine::tesseract::{Readers, routing_for};
 use ocrchat_engine::{
-    DecodeLimits, Document, EngineError, ExportFormat, InputFormat, ModelSize, OcrEngine, Original, Page, PageError,
-    PagePixels, Planned, Source, export, sniff,
+    DecodeLimits, Document, EngineError, ExportFormat, InputFormat, ModelEngines, ModelSize, OcrEngine, Original, Page,
+    PageError, PagePixels, Planned, Source, export, sniff,
 };
 use web_time::Instant;
 
@@ -109,7 +109,7 @@ impl Pending {
 /// jobs, the files shared with other workers.
 #[derive(Default)]
 pub struct Session {
-    engine: Option<(ModelSize, OcrEngine)>,
+    models: Option<ModelEngines>,
     tesseract: Option<Arc<Readers>>,
     jobs: HashMap<u32, Job>,
     shared: HashMap<u32, Shared>,
@@ -137,9 +137,9 @@ impl Session {
         Self::default()
     }
 
-    /// Installs a loaded engine for `model`.
-    pub fn set_engine(&mut self, model: ModelSize, engine: OcrEngine) {
-        self.engine = Some((model, engine));
+    /// Installs a loaded model (replacing the one before).
+    pub fn set_models(&mut self, models: ModelEngines) {
+        self.models = Some(models);
     }
 
     /// Tesseract's readers (the host's packs), for the languages PP-OCR
@@ -150,7 +150,7 @@ impl Session {
 
     /// The loaded model's size, if any.
     pub fn model(&self) -> Option<ModelSize> {
-        self.engine.as_ref().map(|(m, _)| *m)
+        self.models.as_ref().map(ModelEngines::size)
     }
 
     /// The answer to `sniff`: the file type of `head` (a file's first KiB)
@@ -165,12 +165,13 @@ impl Session {
     /// routing the language needs (the engine's one rule, [`routing_for`]),
     /// `None` when the loaded model reads it as it is.
     fn routed_engine(&self, language: &str) -> Result<Option<OcrEngine>, SessionError> {
-        let (model, base) = self.engine.as_ref().ok_or(SessionError::NoModel)?;
+        let models = self.models.as_ref().ok_or(SessionError::NoModel)?;
+        let base = models.engine(language);
         let code = registry::canonical_language(language);
         let plan = registry::plan(&code)?;
         if plan == Plan::Lines {
-            let spec = registry::CATALOG.iter().find(|m| m.size == *model).copied();
-            registry::select_model(&code, *model, spec.as_slice())?;
+            let spec = registry::CATALOG.iter().find(|m| m.size == models.size()).copied();
+            registry::select_model(&code, models.size(), spec.as_slice())?;
         }
         let routing = match &self.tesseract {
             Some(readers) => routing_for(&code, &plan, readers)?,
@@ -180,6 +181,13 @@ impl Session {
             },
         };
         Ok(routing.map(|routing| base.with_routing(routing)))
+    }
+
+    /// Makes the loaded model's engine for `language` (its CTC head pruned
+    /// to the language's characters, as native hosts read it) before a read.
+    fn prepare(&mut self, language: &str) -> Result<(), SessionError> {
+        self.models.as_mut().ok_or(SessionError::NoModel)?.prepare(language)?;
+        Ok(())
     }
 
     /// Reads every page of `bytes` in `language`, calling `emit` with
@@ -197,7 +205,7 @@ impl Session {
         emit: &mut dyn FnMut(Response, Option<Vec<u8>>),
     ) -> Result<(), SessionError> {
         let start = Instant::now();
-        let read = self.read(job, &bytes, language, emit);
+        let read = self.prepare(language).and_then(|()| self.read(job, &bytes, language, emit));
         let (doc, limits) = match read {
             Ok(read) => read,
             Err(e) => return Err(self.keep_for_pack(e, Pending::new(job, name, bytes, language, Role::Whole))),
@@ -253,7 +261,7 @@ impl Session {
         emit: &mut dyn FnMut(Response, Option<Vec<u8>>),
     ) -> Result<(), SessionError> {
         let start = Instant::now();
-        let planned = self.plan(job, &bytes, language, emit);
+        let planned = self.prepare(language).and_then(|()| self.plan(job, &bytes, language, emit));
         let PagePlan { pages, ocr, limits } = match planned {
             Ok(Some(planned)) => planned,
             Ok(None) => return self.ocr(job, name, bytes, language, emit),
@@ -275,7 +283,7 @@ impl Session {
         emit: &mut dyn FnMut(Response, Option<Vec<u8>>),
     ) -> Result<Option<PagePlan>, SessionError> {
         let routed = self.routed_engine(language)?;
-        let engine = self.engine_for(&routed)?;
+        let engine = self.engine_for(&routed, language)?;
         let source = Source::open(bytes, engine.config().limits)?;
         let total = source.page_count() as u32;
         if total <= 1 {
@@ -307,8 +315,9 @@ impl Session {
     pub fn help(&mut self, job: u32, name: &str, bytes: Vec<u8>, language: &str) -> Result<(), SessionError> {
         // Opened once here so a file this worker cannot read fails now, not
         // on each page.
+        self.prepare(language)?;
         let routed = self.routed_engine(language)?;
-        let limits = self.engine_for(&routed)?.config().limits;
+        let limits = self.engine_for(&routed, language)?.config().limits;
         self.share(job, name, bytes, language, limits, None)
     }
 
@@ -342,7 +351,7 @@ impl Session {
             return Err(SessionError::NoPage { job, index });
         }
         let routed = self.routed_engine(&shared.language)?;
-        let engine = self.engine_for(&routed)?;
+        let engine = self.engine_for(&routed, &shared.language)?;
         let (page, upright) = engine
             .ocr_page(&shared.source, index as usize)
             .map_err(|error| PageError { index: index as usize, error })?;
@@ -408,12 +417,12 @@ impl Session {
         self.pending.take_if(|p| p.job == job);
     }
 
-    /// The engine to read with: the routed one when the language needs one,
-    /// else the loaded model.
-    fn engine_for<'e>(&'e self, routed: &'e Option<OcrEngine>) -> Result<&'e OcrEngine, SessionError> {
-        match (routed, &self.engine) {
+    /// The engine to read `language` with: the routed one when the language
+    /// needs one, else the loaded model's.
+    fn engine_for<'e>(&'e self, routed: &'e Option<OcrEngine>, language: &str) -> Result<&'e OcrEngine, SessionError> {
+        match (routed, &self.models) {
             (Some(routed), _) => Ok(routed),
-            (None, Some((_, base))) => Ok(base),
+            (None, Some(models)) => Ok(models.engine(language)),
             (None, None) => Err(SessionError::NoModel),
         }
     }
@@ -426,7 +435,7 @@ impl Session {
         emit: &mut dyn FnMut(Response, Option<Vec<u8>>),
     ) -> Result<(Document, DecodeLimits), SessionError> {
         let routed = self.routed_engine(language)?;
-        let engine = self.engine_for(&routed)?;
+        let engine = self.engine_for(&routed, language)?;
         let source = Source::open(bytes, engine.config().limits)?;
         let total = source.page_count() as u32;
         emit(Response::Opened { job, pages: total, format: source.format() }, None);

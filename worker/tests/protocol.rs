@@ -163,9 +163,9 @@ fn tiny_session() -> Session {
     let det = include_bytes!("../../models/ppocrv6-tiny/det.onnx").to_vec();
     let rec = include_bytes!("../../models/ppocrv6-tiny/rec.onnx").to_vec();
     let dict = include_str!("../../models/ppocrv6-tiny/dict.txt");
-    let engine = ocrchat_engine::engine_from_bytes(&spec, det, rec, dict, Default::default()).unwrap();
+    let models = ocrchat_engine::ModelEngines::from_bytes(&spec, det, rec, dict, Default::default()).unwrap();
     let mut s = Session::new();
-    s.set_engine(ModelSize::Tiny, engine);
+    s.set_models(models);
     s
 }
 
@@ -218,6 +218,26 @@ fn a_corrupt_file_is_an_error_and_the_session_goes_on() {
     let mut done = false;
     s.ocr(2, "ok.pdf", two_page_pdf(), "en", &mut |r, _| done |= matches!(r, Response::Done { .. })).unwrap();
     assert!(done);
+}
+
+#[wasm_bindgen_test]
+fn a_latin_language_reads_what_auto_reads() {
+    // `en` reads with the head pruned to the Latin classes (made on first
+    // need from the kept recogniser), `auto` with every class.
+    let mut s = tiny_session();
+    let mut texts = Vec::new();
+    for (job, language) in [(1, "auto"), (2, "en"), (3, "fr"), (4, "auto")] {
+        let mut text = None;
+        s.ocr(job, "scan.pdf", mixed_pdf(), language, &mut |r, _| {
+            if let Response::Done { text: t, .. } = r {
+                text = Some(t);
+            }
+        })
+        .unwrap();
+        texts.push(text.expect("done"));
+    }
+    assert!(texts[0].contains("Invoice number 4201 from Acme"), "the scanned page is read: {:?}", texts[0]);
+    assert!(texts.iter().all(|t| *t == texts[0]), "{texts:?}");
 }
 
 /// A two-page PDF whose first page has a text layer and whose second is a
