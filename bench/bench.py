@@ -6,7 +6,7 @@ Engines (each skipped, with a reason in results.md, when its binary/script is mi
   tesseract            Debian Tesseract 5, --oem 1, --psm 3 (psm 7 for single-line items)
   rapidocr             rapidocr 3.10.0 + onnxruntime, bundled PP-OCRv6 small models ("the reference")
   ocrchat-small/-tiny  target/release/ocrchat ocr FILE --format txt --model small|tiny -o OUT.txt
-  ocrchat-wasm-tiny/-small   node bench/wasm_ocr.mjs FILE OUT.txt --model tiny|small
+  ocrchat-wasm-tiny/-small   node bench/wasm_ocr.mjs FILE OUT.txt --model tiny|small --language en|auto
 
 Usage: bench.py [--engines a,b] [--datasets a,b] [--threads N] [--timeout S] [--repeat N]
                 [--no-warm] [--report-only]
@@ -309,13 +309,15 @@ class OcrchatWasm(Engine):
         return None
 
     def cold_cmd(self, item, out_txt):
-        return [self.node, str(self.script), item.file, str(out_txt), "--model", self.model]
+        return [self.node, str(self.script), item.file, str(out_txt), "--model", self.model,
+                "--language", ocrchat_language(item)]
 
     def version(self):
         return run_version([self.node, "--version"]) if self.node else ""
 
     def describe(self):
-        return f"wasm engine under Node, `--model {self.model}` (no warm mode)"
+        return (f"wasm engine under Node, `--model {self.model}`, `--language` as the native CLI gets it "
+                f"(no warm mode)")
 
 
 def make_engines(threads: int) -> list[Engine]:

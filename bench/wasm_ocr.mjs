@@ -1,4 +1,4 @@
-// Bench entry for the wasm engine: node bench/wasm_ocr.mjs FILE OUT.txt --model tiny|small
+// Bench entry for the wasm engine: node bench/wasm_ocr.mjs FILE OUT.txt --model tiny|small [--language en|auto]
 import { spawnSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -9,7 +9,7 @@
 //      OCRCHAT_SCREENSHOT (png path); files: OCRCHAT_PHOTOTEST, OCRCHAT_PDF, OCRCHAT_CORRUPT;
 //      OCRCHAT_QA (optional): JSON [{name, path, questions: [...]}] asked in the cpu tier's chat;
 //      OCRCHAT_SCRIPTS (optional): JSON [{family, code, model, path}] read with their code and with auto.
-// mode `bench`: OCRCHAT_BENCH_FILES (comma list), times drop → text per model.
+// mode `bench`: OCRCHAT_BENCH_FILES (comma list), times drop → text per model (in OCRCHAT_BENCH_LANGUAGE).
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { env, launch } from './chromium.mjs';
@@ -416,6 +416,14 @@ async function bench(out) {
     await page.waitForFunction(() => /ready/.test(document.querySelector('[data-testid=model-status]')?.textContent || ''),
       null, { timeout: TIMEOUT, polling: 50 });
     const visit = { engine, startup_ms: Date.now() - t0 };
+    // The pages' language, as tesseract.js reads them with `eng` (and the
+    // native bench gives ocrchat `--language en`); unset = the app's `auto`.
+    const language = process.env.OCRCHAT_BENCH_LANGUAGE;
+    if (engine === 'ocrchat' && language) {
+      await page.waitForSelector(`#language option[value="${language}"]`, { state: 'attached', timeout: TIMEOUT });
+      await page.selectOption('#language', language);
+    }
+    visit.language = engine === 'ocrchat' ? language || 'auto' : 'eng';
     for (const model of models) {
       if (model === 'small') await useModel(page, model);
       for (const file of files) {

@@ -1,5 +1,5 @@
 // Runs the wasm engine under Node: the same Rust code the browser worker runs.
-// usage: node worker/node/ocr.mjs [--model tiny|small] [--format txt|md|json|docx|csv|pdf] FILE [OUT]
+// usage: node worker/node/ocr.mjs [--model tiny|small] [--language auto|en|…] [--format txt|md|json|docx|csv|pdf] FILE [OUT]
 // Env: OCRCHAT_WASM_PKG (wasm-bindgen --target nodejs output, default target/wasm-node),
 //      OCRCHAT_MODELS_DIR (default models/).
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -20,20 +20,21 @@ export function loadEngine(size) {
 }
 
 function main(argv) {
-  let size = 'small', format = 'txt';
+  let size = 'small', format = 'txt', language = 'auto';
   const files = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--model') size = argv[++i];
     else if (argv[i] === '--format') format = argv[++i];
+    else if (argv[i] === '--language') language = argv[++i];
     else files.push(argv[i]);
   }
   if (files.length < 1) {
-    console.error('usage: ocr.mjs [--model tiny|small] [--format txt|md|json|docx|csv|pdf] FILE [OUT]');
+    console.error('usage: ocr.mjs [--model tiny|small] [--language auto|en|…] [--format txt|md|json|docx|csv|pdf] FILE [OUT]');
     process.exit(2);
   }
   const engine = loadEngine(size);
   const input = readFileSync(files[0]);
-  const json = engine.ocr(input);
+  const json = engine.ocr(input, language);
   // The original file goes along: the searchable PDF is drawn from its pages.
   const out = format === 'json' ? Buffer.from(json) : Buffer.from(engine.export(json, format, input));
   if (files[1]) writeFileSync(files[1], out); else process.stdout.write(out);
