@@ -927,6 +927,23 @@ def plugin_sections() -> list[Callable[[dict], str]]:
     return fns
 
 
+def unrendered_sections(rendered: list[str]) -> list[str]:
+    """The `## ` sections of the current results.md that this run does not render — the ones their own runners
+    write (API load, chat, server throughput, scripts, the browser between its markers) and a plugin section whose
+    raw file this machine does not have — as they are, in their order. A section's chunk starts at its heading, or
+    at the web bench's start marker right above it, so the markers stay around their section."""
+    if not RESULTS.is_file():
+        return []
+    titles = {m for part in rendered for m in re.findall(r"(?m)^## (.+)$", part)}
+    chunks = re.split(r"(?m)^(?=<!-- web-bench:start -->$)|^(?<!-->\n)(?=## )", RESULTS.read_text(encoding="utf-8"))[1:]
+    kept = []
+    for chunk in chunks:
+        title = re.match(r"(?:<!--[^\n]*-->\n)?## (.+)", chunk)
+        if title and title.group(1) not in titles:
+            kept.append(chunk.rstrip() + "\n")
+    return kept
+
+
 def write_results(ctx: dict) -> None:
     parts = []
     for fn in SECTIONS + plugin_sections():
@@ -936,6 +953,7 @@ def write_results(ctx: dict) -> None:
             text = f"## {fn.__name__}\n\nsection failed: {e!r}\n"
         if text:
             parts.append(text.rstrip() + "\n")
+    parts += unrendered_sections(parts)
     fd, tmp = tempfile.mkstemp(prefix=".results.", suffix=".md", dir=BENCH)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write("\n".join(parts))
