@@ -927,19 +927,26 @@ def plugin_sections() -> list[Callable[[dict], str]]:
     return fns
 
 
+# Sections of results.md that other runners write (bench/run.sh's, web_bench.py's) or that a plugin renders only
+# where its raw file exists: a bench.py run that does not render one keeps it as it is.
+OTHER_SECTIONS = ("Speed levers", "PDF input", "Where the time goes", "API load", "Chat", "Server throughput",
+                  "Scripts", "Browser")
+
+
 def unrendered_sections(rendered: list[str]) -> list[str]:
-    """The `## ` sections of the current results.md that this run does not render — the ones their own runners
-    write (API load, chat, server throughput, scripts, the browser between its markers) and a plugin section whose
-    raw file this machine does not have — as they are, in their order. A section's chunk starts at its heading, or
-    at the web bench's start marker right above it, so the markers stay around their section."""
+    """The OTHER_SECTIONS of the current results.md this run does not render, as they are, in their order (bench.py's
+    own sections are always rendered afresh). A section's chunk starts at its heading, or at the web bench's start
+    marker right above it, so the markers stay around their section."""
     if not RESULTS.is_file():
         return []
     titles = {m for part in rendered for m in re.findall(r"(?m)^## (.+)$", part)}
-    chunks = re.split(r"(?m)^(?=<!-- web-bench:start -->$)|^(?<!-->\n)(?=## )", RESULTS.read_text(encoding="utf-8"))[1:]
+    marker = "<!-- web-bench:start -->"
+    chunks = re.split(rf"(?m)^(?={re.escape(marker)}$)|^(?<!{re.escape(marker)}\n)(?=## )",
+                      RESULTS.read_text(encoding="utf-8"))[1:]
     kept = []
     for chunk in chunks:
-        title = re.match(r"(?:<!--[^\n]*-->\n)?## (.+)", chunk)
-        if title and title.group(1) not in titles:
+        title = re.match(rf"(?:{re.escape(marker)}\n)?## (.+)", chunk)
+        if title and title.group(1) not in titles and title.group(1).startswith(OTHER_SECTIONS):
             kept.append(chunk.rstrip() + "\n")
     return kept
 

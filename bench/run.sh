@@ -35,7 +35,8 @@ import os, re, sys, tempfile
 results, section, title = sys.argv[1], sys.argv[2], sys.argv[3]
 text = open(results, encoding="utf-8").read() if os.path.isfile(results) else ""
 new = open(section, encoding="utf-8").read().rstrip() + "\n"
-m = re.search(r"^## " + re.escape(title) + r"\n.*?(?=^## |\Z)", text, flags=re.S | re.M)
+# A section ends at the next heading, or at the browser section's start marker right above it.
+m = re.search(r"^## " + re.escape(title) + r"\n.*?(?=^## |^<!-- web-bench:start -->$|\Z)", text, flags=re.S | re.M)
 if m:
     rest = text[m.end():]
     text = text[:m.start()] + new + ("\n" + rest if rest else "")

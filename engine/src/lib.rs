@@ -102,7 +102,7 @@ pub fn engine_from_bytes(
     // The engine's config names the runtime that runs, never `Auto`.
     let config = EngineConfig { runtime: config.runtime.resolve()?, ..config };
     let det = detector_from_bytes(spec, det_onnx, &config)?;
-    let rec = recognizer_from_bytes(spec, rec_onnx, dict, &config)?;
+    let rec = recognizer_from_bytes(spec, &rec_onnx, dict, &config)?;
     Ok(OcrEngine::new(det, rec, config))
 }
 
@@ -124,7 +124,7 @@ pub fn detector_from_bytes(
 /// runtime `config.runtime` resolves to.
 pub fn recognizer_from_bytes(
     spec: &ModelSpec,
-    rec_onnx: Vec<u8>,
+    rec_onnx: &[u8],
     dict: &str,
     config: &EngineConfig,
 ) -> Result<Box<dyn TextRecognizer>, EngineError> {

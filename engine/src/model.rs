@@ -204,13 +204,13 @@ pub struct RtenRecognizer {
 impl RtenRecognizer {
     /// Loads ONNX bytes and the dictionary (one character per line).
     pub fn from_bytes(name: &str, onnx: Vec<u8>, dict: &str) -> Result<Self> {
-        Self::with_charset(name, onnx, dict, Charset::All)
+        Self::with_charset(name, &onnx, dict, Charset::All)
     }
 
     /// Loads ONNX bytes and the dictionary, keeping only the classes `charset`
     /// can emit (the CTC head is sliced before rten sees the graph). A graph
     /// whose head does not have the expected shape is loaded whole.
-    pub fn with_charset(name: &str, onnx: Vec<u8>, dict: &str, charset: Charset) -> Result<Self> {
+    pub fn with_charset(name: &str, onnx: &[u8], dict: &str, charset: Charset) -> Result<Self> {
         let (onnx, alphabet) = ctc_graph_for_charset(name, onnx, dict, charset)?;
         let model = load_model(name, onnx)?;
         Ok(Self { model, name: name.into(), alphabet })
@@ -224,7 +224,7 @@ impl RtenRecognizer {
 /// not match the dictionary, is refused.
 pub(crate) fn ctc_graph_for_charset(
     name: &str,
-    onnx: Vec<u8>,
+    onnx: &[u8],
     dict: &str,
     charset: Charset,
 ) -> Result<(Vec<u8>, Vec<String>)> {
@@ -237,7 +237,7 @@ pub(crate) fn ctc_graph_for_charset(
     let classes: Option<Vec<usize>> = kept
         .as_ref()
         .map(|kept| std::iter::once(0).chain(kept.iter().map(|&i| i + 1)).chain([alphabet.len() + 1]).collect());
-    let graph = ctc_head::rewrite(&onnx, classes.as_deref()).map_err(|e| invalid(name, e))?;
+    let graph = ctc_head::rewrite(onnx, classes.as_deref()).map_err(|e| invalid(name, e))?;
     // The whole head must match the whole dictionary: the text would be silently wrong otherwise.
     check_classes(name, graph.head_classes, &alphabet)?;
     if let (true, Some(kept)) = (graph.pruned, kept) {

@@ -8,20 +8,21 @@
 //! in less time: the head's MatMul, Softmax and ArgMax over 6,906 (tiny) or
 //! 18,710 (small) classes are about a tenth of a page under rten.
 
-use std::collections::HashMap;
+use crate::registry::{self, Plan};
+use crate::{Charset, EngineConfig, EngineError, ModelSize, ModelSpec, OcrEngine};
 
-use crate::{Charset, EngineConfig, EngineError, ModelSize, ModelSpec, OcrEngine, registry};
-
-/// A model's engine for every language, pruned ones made on first need.
+/// A model's engine for every language it reads, the pruned one made on
+/// first need.
 pub struct ModelEngines {
     spec: ModelSpec,
     /// The recogniser's file, kept until the pruned recogniser is made from
-    /// it: Latin is the only pruned charset, so it is dropped then.
+    /// it (4.5 MB tiny, 21 MB small).
     rec_onnx: Option<Vec<u8>>,
     dict: String,
-    /// Every class: `auto`, CJK, and any language before [`Self::prepare`].
+    /// Every class: `auto`, CJK, and a Latin-script language before [`Self::prepare`].
     full: OcrEngine,
-    pruned: HashMap<Charset, OcrEngine>,
+    /// The head pruned to [`Charset::Latin`], the one pruned charset.
+    latin: Option<OcrEngine>,
 }
 
 impl ModelEngines {
@@ -34,9 +35,11 @@ impl ModelEngines {
         dict: &str,
         config: EngineConfig,
     ) -> Result<Self, EngineError> {
-        let config = EngineConfig { charset: Charset::All, ..config };
-        let full = crate::engine_from_bytes(spec, det_onnx, rec_onnx.clone(), dict, config)?;
-        Ok(Self { spec: *spec, rec_onnx: Some(rec_onnx), dict: dict.to_string(), full, pruned: HashMap::new() })
+        let config = EngineConfig { charset: Charset::All, runtime: config.runtime.resolve()?, ..config };
+        let det = crate::detector_from_bytes(spec, det_onnx, &config)?;
+        let rec = crate::recognizer_from_bytes(spec, &rec_onnx, dict, &config)?;
+        let full = OcrEngine::new(det, rec, config);
+        Ok(Self { spec: *spec, rec_onnx: Some(rec_onnx), dict: dict.to_string(), full, latin: None })
     }
 
     /// The model's size.
@@ -44,23 +47,38 @@ impl ModelEngines {
         self.spec.size
     }
 
-    /// Makes the engine for `language` if it reads with a pruned head that
-    /// is not made yet (a one-time load of the recogniser).
+    /// How `language` is read: its plan, refused when it is one of the line
+    /// models' languages and this model does not serve it (the rule
+    /// [`registry::select_model`] applies to installed models natively).
+    pub fn plan(&self, language: &str) -> Result<Plan, EngineError> {
+        let plan = registry::plan(language)?;
+        if plan == Plan::Lines {
+            registry::select_model(language, self.spec.size, std::slice::from_ref(&self.spec))?;
+        }
+        Ok(plan)
+    }
+
+    /// Makes the engine for `language` if it reads with the pruned head and
+    /// that is not made yet (a one-time load of the recogniser; the file is
+    /// dropped once it is made).
     pub fn prepare(&mut self, language: &str) -> Result<(), EngineError> {
-        let charset = registry::charset_for(language);
-        if charset == Charset::All || self.pruned.contains_key(&charset) {
+        if registry::charset_for(language) != Charset::Latin || self.latin.is_some() {
             return Ok(());
         }
-        let Some(rec_onnx) = self.rec_onnx.take() else { return Ok(()) };
-        let config = EngineConfig { charset, ..*self.full.config() };
+        let Some(rec_onnx) = self.rec_onnx.as_deref() else { return Ok(()) };
+        let config = EngineConfig { charset: Charset::Latin, ..*self.full.config() };
         let rec = crate::recognizer_from_bytes(&self.spec, rec_onnx, &self.dict, &config)?;
-        self.pruned.insert(charset, self.full.with_recognizer(rec, charset));
+        self.latin = Some(self.full.with_recognizer(rec, Charset::Latin));
+        self.rec_onnx = None;
         Ok(())
     }
 
-    /// The engine for `language`: its pruned head once [`Self::prepare`]d,
-    /// else every class (the same text, a little slower).
+    /// The engine for `language`: the pruned head for a Latin-script language
+    /// once [`Self::prepare`]d, else every class (the same text, a little slower).
     pub fn engine(&self, language: &str) -> &OcrEngine {
-        self.pruned.get(&registry::charset_for(language)).unwrap_or(&self.full)
+        match (registry::charset_for(language), &self.latin) {
+            (Charset::Latin, Some(latin)) => latin,
+            _ => &self.full,
+        }
     }
 }

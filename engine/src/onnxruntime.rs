@@ -293,7 +293,7 @@ impl OrtRecognizer {
     /// can emit, run as `settings` say.
     pub fn with_charset(
         name: &str,
-        onnx: Vec<u8>,
+        onnx: &[u8],
         dict: &str,
         charset: Charset,
         settings: SessionSettings,

@@ -101,7 +101,7 @@ pub fn cascade_engine(dir: &Path, det: ModelSize, gate: f32, config: EngineConfi
     let rec = |size| {
         let spec = model_spec(size);
         let dict = String::from_utf8(model_file(dir, spec, "dict.txt")).expect("utf-8 dictionary");
-        ocrchat_engine::recognizer_from_bytes(spec, model_file(dir, spec, "rec.onnx"), &dict, &config)
+        ocrchat_engine::recognizer_from_bytes(spec, &model_file(dir, spec, "rec.onnx"), &dict, &config)
             .expect("recogniser loads")
     };
     let cascade = ocrchat_engine::CascadeRecognizer::new(rec(ModelSize::Tiny), rec(ModelSize::Small), gate);

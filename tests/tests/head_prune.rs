@@ -60,9 +60,12 @@ fn engines_from_bytes_prune_the_head_by_language() {
     let (det, rec) = (model_file(&models, spec, "det.onnx"), model_file(&models, spec, "rec.onnx"));
     let mut engines = ModelEngines::from_bytes(spec, det, rec, &dict, EngineConfig::default()).expect("models load");
     assert_eq!(engines.size(), ModelSize::Tiny);
+    assert_eq!(engines.plan("en").expect("tiny reads en"), registry::Plan::Lines);
+    let japanese = engines.plan("ja").expect_err("tiny has no Japanese (small has)");
+    assert!(japanese.to_string().contains("ja"), "{japanese}");
     assert_eq!(engines.engine("en").config().charset, Charset::All, "nothing pruned before prepare");
     engines.prepare("en").expect("the pruned recogniser loads");
-    engines.prepare("de").expect("a second Latin language needs nothing more");
+    engines.prepare("de").expect("a second Latin-script language uses the same pruned head");
     assert_eq!(engines.engine("en").config().charset, Charset::Latin);
     assert_eq!(engines.engine("de").config().charset, Charset::Latin);
     assert_eq!(engines.engine("auto").config().charset, Charset::All);

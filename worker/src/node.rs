@@ -34,7 +34,7 @@ impl Engine {
     /// as JSON. Only the model's own languages: Tesseract's are the worker's.
     pub fn ocr(&mut self, bytes: &[u8], language: Option<String>) -> Result<String, JsError> {
         let language = language.as_deref().unwrap_or("auto");
-        if let registry::Plan::Tesseract(packs) = registry::plan(language).map_err(js_err)? {
+        if let registry::Plan::Tesseract(packs) = self.inner.plan(language).map_err(js_err)? {
             return Err(JsError::new(&format!(
                 "{language} is read by Tesseract ({packs}): the browser worker reads it"
             )));

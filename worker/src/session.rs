@@ -13,8 +13,8 @@ use ocrchat_answer::{ChatRole, ChatTurn};
 use ocrchat_engine::registry::{self, Plan};
 use ocrchat_engine::tesseract::{Readers, routing_for};
 use ocrchat_engine::{
-    DecodeLimits, Document, EngineError, ExportFormat, InputFormat, ModelEngines, ModelSize, OcrEngine, Original, Page,
-    PageError, PagePixels, Planned, Source, export, sniff,
+    Charset, DecodeLimits, Document, EngineError, ExportFormat, InputFormat, ModelEngines, ModelSize, OcrEngine,
+    Original, Page, PageError, PagePixels, Planned, Source, export, sniff,
 };
 use web_time::Instant;
 
@@ -148,6 +148,12 @@ impl Session {
         self.tesseract = Some(readers);
     }
 
+    /// The character set `language` is read with now: [`Charset::Latin`] (the
+    /// pruned head) once a read in a Latin-script language has made it.
+    pub fn charset(&self, language: &str) -> Option<Charset> {
+        self.models.as_ref().map(|m| m.engine(language).config().charset)
+    }
+
     /// The loaded model's size, if any.
     pub fn model(&self) -> Option<ModelSize> {
         self.models.as_ref().map(ModelEngines::size)
@@ -168,11 +174,7 @@ impl Session {
         let models = self.models.as_ref().ok_or(SessionError::NoModel)?;
         let base = models.engine(language);
         let code = registry::canonical_language(language);
-        let plan = registry::plan(&code)?;
-        if plan == Plan::Lines {
-            let spec = registry::CATALOG.iter().find(|m| m.size == models.size()).copied();
-            registry::select_model(&code, models.size(), spec.as_slice())?;
-        }
+        let plan = models.plan(&code)?;
         let routing = match &self.tesseract {
             Some(readers) => routing_for(&code, &plan, readers)?,
             None => match plan {
@@ -346,6 +348,9 @@ impl Session {
         index: u32,
         emit: &mut dyn FnMut(Response, Option<Vec<u8>>),
     ) -> Result<(), SessionError> {
+        // The model may have been switched since `lead`/`help` prepared it.
+        let language = self.shared.get(&job).ok_or(SessionError::NoJob(job))?.language.clone();
+        self.prepare(&language)?;
         let shared = self.shared.get(&job).ok_or(SessionError::NoJob(job))?;
         if index as usize >= shared.source.page_count() {
             return Err(SessionError::NoPage { job, index });

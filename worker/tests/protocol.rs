@@ -238,6 +238,9 @@ fn a_latin_language_reads_what_auto_reads() {
     }
     assert!(texts[0].contains("Invoice number 4201 from Acme"), "the scanned page is read: {:?}", texts[0]);
     assert!(texts.iter().all(|t| *t == texts[0]), "{texts:?}");
+    assert_eq!(s.charset("en"), Some(ocrchat_engine::Charset::Latin), "en read with the pruned head");
+    assert_eq!(s.charset("de"), Some(ocrchat_engine::Charset::Latin), "one pruned head for every Latin language");
+    assert_eq!(s.charset("auto"), Some(ocrchat_engine::Charset::All));
 }
 
 /// A two-page PDF whose first page has a text layer and whose second is a
