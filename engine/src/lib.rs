@@ -91,18 +91,19 @@ pub use registry::ModelSpec;
 
 /// Builds an engine from model bytes (what the wasm worker does after fetching
 /// them), on the runtime `config.runtime` resolves to (see [`Runtime`]; the
-/// engine's [`OcrEngine::config`] names it).
+/// engine's [`OcrEngine::config`] names it). The recogniser's bytes are only
+/// read: [`ModelEngines`] keeps them for its pruned head.
 pub fn engine_from_bytes(
     spec: &ModelSpec,
     det_onnx: Vec<u8>,
-    rec_onnx: Vec<u8>,
+    rec_onnx: &[u8],
     dict: &str,
     config: EngineConfig,
 ) -> Result<OcrEngine, EngineError> {
     // The engine's config names the runtime that runs, never `Auto`.
     let config = EngineConfig { runtime: config.runtime.resolve()?, ..config };
     let det = detector_from_bytes(spec, det_onnx, &config)?;
-    let rec = recognizer_from_bytes(spec, &rec_onnx, dict, &config)?;
+    let rec = recognizer_from_bytes(spec, rec_onnx, dict, &config)?;
     Ok(OcrEngine::new(det, rec, config))
 }
 
@@ -175,5 +176,5 @@ pub fn load_engine(dir: &std::path::Path, spec: &ModelSpec, config: EngineConfig
     };
     let dict = String::from_utf8(read("dict.txt")?)
         .map_err(|e| EngineError::InvalidModel { name: spec.name.into(), source: e.into() })?;
-    engine_from_bytes(spec, read("det.onnx")?, read(recognizer_file(spec, &config)?)?, &dict, config)
+    engine_from_bytes(spec, read("det.onnx")?, &read(recognizer_file(spec, &config)?)?, &dict, config)
 }

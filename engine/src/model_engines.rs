@@ -35,10 +35,8 @@ impl ModelEngines {
         dict: &str,
         config: EngineConfig,
     ) -> Result<Self, EngineError> {
-        let config = EngineConfig { charset: Charset::All, runtime: config.runtime.resolve()?, ..config };
-        let det = crate::detector_from_bytes(spec, det_onnx, &config)?;
-        let rec = crate::recognizer_from_bytes(spec, &rec_onnx, dict, &config)?;
-        let full = OcrEngine::new(det, rec, config);
+        let config = EngineConfig { charset: Charset::All, ..config };
+        let full = crate::engine_from_bytes(spec, det_onnx, &rec_onnx, dict, config)?;
         Ok(Self { spec: *spec, rec_onnx: Some(rec_onnx), dict: dict.to_string(), full, latin: None })
     }
 

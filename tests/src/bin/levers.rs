@@ -90,7 +90,7 @@ fn main() {
         ocrchat_engine::engine_from_bytes(
             &rec_spec,
             ocrchat_tests::model_file(&dir, &det_spec, "det.onnx"),
-            ocrchat_tests::model_file(
+            &ocrchat_tests::model_file(
                 &dir,
                 &rec_spec,
                 ocrchat_engine::recognizer_file(&rec_spec, &config).expect("runtime"),
