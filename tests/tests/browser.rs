@@ -159,6 +159,9 @@ fn browser_app_reads_exports_and_keeps_files_private() {
     let web_dir = web_dir();
     let npm = npm_dir();
     let tmp = std::env::temp_dir().join(format!("ocrchat-browser-{}", std::process::id()));
+    // A run killed before its clean-up may have left this directory (same
+    // pid after a restart): start from nothing, not from its database.
+    let _ = std::fs::remove_dir_all(&tmp);
     let downloads = tmp.join("downloads");
     std::fs::create_dir_all(&downloads).unwrap();
 
