@@ -29,6 +29,9 @@ CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ocrcha
 # The pages are English: ocrchat reads them in `en` (its CTC head pruned to the Latin classes, as the native bench
 # gives it `--language en`) as tesseract.js reads them with `eng`. OCRCHAT_BENCH_LANGUAGE=auto measures the app's default.
 LANGUAGE = os.environ.get("OCRCHAT_BENCH_LANGUAGE", "en")
+# Each page is dropped this many times in a row and the fastest drop kept: on a shared machine single drops of the A4
+# page moved ±25% between runs, which is more than the differences this bench is read for.
+REPEAT = max(1, int(os.environ.get("OCRCHAT_BENCH_REPEAT", "3")))
 # The peer, pinned: npm packages, and the Debian package whose eng.traineddata it reads.
 TJS_NPM = ["tesseract.js@7.0.0", "tesseract.js-core@7.0.0"]
 TJS_NPM_DIR = CACHE / "tools" / "npm-tesseractjs"
@@ -80,12 +83,15 @@ def serve(data_dir: str, web_dir: Path):
 
 
 def native_seconds(model: str, page: Path) -> float:
-    """`ocrchat ocr` on one thread, the language the browser reads in (model loading included)."""
-    t = time.monotonic()
-    subprocess.run([str(REPO / "target/release/ocrchat"), "ocr", str(page), "--model", model, "--language", LANGUAGE,
-                    "-o", os.devnull], check=True, stderr=subprocess.DEVNULL,
-                   env={**os.environ, "RTEN_NUM_THREADS": "1", "OCRCHAT_THREADS": "1"})
-    return time.monotonic() - t
+    """`ocrchat ocr` on one thread, the language the browser reads in (model loading included): fastest of two runs."""
+    best = None
+    for _ in range(2):
+        t = time.monotonic()
+        subprocess.run([str(REPO / "target/release/ocrchat"), "ocr", str(page), "--model", model, "--language", LANGUAGE,
+                        "-o", os.devnull], check=True, stderr=subprocess.DEVNULL,
+                       env={**os.environ, "RTEN_NUM_THREADS": "1", "OCRCHAT_THREADS": "1"})
+        best = min(best or 1e9, time.monotonic() - t)
+    return best
 
 
 def tesseract_seconds(page: Path) -> float | None:
@@ -137,6 +143,11 @@ def totals(rows: list) -> tuple:
     return cer, f1, (sum(orders) / len(orders) if orders else float("nan"))
 
 
+def drops(run: dict) -> str:
+    """Every drop's time of one page, in order."""
+    return ", ".join(f"{ms / 1000:.2f}" for ms in run.get("runs_ms") or [run["ms"]]) + " s"
+
+
 def is_model(url: str) -> bool:
     return "/models/" in url or url.split("?")[0].endswith(".traineddata")
 
@@ -158,6 +169,7 @@ def main() -> None:
                                  text=True, env={**os.environ, "OCRCHAT_BASE_URL": base, "OCRCHAT_NPM_DIR": str(npm),
                                                  "OCRCHAT_BENCH_TJS_URL": peer_base,
                                                  "OCRCHAT_BENCH_LANGUAGE": LANGUAGE,
+                                                 "OCRCHAT_BENCH_REPEAT": str(REPEAT),
                                                  "OCRCHAT_BENCH_FILES": ",".join(map(str, files))}).stdout
         finally:
             server.kill()
@@ -205,11 +217,12 @@ def main() -> None:
             lines.append(f"| {v['engine']} | `{name}` | {mb(e['transfer'])} | {mb(e['decoded'])} |")
     lines += ["", "### Per page: drop → text and accuracy", "",
               "Drop → text: from `setInputFiles` to the status reading `done` (decode, OCR in the worker, layout, "
-              f"render), model loaded. Native: `ocrchat ocr --language {LANGUAGE}` on the same file, one thread (the worker is "
-              "single-threaded wasm), model loading included. CER / BoW-F1 / order by `score.py` against the ground truth. Long tasks: main-thread tasks "
-              "> 50 ms during the read.", "",
-              "| engine | page | drop → text | native (1 thread) | browser / native | CER | BoW-F1 | order | long tasks |",
-              "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+              f"render), model loaded; each page dropped {REPEAT} times in a row, the fastest kept (all drops in the "
+              f"last column). Native: `ocrchat ocr --language {LANGUAGE}` on the same file, one thread (the worker is "
+              "single-threaded wasm), model loading included, fastest of two runs. CER / BoW-F1 / order by `score.py` "
+              "against the ground truth. Long tasks: main-thread tasks > 50 ms during any of the drops.", "",
+              "| engine | page | drop → text | native (1 thread) | browser / native | CER | BoW-F1 | order | long tasks | drops |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---|---|"]
     per_engine = {}
     for r in runs:
         label = labels[(r["engine"], r["model"])]
@@ -224,9 +237,9 @@ def main() -> None:
         lt = r["longtasks"]
         acc = f"{s[1]:.3f} | {s[2]:.3f} | {'–' if s[3] is None else f'{s[3]:.3f}'}" if s else "– | – | –"
         lines.append(f"| {label} | {f.stem} | {r['ms'] / 1000:.2f} s | {native} | {acc} | "
-                     f"{len(lt)}{' (max ' + str(round(max(lt))) + ' ms)' if lt else ''} |")
+                     f"{len(lt)}{' (max ' + str(round(max(lt))) + ' ms)' if lt else ''} | {drops(r)} |")
         if r.get("error"):
-            lines.append(f"|  | error: {r['error']} | | | | | | | |")
+            lines.append(f"|  | error: {r['error']} | | | | | | | | |")
     lines += ["", "| engine | pages | mean drop → text | CER (char-weighted) | mean BoW-F1 | mean order |",
               "|---|---:|---:|---:|---:|---:|"]
     for label, rows in per_engine.items():
@@ -243,7 +256,8 @@ def main() -> None:
             ratio = a4[0]["ms"] / 1000 / tess
             lines += ["", "| target (issue 12) | measured | result |", "|---|---|---|",
                       f"| A4 page, drop → text with the default browser model (tiny, language `{LANGUAGE}`) ≤ 1.0x "
-                      f"native Tesseract 5's time (one thread, fastest of two, this run) | {a4[0]['ms'] / 1000:.2f} s vs {tess:.2f} s = **{ratio:.2f}x** | "
+                      f"native Tesseract 5's time (one thread, fastest of two, this run) | {a4[0]['ms'] / 1000:.2f} s "
+                      f"(fastest of {drops(a4[0])}) vs {tess:.2f} s = **{ratio:.2f}x** | "
                       f"**{'PASS' if ratio <= 1.0 else 'MISS'}** |"]
     lines.append(END)
     section = "\n".join(lines) + "\n"
