@@ -82,15 +82,24 @@ def serve(data_dir: str, web_dir: Path):
     raise SystemExit("web bench: ocrchat serve exited before listening")
 
 
+def fastest(cmd: list, env: dict, runs: int = 2) -> float | None:
+    """Wall seconds of the fastest of `runs` runs of `cmd` (output discarded); None if a run fails."""
+    best = None
+    for _ in range(runs):
+        t = time.monotonic()
+        if subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **env}).returncode:
+            return None
+        best = min(best or 1e9, time.monotonic() - t)
+    return best
+
+
 def native_seconds(model: str, page: Path) -> float:
     """`ocrchat ocr` on one thread, the language the browser reads in (model loading included): fastest of two runs."""
-    best = None
-    for _ in range(2):
-        t = time.monotonic()
-        subprocess.run([str(REPO / "target/release/ocrchat"), "ocr", str(page), "--model", model, "--language", LANGUAGE,
-                        "-o", os.devnull], check=True, stderr=subprocess.DEVNULL,
-                       env={**os.environ, "RTEN_NUM_THREADS": "1", "OCRCHAT_THREADS": "1"})
-        best = min(best or 1e9, time.monotonic() - t)
+    cmd = [str(REPO / "target/release/ocrchat"), "ocr", str(page), "--model", model, "--language", LANGUAGE,
+           "-o", os.devnull]
+    best = fastest(cmd, {"RTEN_NUM_THREADS": "1", "OCRCHAT_THREADS": "1"})
+    if best is None:
+        raise SystemExit(f"web bench: {' '.join(cmd)} failed")
     return best
 
 
@@ -99,16 +108,7 @@ def tesseract_seconds(page: Path) -> float | None:
     None where the tesseract CLI is not installed (bench/run.sh installs it) or fails (no `eng` pack)."""
     if not shutil.which("tesseract"):
         return None
-    best = None
-    for _ in range(2):
-        t = time.monotonic()
-        run = subprocess.run(["tesseract", str(page), "-", "--oem", "1", "--psm", "3", "-l", "eng"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             env={**os.environ, "OMP_THREAD_LIMIT": "1"})
-        if run.returncode != 0:
-            return None
-        best = min(best or 1e9, time.monotonic() - t)
-    return best
+    return fastest(["tesseract", str(page), "-", "--oem", "1", "--psm", "3", "-l", "eng"], {"OMP_THREAD_LIMIT": "1"})
 
 
 def score(texts: dict) -> dict:

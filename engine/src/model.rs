@@ -202,14 +202,10 @@ pub struct RtenRecognizer {
 }
 
 impl RtenRecognizer {
-    /// Loads ONNX bytes and the dictionary (one character per line).
-    pub fn from_bytes(name: &str, onnx: Vec<u8>, dict: &str) -> Result<Self> {
-        Self::with_charset(name, &onnx, dict, Charset::All)
-    }
-
-    /// Loads ONNX bytes and the dictionary, keeping only the classes `charset`
-    /// can emit (the CTC head is sliced before rten sees the graph). A graph
-    /// whose head does not have the expected shape is loaded whole.
+    /// Loads ONNX bytes and the dictionary (one character per line), keeping
+    /// only the classes `charset` can emit (the CTC head is sliced before rten
+    /// sees the graph; `Charset::All` keeps every class). A graph whose head
+    /// does not have the expected shape is loaded whole.
     pub fn with_charset(name: &str, onnx: &[u8], dict: &str, charset: Charset) -> Result<Self> {
         let (onnx, alphabet) = ctc_graph_for_charset(name, onnx, dict, charset)?;
         let model = load_model(name, onnx)?;

@@ -45,6 +45,12 @@ impl ModelEngines {
         self.spec.size
     }
 
+    /// The settings every engine of the model shares (the pruned one differs
+    /// only in its charset): decode limits, runtime, threads.
+    pub fn config(&self) -> &EngineConfig {
+        self.full.config()
+    }
+
     /// How `language` is read: its plan, refused when it is one of the line
     /// models' languages and this model does not serve it (the rule
     /// [`registry::select_model`] applies to installed models natively).

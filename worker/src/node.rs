@@ -50,8 +50,7 @@ impl Engine {
     pub fn export(&self, document_json: &str, format: &str, original: Option<Vec<u8>>) -> Result<Vec<u8>, JsError> {
         let doc = serde_json::from_str(document_json).map_err(|e| JsError::new(&format!("not a document: {e}")))?;
         let format = ExportFormat::parse(format).ok_or_else(|| JsError::new("unknown export format"))?;
-        let limits = self.inner.engine("auto").config().limits;
-        let original = original.as_deref().map(|bytes| Original::new(bytes, limits));
+        let original = original.as_deref().map(|bytes| Original::new(bytes, self.inner.config().limits));
         ocrchat_engine::export(&doc, format, original).map_err(js_err)
     }
 }
